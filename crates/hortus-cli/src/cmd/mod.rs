@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod keys;
+pub mod lab;
+pub mod plan;
+pub mod ports;
+pub mod render;

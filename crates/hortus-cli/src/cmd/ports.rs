@@ -1,0 +1,44 @@
+//! `hortus ports INVENTORY`: the pair-port table.
+
+use crate::files::read_plan;
+use anyhow::Result;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `hortus ports`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Inventory file (TOML, or JSON when it ends in .json).
+    inventory: PathBuf,
+}
+
+/// One line per linked pair: `a b port path` (lower id first), then skipped pairs.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let plan = read_plan(&args.inventory)?;
+    let mut out = String::new();
+    for (name, node) in &plan.nodes {
+        for link in node.links.iter().filter(|l| l.peer_id > node.id) {
+            out += &format!("{name} {} {} {}\n", link.peer, link.port, path_name(link));
+        }
+    }
+    let mut lines: Vec<&str> = out.lines().collect();
+    let id = |n: &str| plan.nodes[n].id;
+    lines.sort_by_key(|l| {
+        let mut f = l.split(' ');
+        (id(f.next().unwrap_or_default()), id(f.next().unwrap_or_default()))
+    });
+    for line in lines {
+        println!("{line}");
+    }
+    for skip in &plan.skipped {
+        println!("{} {} - skipped ({})", skip.nodes[0], skip.nodes[1], skip.reason);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn path_name(link: &hortus_core::Link) -> &'static str {
+    match link.path {
+        hortus_core::policy::Path::Direct => "direct",
+        hortus_core::policy::Path::Forwarded => "forwarded",
+    }
+}

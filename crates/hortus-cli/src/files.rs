@@ -1,0 +1,47 @@
+//! File input and output: inventories in, outputs written atomically (a
+//! temporary file in the same directory, then a rename) so a failure never
+//! leaves a half-written file.
+
+use anyhow::{Context, Result};
+use hortus_core::{build_plan, Inventory, Plan};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+/// Reads and parses an inventory (`.json` as JSON, anything else as TOML).
+pub fn read_inventory(path: &Path) -> Result<Inventory> {
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read inventory {}", path.display()))?;
+    Inventory::from_named_str(&path.to_string_lossy(), &text).with_context(|| format!("in {}", path.display()))
+}
+
+/// Reads an inventory and builds its plan.
+pub fn read_plan(path: &Path) -> Result<Plan> {
+    let inventory = read_inventory(path)?;
+    build_plan(&inventory).with_context(|| format!("in {}", path.display()))
+}
+
+/// Writes `contents` to `path` atomically, with `mode` permissions.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// Writes to `path` atomically, or to stdout when `path` is `None`.
+pub fn write_output(path: Option<&Path>, contents: &[u8]) -> Result<()> {
+    match path {
+        Some(path) => write_atomic(path, contents, 0o644),
+        None => std::io::stdout().write_all(contents).context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,54 @@
+//! `hortus`: plan, render and test a WireGuard + Babel full mesh from one
+//! inventory. Each subcommand lives in its own module under `cmd/`.
+
+mod cmd;
+mod files;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Plan, render and test a WireGuard + Babel full mesh from one inventory.
+#[derive(Parser)]
+#[command(name = "hortus", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the mesh plan (or one host's view) as JSON.
+    Plan(cmd::plan::Args),
+    /// Validate an inventory, printing every problem.
+    Check(cmd::check::Args),
+    /// Show the pair-port table.
+    Ports(cmd::ports::Args),
+    /// Generate WireGuard key pairs into files (private keys mode 0600).
+    Keygen(cmd::keys::KeygenArgs),
+    /// Read a private key on stdin and print its public key (like `wg pubkey`).
+    Pubkey,
+    /// Render a host's BIRD, babeld and systemd-networkd configs.
+    Render(cmd::render::Args),
+    /// Bring a plan up in network namespaces and test it (root only).
+    Lab(cmd::lab::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::Ports(args) => cmd::ports::run(args),
+        Command::Keygen(args) => cmd::keys::keygen(args),
+        Command::Pubkey => cmd::keys::pubkey(),
+        Command::Render(args) => cmd::render::run(args),
+        Command::Lab(args) => cmd::lab::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("hortus: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

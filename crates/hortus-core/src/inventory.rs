@@ -1,0 +1,214 @@
+//! The inventory: what an operator writes (`hortus.toml`) or what Nix passes
+//! (`builtins.toJSON`). One serde model serves both; unknown fields are
+//! refused so a typo never silently falls back to a default.
+
+use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
+use crate::Error;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// The whole input: mesh-wide settings and the nodes by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Mesh-wide settings; every field has a default.
+    #[serde(default)]
+    pub mesh: MeshSettings,
+    /// Nodes keyed by name (the name is the peer part of `wg-<peer>`).
+    #[serde(deserialize_with = "unique_keys")]
+    pub nodes: BTreeMap<String, Node>,
+}
+
+/// How the UDP port of a pair is computed from the two node ids `a < b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortScheme {
+    /// `base + (a+b)(a+b+1)/2 + b`: the reference scheme, unique mesh-wide.
+    Cantor,
+    /// `base + b(b-1)/2 + a`: unique mesh-wide, packed (ids 0..n use n(n-1)/2 ports).
+    Dense,
+    /// `base + (a XOR b)`: unique per node only (all a node needs), ids < 2^k
+    /// use 2^k ports; the scheme for meshes of hundreds or thousands of nodes.
+    Xor,
+}
+
+/// Which routing daemon carries Babel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingDaemon {
+    /// BIRD 3 (what NixOS's `services.bird` ships).
+    Bird,
+    /// babeld.
+    Babeld,
+}
+
+/// Mesh-wide settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeshSettings {
+    /// ULA prefix for node addresses; node address = prefix + (id + 1).
+    pub prefix: Ipv6Prefix,
+    /// Optional IPv4 overlay prefix; node address = prefix + (id + 1).
+    pub ipv4_prefix: Option<Ipv4Prefix>,
+    /// Port of the pair scheme's index 0.
+    pub base_port: u32,
+    /// How pair ports are numbered.
+    pub port_scheme: PortScheme,
+    /// Prefix of the per-peer WireGuard interface names.
+    pub interface_prefix: String,
+    /// Interface carrying the node's ULA (BIRD's `protocol direct` matches `anchor-*`).
+    pub anchor: String,
+    /// Underlay MTU of every node unless the node overrides it.
+    pub mtu: u32,
+    /// PersistentKeepalive seconds where the policy asks for keepalive.
+    pub keepalive: u16,
+    /// Bytes a local forwarder (hysteria, phantun, udp2raw...) adds per packet.
+    pub forward_overhead: u32,
+    /// Routing daemon.
+    pub routing: RoutingDaemon,
+    /// Babel timers and costs.
+    pub babel: BabelSettings,
+}
+
+impl Default for MeshSettings {
+    fn default() -> Self {
+        MeshSettings {
+            prefix: "fdcc::/64".parse().expect("valid default prefix"),
+            ipv4_prefix: None,
+            base_port: 51800,
+            port_scheme: PortScheme::Cantor,
+            interface_prefix: "wg-".into(),
+            anchor: "anchor-0".into(),
+            mtu: 1500,
+            keepalive: 25,
+            forward_overhead: 40,
+            routing: RoutingDaemon::Bird,
+            babel: BabelSettings::default(),
+        }
+    }
+}
+
+/// Babel timers and link costs, shared by the BIRD and babeld renderers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BabelSettings {
+    /// Hello interval in milliseconds.
+    pub hello_interval_ms: u32,
+    /// Update interval in milliseconds.
+    pub update_interval_ms: u32,
+    /// Maximal RTT cost added to a link's metric.
+    pub rtt_cost: u32,
+    /// RTT (ms) at which the full `rtt_cost` applies.
+    pub rtt_max_ms: u32,
+    /// RTT smoothing decay (BIRD `rtt decay`, 1..=256).
+    pub rtt_decay: u32,
+    /// babeld `smoothing-half-life` in seconds (0 disables smoothing).
+    pub smoothing_half_life: u32,
+    /// Optional path of a file holding Babel MAC keys (BIRD `include`d); never the key itself.
+    pub mac_key_file: Option<String>,
+}
+
+impl Default for BabelSettings {
+    fn default() -> Self {
+        BabelSettings {
+            hello_interval_ms: 1000,
+            update_interval_ms: 2000,
+            rtt_cost: 192,
+            rtt_max_ms: 300,
+            rtt_decay: 60,
+            smoothing_half_life: 4,
+            mac_key_file: None,
+        }
+    }
+}
+
+/// One machine of the mesh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Unique, stable-forever non-negative id; it fixes ports and addresses.
+    pub id: u32,
+    /// WireGuard public key, base64 of 32 bytes.
+    pub public_key: String,
+    /// Public addresses peers can dial: IPv4, IPv6 or DNS names, without port.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Behind NAT: accepts no inbound connection from outside its region.
+    #[serde(default)]
+    pub nat: bool,
+    /// Behind a censor that drops direct UDP to uncensored nodes.
+    #[serde(default)]
+    pub censored: bool,
+    /// Region name; NAT'd nodes of one region can reach each other's endpoints.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Explicit IPv6 link-local (in fe80::/64); derived from the public key otherwise.
+    #[serde(default)]
+    pub link_local: Option<Ipv6Addr>,
+    /// Explicit ULA inside the mesh prefix; prefix + (id + 1) otherwise.
+    #[serde(default)]
+    pub address: Option<Ipv6Addr>,
+    /// Explicit IPv4 overlay address inside `ipv4_prefix`.
+    #[serde(default)]
+    pub ipv4_address: Option<Ipv4Addr>,
+    /// This node's underlay MTU, overriding the mesh's.
+    #[serde(default)]
+    pub mtu: Option<u32>,
+    /// This node's keepalive seconds, overriding the mesh's.
+    #[serde(default)]
+    pub keepalive: Option<u16>,
+}
+
+fn default_region() -> String {
+    "default".into()
+}
+
+impl Inventory {
+    /// Parses the TOML form (`hortus.toml`).
+    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
+        toml::from_str(text).map_err(|e| Error::Parse(e.to_string()))
+    }
+
+    /// Parses the JSON form (what Nix's `builtins.toJSON` writes).
+    pub fn from_json_str(text: &str) -> Result<Self, Error> {
+        serde_json::from_str(text).map_err(|e| Error::Parse(e.to_string()))
+    }
+
+    /// Parses by file name: `.json` is JSON, anything else TOML.
+    pub fn from_named_str(name: &str, text: &str) -> Result<Self, Error> {
+        if name.ends_with(".json") {
+            Self::from_json_str(text)
+        } else {
+            Self::from_toml_str(text)
+        }
+    }
+}
+
+/// Deserialises a map, refusing a key seen twice (serde_json would keep the last).
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct UniqueKeys<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for UniqueKeys<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of node names to nodes")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, V>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("duplicate node name `{key}`")));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(UniqueKeys(std::marker::PhantomData))
+}
