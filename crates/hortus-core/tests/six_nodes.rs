@@ -1,0 +1,124 @@
+//! The reference six-node mesh: pair ports, policy outcomes, both ends agreeing.
+
+use hortus_core::plan::Forwarder;
+use hortus_core::policy::Path;
+use hortus_core::{build_plan, Inventory, Plan};
+
+fn plan() -> Plan {
+    let text = include_str!("../../../examples/six-nodes.toml");
+    build_plan(&Inventory::from_toml_str(text).unwrap()).unwrap()
+}
+
+fn link<'a>(plan: &'a Plan, a: &str, b: &str) -> &'a hortus_core::Link {
+    plan.nodes[a].links.iter().find(|l| l.peer == b).unwrap_or_else(|| panic!("no link {a}->{b}"))
+}
+
+#[test]
+fn cantor_ports_match_the_reference() {
+    let plan = plan();
+    let expected = [
+        ("hastur", "kaambl", 51802),
+        ("hastur", "eihort", 51805),
+        ("hastur", "yidhra", 51809),
+        ("hastur", "abhoth", 51814),
+        ("hastur", "azasos", 51820),
+        ("kaambl", "eihort", 51808),
+        ("kaambl", "yidhra", 51813),
+        ("kaambl", "abhoth", 51819),
+        ("kaambl", "azasos", 51826),
+        ("eihort", "yidhra", 51818),
+        ("eihort", "abhoth", 51825),
+        ("eihort", "azasos", 51833),
+        ("yidhra", "abhoth", 51832),
+        ("abhoth", "azasos", 51850),
+    ];
+    for (a, b, port) in expected {
+        assert_eq!(link(&plan, a, b).port, port, "{a}-{b}");
+        assert_eq!(link(&plan, b, a).port, port, "{b}-{a}");
+    }
+    // yidhra (NAT, eu) and azasos (NAT, censored) can never connect.
+    assert_eq!(plan.skipped.len(), 1);
+    assert_eq!(plan.skipped[0].nodes, ["yidhra".to_string(), "azasos".to_string()]);
+    let links: usize = plan.nodes.values().map(|n| n.links.len()).sum();
+    assert_eq!(links, 2 * 14);
+}
+
+#[test]
+fn both_ends_agree_and_every_link_is_alive() {
+    let plan = plan();
+    for (name, node) in &plan.nodes {
+        for l in &node.links {
+            let back = link(&plan, &l.peer, name);
+            assert_eq!((l.port, l.path, l.mtu), (back.port, back.path, back.mtu), "{name}-{}", l.peer);
+            assert!(l.listen || back.listen, "nobody listens on {name}-{}", l.peer);
+            assert_eq!(l.endpoint.is_some(), back.listen, "{name} dials {} iff it listens", l.peer);
+            assert_eq!(l.peer_public_key, plan.nodes[&l.peer].public_key);
+            assert_eq!(l.peer_link_local, plan.nodes[&l.peer].link_local);
+            assert_eq!(l.interface, format!("wg-{}", l.peer));
+        }
+    }
+}
+
+#[test]
+fn nat_and_censorship_decisions() {
+    let plan = plan();
+    // A NAT'd node dials public nodes with keepalive and does not listen.
+    let y = link(&plan, "yidhra", "hastur");
+    assert!(!y.listen && y.keepalive == Some(25) && y.endpoint.as_deref() == Some("198.51.100.10:51809"));
+    assert!(link(&plan, "hastur", "yidhra").endpoint.is_none());
+    // Public uncensored pairs both listen and dial, IPv6 endpoints bracketed.
+    assert_eq!(link(&plan, "hastur", "kaambl").endpoint.as_deref(), Some("[2001:db8:1::11]:51802"));
+    assert_eq!(link(&plan, "kaambl", "hastur").keepalive, None);
+    // Censored abhoth reaches uncensored hastur through its local forwarder.
+    let a = link(&plan, "abhoth", "hastur");
+    assert_eq!(a.path, Path::Forwarded);
+    assert_eq!(a.endpoint.as_deref(), Some("127.0.0.1:51814"));
+    assert_eq!(
+        a.forwarder,
+        Some(Forwarder::Client { listen: "127.0.0.1:51814".into(), remote: "198.51.100.10:51814".into() })
+    );
+    let h = link(&plan, "hastur", "abhoth");
+    assert!(h.listen && h.endpoint.is_none());
+    assert_eq!(h.forwarder, Some(Forwarder::Server { deliver: "127.0.0.1:51814".into() }));
+    assert_eq!(plan.nodes["hastur"].forwarder_ports, vec![51814, 51820]);
+    // NAT'd uncensored yidhra dials public censored abhoth through a forwarder
+    // (the reference design had nobody listening on this pair).
+    let y = link(&plan, "yidhra", "abhoth");
+    assert_eq!((y.path, y.listen, y.endpoint.as_deref()), (Path::Forwarded, false, Some("127.0.0.1:51832")));
+    assert!(link(&plan, "abhoth", "yidhra").listen);
+    // MTU: 1500 - 60 (IPv4 underlay) = 1440; IPv6 or DNS - 80 = 1420; forwarded - 40 more.
+    assert_eq!(link(&plan, "hastur", "yidhra").mtu, 1440);
+    assert_eq!(link(&plan, "hastur", "eihort").mtu, 1420);
+    assert_eq!(a.mtu, 1400);
+    // Firewall: exactly the ports this node listens on directly.
+    assert_eq!(plan.nodes["yidhra"].firewall_udp_ports, Vec::<u16>::new());
+    assert_eq!(plan.nodes["hastur"].firewall_udp_ports, vec![51802, 51805, 51809]);
+}
+
+#[test]
+fn addresses_and_router_ids() {
+    let plan = plan();
+    for (i, name) in ["hastur", "kaambl", "eihort", "yidhra", "abhoth", "azasos"].iter().enumerate() {
+        let node = &plan.nodes[*name];
+        assert_eq!(node.address, format!("fdcc::{}", i + 1).parse::<std::net::Ipv6Addr>().unwrap());
+        assert_eq!(node.router_id, std::net::Ipv4Addr::from(i as u32 + 1));
+        assert!(node.link_local.segments()[0] == 0xfe80);
+    }
+}
+
+#[test]
+fn output_is_byte_identical_across_runs() {
+    let a = serde_json::to_string_pretty(&plan()).unwrap();
+    let b = serde_json::to_string_pretty(&plan()).unwrap();
+    assert_eq!(a, b);
+    // And a JSON round trip of the plan is lossless.
+    let back: Plan = serde_json::from_str(&a).unwrap();
+    assert_eq!(serde_json::to_string_pretty(&back).unwrap(), a);
+}
+
+#[test]
+fn json_inventory_equals_toml_inventory() {
+    let toml_inv = Inventory::from_toml_str(include_str!("../../../examples/six-nodes.toml")).unwrap();
+    let json = serde_json::to_string(&toml_inv).unwrap();
+    assert_eq!(Inventory::from_json_str(&json).unwrap(), toml_inv);
+}

@@ -1,0 +1,73 @@
+//! Property: adding a node with a new, higher id never changes any existing
+//! pair's port, address, link-local or interface name, and the plan's bytes
+//! are the same on every run.
+
+use hortus_core::inventory::PortScheme;
+use hortus_core::{build_plan, Inventory, Node};
+use proptest::prelude::*;
+
+fn key(seed: u64) -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[31] = 0x55;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn node(id: u32, flags: u8) -> Node {
+    Node {
+        id,
+        public_key: key(u64::from(id) * 7919 + 1),
+        endpoints: if flags & 4 == 0 { vec![format!("192.0.2.{}", id % 250 + 1)] } else { vec![] },
+        nat: flags & 1 == 1,
+        censored: flags & 2 == 2,
+        region: format!("r{}", flags >> 3 & 1),
+        link_local: None,
+        address: None,
+        ipv4_address: None,
+        mtu: None,
+        keepalive: None,
+    }
+}
+
+fn inventory(ids: &[(u32, u8)], scheme: PortScheme) -> Inventory {
+    let mut inv = Inventory::from_toml_str("nodes = {}").unwrap();
+    inv.mesh.port_scheme = scheme;
+    inv.mesh.base_port = 20000;
+    inv.mesh.ipv4_prefix = Some("100.64.0.0/16".parse().unwrap());
+    for (id, flags) in ids {
+        inv.nodes.insert(format!("n{id}"), node(*id, *flags));
+    }
+    inv
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn adding_a_higher_id_changes_nothing_existing(
+        flags in proptest::collection::vec(0u8..16, 2..12),
+        gap in 1u32..20,
+        new_flags in 0u8..16,
+        scheme in prop_oneof![Just(PortScheme::Cantor), Just(PortScheme::Dense), Just(PortScheme::Xor)],
+    ) {
+        let mut ids: Vec<(u32, u8)> = flags.iter().enumerate().map(|(i, f)| (i as u32 * 2, *f)).collect();
+        let before = build_plan(&inventory(&ids, scheme)).unwrap();
+        let max = ids.iter().map(|(id, _)| *id).max().unwrap();
+        ids.push((max + gap, new_flags));
+        let after = build_plan(&inventory(&ids, scheme)).unwrap();
+        for (name, old) in &before.nodes {
+            let new = &after.nodes[name];
+            prop_assert_eq!(old.address, new.address);
+            prop_assert_eq!(old.link_local, new.link_local);
+            prop_assert_eq!(old.ipv4_address, new.ipv4_address);
+            prop_assert_eq!(old.router_id, new.router_id);
+            for link in &old.links {
+                let same = new.links.iter().find(|l| l.peer == link.peer).unwrap();
+                prop_assert_eq!(link, same);
+            }
+        }
+        // Same inventory, same bytes.
+        let again = build_plan(&inventory(&ids, scheme)).unwrap();
+        prop_assert_eq!(serde_json::to_vec(&after).unwrap(), serde_json::to_vec(&again).unwrap());
+    }
+}
