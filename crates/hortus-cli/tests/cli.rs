@@ -1,0 +1,155 @@
+//! The `hortus` binary: plan, check, ports, keygen, pubkey.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn hortus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hortus")).args(args).output().expect("run hortus")
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/six-nodes.toml")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn plan_is_deterministic_and_host_view_matches() {
+    let ex = example();
+    let a = hortus(&["plan", ex.to_str().unwrap()]);
+    let b = hortus(&["plan", ex.to_str().unwrap()]);
+    assert!(a.status.success(), "{}", text(&a.stderr));
+    assert_eq!(a.stdout, b.stdout);
+    let plan: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(plan["version"], 1);
+    let host = hortus(&["plan", ex.to_str().unwrap(), "--host", "eihort"]);
+    let host: serde_json::Value = serde_json::from_slice(&host.stdout).unwrap();
+    assert_eq!(host["node"], plan["nodes"]["eihort"]);
+    assert_eq!(host["host"], "eihort");
+}
+
+#[test]
+fn plan_to_file_and_unknown_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let ex = example();
+    let run = hortus(&["plan", ex.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(run.status.success());
+    assert!(std::fs::read_to_string(&out).unwrap().ends_with("}\n"));
+    let bad = hortus(&["plan", ex.to_str().unwrap(), "--host", "nyarlathotep", "-o", dir.path().join("x").to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("host `nyarlathotep` is not in the inventory (known: abhoth, azasos"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial output written");
+}
+
+#[test]
+fn unwritable_output_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let target = file.join("plan.json");
+    let run = hortus(&["plan", example().to_str().unwrap(), "-o", target.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(text(&run.stderr).contains("cannot write"), "{}", text(&run.stderr));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn check_lists_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("bad.toml");
+    std::fs::write(
+        &inv,
+        "[nodes.a]\nid = 0\npublic_key = \"AAAA\"\n[nodes.b]\nid = 0\npublic_key = \"nope\"\nendpoints = [\"x:1\"]\n",
+    )
+    .unwrap();
+    let run = hortus(&["check", inv.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = text(&run.stderr);
+    for needle in ["node `a`: `public_key`", "node `b`: `public_key`", "node `b`: `endpoints`", "bad.toml"] {
+        assert!(err.contains(needle), "{needle} missing in {err}");
+    }
+    assert!(!err.contains("panicked"));
+    let ok = hortus(&["check", example().to_str().unwrap()]);
+    assert!(ok.status.success());
+    assert!(text(&ok.stdout).contains("ok: 6 nodes, 14 links, 1 pairs skipped"));
+}
+
+#[test]
+fn check_reports_parse_errors_with_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("typo.json");
+    std::fs::write(&inv, r#"{"nodes": {"a": {"id": 0, "public_key": "x", "colour": "red"}}}"#).unwrap();
+    let run = hortus(&["check", inv.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(text(&run.stderr).contains("unknown field `colour`"), "{}", text(&run.stderr));
+    let missing = hortus(&["check", "/nonexistent/hortus.toml"]);
+    assert!(text(&missing.stderr).contains("cannot read inventory /nonexistent/hortus.toml"));
+}
+
+#[test]
+fn ports_table_matches_reference() {
+    let run = hortus(&["ports", example().to_str().unwrap()]);
+    let out = text(&run.stdout);
+    assert!(out.starts_with("hastur kaambl 51802 direct\nhastur eihort 51805 direct\n"), "{out}");
+    assert!(out.contains("abhoth azasos 51850 direct\n"));
+    assert!(out.contains("hastur abhoth 51814 forwarded\n"));
+    assert!(out.contains("yidhra azasos - skipped"));
+}
+
+#[test]
+fn keygen_writes_private_keys_0600_and_never_prints_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let run = hortus(&["keygen", "--out-dir", dir.path().to_str().unwrap(), "alpha", "beta"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = text(&run.stdout);
+    for name in ["alpha", "beta"] {
+        let private = std::fs::read_to_string(dir.path().join(format!("{name}.key"))).unwrap();
+        let public = std::fs::read_to_string(dir.path().join(format!("{name}.pub"))).unwrap();
+        let mode = std::fs::metadata(dir.path().join(format!("{name}.key"))).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!out.contains(private.trim()), "private key printed");
+        assert!(out.contains(&format!("{name} {}", public.trim())));
+        assert_eq!(pubkey(&private).trim(), public.trim());
+    }
+    let again = hortus(&["keygen", "--out-dir", dir.path().to_str().unwrap(), "alpha"]);
+    assert!(!again.status.success(), "refuses to overwrite a private key");
+}
+
+fn pubkey(private: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hortus"))
+        .arg("pubkey")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(private.as_bytes()).unwrap();
+    text(&child.wait_with_output().unwrap().stdout)
+}
+
+/// `hortus pubkey` agrees with `wg pubkey` from wireguard-tools.
+#[test]
+fn pubkey_matches_wg() {
+    let wg = |args: &[&str], input: &str| -> Option<String> {
+        let mut child = Command::new("wg").args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().ok()?;
+        use std::io::Write;
+        child.stdin.take()?.write_all(input.as_bytes()).ok()?;
+        Some(text(&child.wait_with_output().ok()?.stdout))
+    };
+    let Some(private) = wg(&["genkey"], "") else {
+        assert!(std::env::var_os("HORTUS_REQUIRE_TOOLS").is_none(), "wg (wireguard-tools) is required");
+        eprintln!("SKIPPED: pubkey_matches_wg: `wg` not found");
+        return;
+    };
+    for _ in 0..5 {
+        let private = wg(&["genkey"], "").unwrap_or_else(|| private.clone());
+        assert_eq!(pubkey(&private), wg(&["pubkey"], &private).unwrap());
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_hortus")).arg("pubkey").stdin(Stdio::null()).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("private key on stdin: expected base64 of 32 bytes"));
+}
