@@ -335,7 +335,7 @@ fn check_node_links(mesh: &MeshSettings, name: &str, node: &NodePlan, problems: 
 
 fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     let mut problems = vec![];
-    if !(u128::from(mesh.prefix.addr) >> 121 == 0x7e) {
+    if u128::from(mesh.prefix.addr) >> 121 != 0x7e || mesh.prefix.len < 7 {
         problems.push(Problem::mesh("prefix", format!("expected a ULA prefix inside fc00::/7, got {}", mesh.prefix)));
     }
     let prefix_len = mesh.interface_prefix.len();
