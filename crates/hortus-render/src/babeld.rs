@@ -1,0 +1,114 @@
+//! babeld configuration (babeld 1.12): the alternative to BIRD, with the
+//! same behaviour: Babel over every WireGuard link as a tunnel, only mesh
+//! prefixes learned and announced, routes installed with the node's address
+//! as preferred source at kernel priority 128 (like BIRD's `krt_metric`).
+
+use crate::text::{check_path, line, push_verbatim, seconds};
+use crate::{RenderError, HEADER};
+use hortus_core::HostPlan;
+
+/// Kernel priority (metric) babeld installs routes with; the same as BIRD's.
+pub const KERNEL_PRIORITY: u32 = crate::bird::BABEL_ROUTE_METRIC;
+
+/// Where babeld keeps its files, and what the operator adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `state-file`: long-term state (sequence numbers) across restarts.
+    pub state_file: String,
+    /// `pid-file`.
+    pub pid_file: String,
+    /// Text appended verbatim after the generated config.
+    pub extra_config: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            state_file: "/var/lib/babeld/babel-state".into(),
+            pid_file: "/run/babeld.pid".into(),
+            extra_config: None,
+        }
+    }
+}
+
+/// Checks what [`render`] writes verbatim, and refuses settings babeld
+/// cannot express from the plan (Babel MAC keys are a BIRD `include` file).
+pub fn validate(host: &HostPlan, opts: &Options) -> Result<(), RenderError> {
+    check_path("babeld", "state_file", &opts.state_file)?;
+    check_path("babeld", "pid_file", &opts.pid_file)?;
+    if let Some(key_file) = &host.mesh.babel.mac_key_file {
+        return Err(RenderError::Unsupported {
+            renderer: "babeld",
+            field: "mesh.babel.mac_key_file",
+            value: key_file.clone(),
+            reason: "the key file holds BIRD `password` statements, which babeld cannot read; \
+                     render BIRD instead, or leave the babeld mesh unauthenticated by unsetting it",
+        });
+    }
+    Ok(())
+}
+
+/// The babeld config of `host`. Paths are written verbatim: call
+/// [`validate`] first.
+pub fn render(host: &HostPlan, opts: &Options) -> String {
+    let node = &host.node;
+    let mesh = &host.mesh;
+    let babel = &mesh.babel;
+    let v4 = mesh.ipv4_prefix.zip(node.ipv4_address);
+    let mut out = String::new();
+    let w = &mut out;
+    line(w, HEADER);
+    line(w, &format!("# Host `{}` (id {}): Babel over {} WireGuard link(s).", host.host, node.id, node.links.len()));
+    line(w, "");
+    line(w, &format!("state-file {}", opts.state_file));
+    line(w, &format!("pid-file {}", opts.pid_file));
+    line(w, "# Same kernel metric as BIRD's Babel routes; beats the links' peer routes.");
+    line(w, &format!("kernel-priority {KERNEL_PRIORITY}"));
+    line(w, &format!("smoothing-half-life {}", babel.smoothing_half_life));
+    line(w, "");
+    line(w, "# Every WireGuard link is a tunnel with the mesh's timers and RTT cost.");
+    let mut defaults = format!(
+        "default hello-interval {} update-interval {} link-quality false",
+        seconds(babel.hello_interval_ms),
+        seconds(babel.update_interval_ms)
+    );
+    if babel.rtt_cost > 0 {
+        defaults += &format!(
+            " enable-timestamps true max-rtt-penalty {} rtt-max {} rtt-decay {}",
+            babel.rtt_cost, babel.rtt_max_ms, babel.rtt_decay
+        );
+    } else {
+        defaults += " enable-timestamps false";
+    }
+    if v4.is_some() {
+        defaults += " v4-via-v6 true";
+    }
+    line(w, &defaults);
+    for link in &node.links {
+        line(w, &format!("interface {} type tunnel", link.interface));
+    }
+    line(w, "");
+    line(w, "# Learn only mesh prefixes.");
+    line(w, &format!("in ip {} allow", mesh.prefix));
+    if let Some((prefix, _)) = v4 {
+        line(w, &format!("in ip {prefix} allow"));
+    }
+    line(w, "in deny");
+    line(w, "# Announce only this node's own mesh addresses.");
+    line(w, &format!("redistribute local ip {} allow", mesh.prefix));
+    if let Some((prefix, _)) = v4 {
+        line(w, &format!("redistribute local ip {prefix} allow"));
+    }
+    line(w, "redistribute local deny");
+    line(w, "# Install with this node's address as preferred source.");
+    line(w, &format!("install ip {} pref-src {}", mesh.prefix, node.address));
+    if let Some((prefix, address)) = v4 {
+        line(w, &format!("install ip {prefix} pref-src {address}"));
+    }
+    if let Some(extra) = &opts.extra_config {
+        line(w, "");
+        line(w, "# Extra configuration (verbatim).");
+        push_verbatim(w, extra);
+    }
+    out
+}

@@ -1,0 +1,193 @@
+//! BIRD 3 configuration: Babel over the node's WireGuard links, the node's
+//! own addresses from the anchor, Babel routes into the kernel with the
+//! node's address as preferred source.
+//!
+//! The config exports to Babel mesh routes whose source is `RTS_DEVICE`
+//! (the node's own address) *or* `RTS_BABEL`: re-advertising learned routes
+//! is what lets traffic go around a broken link. The kernel protocols run
+//! with `metric 0` so the per-route `krt_metric` from the filters applies
+//! (with BIRD's default `metric 32` the attribute is ignored).
+
+use crate::text::{check_path, line, push_verbatim};
+use crate::{RenderError, HEADER};
+use hortus_core::HostPlan;
+
+/// Kernel metric of routes learned from Babel.
+pub const BABEL_ROUTE_METRIC: u32 = 128;
+/// Kernel metric of the node's own (anchor) routes.
+pub const DEVICE_ROUTE_METRIC: u32 = 64;
+/// Name of the Babel protocol instance (`birdc show babel neighbors mesh`).
+pub const BABEL_PROTOCOL: &str = "mesh";
+/// BIRD refuses hello intervals below this many milliseconds.
+const MIN_HELLO_MS: u32 = 10;
+/// BIRD's default `rtt min`; `rtt max` must exceed it.
+const RTT_MIN_MS: u32 = 10;
+
+/// What the operator adds to the generated config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Text appended verbatim after the generated config.
+    pub extra_config: Option<String>,
+    /// Absolute path of a file to `include "PATH";` at the very end.
+    pub include: Option<String>,
+}
+
+/// Checks what [`render`] writes verbatim or BIRD would refuse: the include
+/// and MAC key file paths, and timers outside BIRD's ranges.
+pub fn validate(host: &HostPlan, opts: &Options) -> Result<(), RenderError> {
+    if let Some(include) = &opts.include {
+        check_path("bird", "include", include)?;
+    }
+    let babel = &host.mesh.babel;
+    if let Some(key_file) = &babel.mac_key_file {
+        check_path("bird", "mesh.babel.mac_key_file", key_file)?;
+    }
+    if babel.hello_interval_ms < MIN_HELLO_MS {
+        return Err(RenderError::Unsupported {
+            renderer: "bird",
+            field: "mesh.babel.hello_interval_ms",
+            value: babel.hello_interval_ms.to_string(),
+            reason: "BIRD needs a hello interval of at least 10 ms",
+        });
+    }
+    if babel.rtt_cost > 0 && babel.rtt_max_ms <= RTT_MIN_MS {
+        return Err(RenderError::Unsupported {
+            renderer: "bird",
+            field: "mesh.babel.rtt_max_ms",
+            value: babel.rtt_max_ms.to_string(),
+            reason: "BIRD needs `rtt max` above its `rtt min` of 10 ms",
+        });
+    }
+    Ok(())
+}
+
+/// The BIRD 3 config of `host`. Paths are written verbatim: call
+/// [`validate`] first.
+pub fn render(host: &HostPlan, opts: &Options) -> String {
+    let node = &host.node;
+    let mesh = &host.mesh;
+    let v4 = mesh.ipv4_prefix.zip(node.ipv4_address);
+    let mut out = String::new();
+    let w = &mut out;
+    line(w, HEADER);
+    line(w, &format!("# Host `{}` (id {}): Babel over {} WireGuard link(s).", host.host, node.id, node.links.len()));
+    line(w, "");
+    line(w, &format!("router id {};", node.router_id));
+    line(w, "");
+    line(w, "# Every node address of the mesh: the only routes Babel carries.");
+    line(w, &format!("define MESH6 = [ {}+ ];", mesh.prefix));
+    if let Some((prefix, _)) = v4 {
+        line(w, &format!("define MESH4 = [ {prefix}+ ];"));
+    }
+    line(w, "");
+    line(w, "protocol device {");
+    line(w, "}");
+    line(w, "");
+    line(w, "# The node's own address(es), from the anchor interface.");
+    line(w, "protocol direct {");
+    if v4.is_some() {
+        line(w, "\tipv4;");
+    }
+    line(w, "\tipv6;");
+    line(w, &format!("\tinterface \"{}\";", node.anchor));
+    line(w, "}");
+    line(w, "");
+    families(w, node.address.to_string(), "6");
+    if let Some((_, address)) = v4 {
+        families(w, address.to_string(), "4");
+    }
+    babel_protocol(w, host, v4.is_some());
+    if let Some(extra) = &opts.extra_config {
+        line(w, "");
+        line(w, "# Extra configuration (verbatim).");
+        push_verbatim(w, extra);
+    }
+    if let Some(include) = &opts.include {
+        line(w, "");
+        line(w, &format!("include \"{include}\";"));
+    }
+    out
+}
+
+/// Filters and kernel protocol of one address family (`"6"` or `"4"`).
+fn families(w: &mut String, own_address: String, family: &str) {
+    let set = format!("MESH{family}");
+    line(w, "# To Babel: own address and Babel-learned routes, mesh prefixes only.");
+    line(w, &format!("filter hortus_babel_out{family} {{"));
+    line(w, &format!("\tif net ~ {set} && (source = RTS_DEVICE || source = RTS_BABEL) then accept;"));
+    line(w, "\treject;");
+    line(w, "}");
+    line(w, "");
+    line(w, &format!(
+        "# To the kernel: Babel routes with source {own_address}, metric {BABEL_ROUTE_METRIC}; own address metric {DEVICE_ROUTE_METRIC}; nothing else."
+    ));
+    line(w, &format!("filter hortus_kernel_out{family} {{"));
+    line(w, &format!("\tif net !~ {set} then reject;"));
+    line(w, "\tif source = RTS_BABEL then {");
+    line(w, &format!("\t\tkrt_prefsrc = {own_address};"));
+    line(w, &format!("\t\tkrt_metric = {BABEL_ROUTE_METRIC};"));
+    line(w, "\t\taccept;");
+    line(w, "\t}");
+    line(w, "\tif source = RTS_DEVICE then {");
+    line(w, &format!("\t\tkrt_metric = {DEVICE_ROUTE_METRIC};"));
+    line(w, "\t\taccept;");
+    line(w, "\t}");
+    line(w, "\treject;");
+    line(w, "}");
+    line(w, "");
+    line(w, &format!("protocol kernel kernel{family} {{"));
+    line(w, "\tmetric 0;\t# use each route's krt_metric");
+    line(w, &format!("\tipv{family} {{"));
+    line(w, "\t\timport none;");
+    line(w, &format!("\t\texport filter hortus_kernel_out{family};"));
+    line(w, "\t};");
+    line(w, "}");
+    line(w, "");
+}
+
+/// The Babel protocol over every WireGuard link of the host.
+fn babel_protocol(w: &mut String, host: &HostPlan, ipv4: bool) {
+    let babel = &host.mesh.babel;
+    line(w, &format!("protocol babel {BABEL_PROTOCOL} {{"));
+    if ipv4 {
+        channel(w, "4");
+    }
+    channel(w, "6");
+    let links = &host.node.links;
+    if links.is_empty() {
+        line(w, "\t# No WireGuard links: this node has no peers.");
+        line(w, "}");
+        return;
+    }
+    line(w, "\t# The plan's WireGuard interfaces, one per peer.");
+    line(w, "\tinterface");
+    for (i, link) in links.iter().enumerate() {
+        let end = if i + 1 == links.len() { " {" } else { "," };
+        line(w, &format!("\t\t\"{}\"{end}", link.interface));
+    }
+    line(w, "\t\ttype tunnel;");
+    line(w, &format!("\t\thello interval {} ms;", babel.hello_interval_ms));
+    line(w, &format!("\t\tupdate interval {} ms;", babel.update_interval_ms));
+    line(w, &format!("\t\trtt cost {};", babel.rtt_cost));
+    if babel.rtt_cost > 0 {
+        line(w, &format!("\t\trtt max {} ms;", babel.rtt_max_ms));
+        line(w, &format!("\t\trtt decay {};", babel.rtt_decay));
+    }
+    line(w, "\t\tcheck link no;");
+    line(w, "\t\textended next hop yes;");
+    if let Some(key_file) = &babel.mac_key_file {
+        line(w, "\t\tauthentication mac;");
+        line(w, "\t\t# The key file holds the `password` statements.");
+        line(w, &format!("\t\tinclude \"{key_file}\";"));
+    }
+    line(w, "\t};");
+    line(w, "}");
+}
+
+/// A Babel channel importing only mesh prefixes.
+fn channel(w: &mut String, family: &str) {
+    line(w, &format!("\tipv{family} {{"));
+    line(w, &format!("\t\timport where net ~ MESH{family};"));
+    line(w, &format!("\t\texport filter hortus_babel_out{family};"));
+    line(w, "\t};");
+}

@@ -1,0 +1,138 @@
+//! systemd-networkd files (for hosts that are not NixOS): per link a
+//! WireGuard `.netdev` and its `.network`, plus the anchor (a dummy
+//! interface carrying the node's own addresses).
+//!
+//! Keys are checked against systemd.netdev(5)/systemd.network(5) of systemd
+//! 252 (Debian 12) and current systemd; `RouteTable=` in `[WireGuard]` and
+//! `[WireGuardPeer]` needs systemd 250 or later. Only key *file paths* are
+//! written (`PrivateKeyFile=`, `PresharedKeyFile=`), never keys.
+
+use crate::interface::{anchor_addresses, link_addresses, InterfaceAddress};
+use crate::text::{check_path, line};
+use crate::{RenderError, RenderedFile, HEADER};
+use hortus_core::policy::Path;
+use hortus_core::{HostPlan, Link};
+
+/// Key file paths the netdevs point at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Absolute path of this host's WireGuard private key file (required;
+    /// readable by the `systemd-network` user, e.g. 0640 root:systemd-network).
+    pub private_key_file: String,
+    /// Absolute path of a preshared key file used on every link, if any.
+    pub preshared_key_file: Option<String>,
+}
+
+/// The networkd files of `host`, sorted by name: `10-<anchor>.netdev`,
+/// `10-<anchor>.network`, then `20-<interface>.netdev`/`.network` per link.
+pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, RenderError> {
+    if opts.private_key_file.is_empty() {
+        return Err(RenderError::Missing {
+            renderer: "networkd",
+            field: "private_key_file",
+            what: "the path of this host's WireGuard private key file",
+        });
+    }
+    check_path("networkd", "private_key_file", &opts.private_key_file)?;
+    if let Some(psk) = &opts.preshared_key_file {
+        check_path("networkd", "preshared_key_file", psk)?;
+    }
+    let node = &host.node;
+    let mut files = vec![
+        file(format!("10-{}.netdev", node.anchor), anchor_netdev(host)),
+        file(format!("10-{}.network", node.anchor), network(host, &node.anchor, &anchor_addresses(node))),
+    ];
+    for link in &node.links {
+        files.push(file(format!("20-{}.netdev", link.interface), link_netdev(host, link, opts)));
+        files.push(file(format!("20-{}.network", link.interface), network(host, &link.interface, &link_addresses(node, link))));
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+fn file(name: String, contents: String) -> RenderedFile {
+    RenderedFile { name, contents }
+}
+
+fn header(host: &HostPlan) -> String {
+    let mut w = String::new();
+    line(&mut w, HEADER);
+    line(&mut w, &format!("# Host `{}` (id {}).", host.host, host.node.id));
+    line(&mut w, "");
+    w
+}
+
+fn anchor_netdev(host: &HostPlan) -> String {
+    let mut w = header(host);
+    line(&mut w, "[NetDev]");
+    line(&mut w, &format!("Name={}", host.node.anchor));
+    line(&mut w, "Kind=dummy");
+    line(&mut w, "Description=hortus anchor: this node's own mesh addresses");
+    w
+}
+
+fn link_netdev(host: &HostPlan, link: &Link, opts: &Options) -> String {
+    let mut w = header(host);
+    let path = match link.path {
+        Path::Direct => "direct",
+        Path::Forwarded => "forwarded",
+    };
+    line(&mut w, "[NetDev]");
+    line(&mut w, &format!("Name={}", link.interface));
+    line(&mut w, "Kind=wireguard");
+    line(&mut w, &format!("MTUBytes={}", link.mtu));
+    line(&mut w, &format!("Description=hortus link to {} (port {}, {path})", link.peer, link.port));
+    line(&mut w, "");
+    line(&mut w, "[WireGuard]");
+    line(&mut w, &format!("PrivateKeyFile={}", opts.private_key_file));
+    if link.listen {
+        line(&mut w, &format!("ListenPort={}", link.port));
+    }
+    line(&mut w, "RouteTable=off");
+    line(&mut w, "");
+    line(&mut w, "[WireGuardPeer]");
+    line(&mut w, &format!("PublicKey={}", link.peer_public_key));
+    if let Some(psk) = &opts.preshared_key_file {
+        line(&mut w, &format!("PresharedKeyFile={psk}"));
+    }
+    line(&mut w, "AllowedIPs=::/0");
+    line(&mut w, "AllowedIPs=0.0.0.0/0");
+    if let Some(endpoint) = &link.endpoint {
+        line(&mut w, &format!("Endpoint={endpoint}"));
+    }
+    if let Some(keepalive) = link.keepalive {
+        line(&mut w, &format!("PersistentKeepalive={keepalive}"));
+    }
+    line(&mut w, "RouteTable=off");
+    w
+}
+
+fn network(host: &HostPlan, interface: &str, addresses: &[InterfaceAddress]) -> String {
+    let mut w = header(host);
+    line(&mut w, "[Match]");
+    line(&mut w, &format!("Name={interface}"));
+    line(&mut w, "");
+    line(&mut w, "[Link]");
+    line(&mut w, "RequiredForOnline=no");
+    line(&mut w, "");
+    line(&mut w, "[Network]");
+    line(&mut w, "LinkLocalAddressing=no");
+    line(&mut w, "IPv6AcceptRA=no");
+    line(&mut w, "DHCP=no");
+    line(&mut w, "ConfigureWithoutCarrier=yes");
+    for address in addresses {
+        line(&mut w, "");
+        line(&mut w, "[Address]");
+        line(&mut w, &format!("Address={}", address.cidr()));
+        if let Some(peer) = address.peer_cidr() {
+            line(&mut w, &format!("Peer={peer}"));
+        }
+        if address.scope_link {
+            line(&mut w, "Scope=link");
+        }
+        if let Some(metric) = address.route_metric {
+            line(&mut w, &format!("RouteMetric={metric}"));
+        }
+    }
+    w
+}
