@@ -1,0 +1,214 @@
+//! Every rendered config goes through the real parser: BIRD 3 (`bird -p`),
+//! babeld 1.12 and systemd-networkd, via `scripts/check-*.sh`. Covers all
+//! six hosts of the example plus variants (IPv4 overlay, Babel MAC key file,
+//! extra config and include, RTT cost off, fractional timers, no links).
+//! A missing tool skips (printing `SKIPPED:`) unless HORTUS_REQUIRE_TOOLS=1.
+
+mod common;
+
+use common::{hosts, lonely, plan, repo, six_nodes, tool_missing, GOLDEN_KEY_FILE};
+use hortus_core::{HostPlan, Inventory};
+use hortus_render::{babeld, bird, networkd};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Exit status of the check scripts when the check itself cannot run.
+const CANNOT_RUN: i32 = 2;
+
+/// A named host plan to render.
+struct Case {
+    name: String,
+    host: HostPlan,
+}
+
+/// Every host of `inventory`, labelled with `variant`.
+fn cases(variant: &str, inventory: &Inventory) -> Vec<Case> {
+    hosts(&plan(inventory)).into_iter().map(|host| Case { name: format!("{variant}-{}", host.host), host }).collect()
+}
+
+fn with_ipv4() -> Inventory {
+    let mut inventory = six_nodes();
+    inventory.mesh.ipv4_prefix = Some("10.42.0.0/24".parse().unwrap());
+    inventory
+}
+
+/// Fractional timers and no RTT cost.
+fn with_odd_timers() -> Inventory {
+    let mut inventory = six_nodes();
+    inventory.mesh.babel.hello_interval_ms = 250;
+    inventory.mesh.babel.update_interval_ms = 1500;
+    inventory.mesh.babel.rtt_cost = 0;
+    inventory.mesh.babel.smoothing_half_life = 0;
+    inventory
+}
+
+/// What a check script said about one config.
+enum Outcome {
+    Accepted,
+    Rejected(String),
+    /// The check itself could not run (tool missing, not root...).
+    CannotRun(String),
+}
+
+/// Runs `scripts/<script> <arg>`.
+fn check(script: &str, arg: &Path) -> Outcome {
+    let out = Command::new("bash").arg(repo().join("scripts").join(script)).arg(arg).output().expect("run bash");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    match out.status.code() {
+        Some(0) => Outcome::Accepted,
+        Some(CANNOT_RUN) => Outcome::CannotRun(format!("{script} cannot run: {}", text.trim())),
+        _ => Outcome::Rejected(text),
+    }
+}
+
+/// Checks every `(name, path)` in parallel threads; panics listing
+/// rejections, or skips (or fails) once if the check cannot run.
+fn check_all(script: &str, items: &[(String, PathBuf)]) {
+    let outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.iter().map(|(name, path)| (name.clone(), scope.spawn(move || check(script, path)))).collect();
+        handles.into_iter().map(|(name, h)| (name, h.join().expect("check thread"))).collect()
+    });
+    let mut rejected = vec![];
+    for (name, outcome) in outcomes {
+        match outcome {
+            Outcome::Accepted => {}
+            Outcome::Rejected(text) => rejected.push(format!("{name}:\n{text}")),
+            Outcome::CannotRun(why) => return tool_missing(&why),
+        }
+    }
+    assert!(rejected.is_empty(), "{script} rejected:\n{}", rejected.join("\n"));
+    eprintln!("{script}: {} configs accepted", items.len());
+}
+
+#[test]
+fn bird_accepts_every_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("babel-mac.conf");
+    std::fs::write(&key_file, "password \"hortus-test-mac-key\" { algorithm hmac sha256; };\n").unwrap();
+    let include = dir.path().join("local.conf");
+    std::fs::write(&include, "protocol static local_routes { ipv6; route fdcc::ff00/120 blackhole; }\n").unwrap();
+    let mut with_mac = six_nodes();
+    with_mac.mesh.babel.mac_key_file = Some(key_file.to_string_lossy().into_owned());
+    let extras = bird::Options {
+        extra_config: Some("protocol static extra_routes { ipv6; route fdcc::fe00/120 blackhole; }".into()),
+        include: Some(include.to_string_lossy().into_owned()),
+    };
+    let mut items = vec![];
+    let mut add = |case: Case, opts: &bird::Options| {
+        bird::validate(&case.host, opts).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let path = dir.path().join(format!("{}.bird.conf", case.name));
+        std::fs::write(&path, bird::render(&case.host, opts)).unwrap();
+        items.push((case.name, path));
+    };
+    let plain = bird::Options::default();
+    for case in cases("six", &six_nodes()) {
+        add(case, &plain);
+    }
+    for case in cases("ipv4", &with_ipv4()) {
+        add(case, &plain);
+    }
+    for case in cases("mac", &with_mac) {
+        add(case, &plain);
+    }
+    for case in cases("odd", &with_odd_timers()) {
+        add(case, &plain);
+    }
+    for case in cases("extra", &six_nodes()) {
+        add(case, &extras);
+    }
+    for case in cases("lonely", &lonely()) {
+        add(case, &plain);
+    }
+    check_all("check-bird-config.sh", &items);
+}
+
+#[test]
+fn checks_reject_broken_configs() {
+    // Each check must be able to fail: one typo in a rendered config is caught.
+    let dir = tempfile::tempdir().unwrap();
+    let host = &hosts(&plan(&six_nodes()))[0];
+    let bird_conf = dir.path().join("broken-bird.conf");
+    std::fs::write(&bird_conf, bird::render(host, &bird::Options::default()).replace("type tunnel;", "type tunel;")).unwrap();
+    let babeld_conf = dir.path().join("broken-babeld.conf");
+    std::fs::write(&babeld_conf, babeld::render(host, &babeld::Options::default()).replace("type tunnel", "type tunel"))
+        .unwrap();
+    let networkd_dir = dir.path().join("broken-networkd");
+    std::fs::create_dir(&networkd_dir).unwrap();
+    let opts = networkd::Options { private_key_file: GOLDEN_KEY_FILE.into(), preshared_key_file: None };
+    for file in networkd::render(host, &opts).unwrap() {
+        std::fs::write(networkd_dir.join(&file.name), file.contents.replace("RouteTable=off", "RouteTabel=off")).unwrap();
+    }
+    for (script, path) in
+        [("check-bird-config.sh", bird_conf), ("check-babeld-config.sh", babeld_conf), ("check-networkd-dir.sh", networkd_dir)]
+    {
+        match check(script, &path) {
+            Outcome::Rejected(err) => assert!(err.contains("broken-"), "{script}: {err}"),
+            Outcome::Accepted => panic!("{script} accepted a typo in {}", path.display()),
+            Outcome::CannotRun(why) => tool_missing(&why),
+        }
+    }
+}
+
+#[test]
+fn babeld_accepts_every_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let extras = babeld::Options {
+        state_file: "/var/lib/hortus/babel-state".into(),
+        pid_file: "/run/hortus/babeld.pid".into(),
+        extra_config: Some("local-path /run/hortus/babeld.sock".into()),
+    };
+    let mut items = vec![];
+    let mut add = |case: Case, opts: &babeld::Options| {
+        babeld::validate(&case.host, opts).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let path = dir.path().join(format!("{}.babeld.conf", case.name));
+        std::fs::write(&path, babeld::render(&case.host, opts)).unwrap();
+        items.push((case.name, path));
+    };
+    let plain = babeld::Options::default();
+    for case in cases("six", &six_nodes()) {
+        add(case, &plain);
+    }
+    for case in cases("ipv4", &with_ipv4()) {
+        add(case, &plain);
+    }
+    for case in cases("odd", &with_odd_timers()) {
+        add(case, &plain);
+    }
+    for case in cases("extra", &six_nodes()) {
+        add(case, &extras);
+    }
+    for case in cases("lonely", &lonely()) {
+        add(case, &plain);
+    }
+    check_all("check-babeld-config.sh", &items);
+}
+
+#[test]
+fn networkd_accepts_every_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = networkd::Options { private_key_file: GOLDEN_KEY_FILE.into(), preshared_key_file: None };
+    let psk = networkd::Options {
+        private_key_file: GOLDEN_KEY_FILE.into(),
+        preshared_key_file: Some("/etc/hortus/preshared.key".into()),
+    };
+    let mut items = vec![];
+    let mut add = |case: Case, opts: &networkd::Options| {
+        let out = dir.path().join(format!("{}.network.d", case.name));
+        std::fs::create_dir(&out).unwrap();
+        for file in networkd::render(&case.host, opts).unwrap_or_else(|e| panic!("{}: {e}", case.name)) {
+            std::fs::write(out.join(&file.name), &file.contents).unwrap();
+        }
+        items.push((case.name, out));
+    };
+    for case in cases("six", &six_nodes()) {
+        add(case, &plain);
+    }
+    for case in cases("ipv4-psk", &with_ipv4()) {
+        add(case, &psk);
+    }
+    for case in cases("lonely", &lonely()) {
+        add(case, &plain);
+    }
+    check_all("check-networkd-dir.sh", &items);
+}
