@@ -48,7 +48,6 @@ fn link_addresses_pair_link_locals_and_ulas() {
             },
         ]
     );
-    assert!(PEER_ROUTE_METRIC > bird::BABEL_ROUTE_METRIC && PEER_ROUTE_METRIC > babeld::KERNEL_PRIORITY);
     assert_eq!(addresses[1].ip_address_args(), ["fdcc::5/128", "peer", "fdcc::1/128", "metric", "1024"]);
     let ll = &addresses[0];
     assert_eq!(
