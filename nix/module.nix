@@ -1,0 +1,329 @@
+# The NixOS module: `services.hortus`. It maps this host's part of a hortus
+# plan onto systemd-networkd netdevs and networks, the firewall, sysctls and
+# the routing daemon (BIRD 3 or babeld) with the config `hortus render`
+# writes. The mapping itself lives in ./lib.nix.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+
+let
+  inherit (lib)
+    concatStringsSep
+    genAttrs
+    literalExpression
+    mkDefault
+    mkEnableOption
+    mkIf
+    mkMerge
+    mkOption
+    types
+    ;
+
+  cfg = config.services.hortus;
+  mapping = import ./lib.nix;
+  run = import ./run.nix;
+
+  # Where NixOS' babeld service lets babeld write.
+  babeldPidFile = "/run/babeld/babeld.pid";
+  babeldStateFile = "/var/lib/babeld/state";
+
+  usesInventory = cfg.inventory != null;
+  usesPlanFile = cfg.planFile != null;
+  sourceSet = usesInventory != usesPlanFile;
+
+  # The whole plan (or a host view, when the committed file is one).
+  sourcePlan =
+    if usesPlanFile then
+      builtins.fromJSON (builtins.readFile cfg.planFile)
+    else
+      run.mkPlan {
+        inherit (pkgs) runCommand;
+        hortus = cfg.package;
+        inherit (cfg) inventory;
+      };
+
+  versionOk = sourceSet && (sourcePlan.version or null) == mapping.planVersion;
+  hostKnown = versionOk && mapping.hasHost sourcePlan cfg.hostName;
+  # null until the plan is usable; the assertions say why.
+  hostPlan = if hostKnown then mapping.hostView sourcePlan cfg.hostName else null;
+
+  # The routing daemon's config text: a committed file, else `hortus render`
+  # (with babeld's pid and state files where NixOS' babeld service may
+  # write: its RuntimeDirectory and StateDirectory).
+  daemonConfig =
+    format: file:
+    if file != null then
+      builtins.readFile file
+    else if usesInventory then
+      builtins.readFile (
+        run.renderFile {
+          inherit (pkgs) runCommand;
+          hortus = cfg.package;
+          inherit (cfg) inventory;
+          host = cfg.hostName;
+          inherit format;
+          args = lib.optionals (format == "babeld") [
+            "--babeld-pid-file"
+            babeldPidFile
+            "--babeld-state-file"
+            babeldStateFile
+          ];
+        }
+      )
+    else
+      null;
+  birdConfig = daemonConfig "bird" cfg.birdConfigFile;
+  babeldConfig = daemonConfig "babeld" cfg.babeldConfigFile;
+  daemonConfigFile = if cfg.routingDaemon == "bird" then cfg.birdConfigFile else cfg.babeldConfigFile;
+
+  keyProblems = lib.filter (p: p != null) [
+    (if cfg.privateKeyFile == null then null else mapping.keyFileProblem "services.hortus.privateKeyFile" cfg.privateKeyFile)
+    (if cfg.presharedKeyFile == null then null else mapping.keyFileProblem "services.hortus.presharedKeyFile" cfg.presharedKeyFile)
+  ];
+
+  interfaces = mapping.interfaces hostPlan;
+in
+{
+  options.services.hortus = {
+    enable = mkEnableOption "the hortus WireGuard + Babel full mesh on this host";
+
+    package = mkOption {
+      type = types.package;
+      default = pkgs.hortus or (pkgs.callPackage ./package.nix { });
+      defaultText = literalExpression "pkgs.hortus or (pkgs.callPackage \"\${hortus}/nix/package.nix\" { })";
+      description = ''
+        The hortus package. With {option}`services.hortus.inventory` it runs
+        while the configuration is evaluated (`hortus plan`) and built
+        (`hortus render`).
+      '';
+    };
+
+    inventory = mkOption {
+      type = types.nullOr (types.either types.path (types.attrsOf types.anything));
+      default = null;
+      example = literalExpression ''
+        {
+          mesh.prefix = "fdcc::/64";
+          nodes.alpha = { id = 0; public_key = "..."; endpoints = [ "198.51.100.1" ]; };
+          nodes.beta = { id = 1; public_key = "..."; nat = true; };
+        }
+      '';
+      description = ''
+        The mesh inventory, the same for every host: an attribute set (the
+        JSON form of `hortus.toml`) or a path to a TOML or `.json` file.
+        hortus computes the plan from it while the configuration is evaluated,
+        which needs import from derivation (IFD). Without IFD, commit the
+        plan and use {option}`services.hortus.planFile` instead.
+        Exactly one of the two must be set.
+      '';
+    };
+
+    planFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = literalExpression "./hortus-plan.json";
+      description = ''
+        A plan committed next to the configuration, written by
+        `hortus plan hortus.toml -o hortus-plan.json` (the whole plan, or one
+        host's view with `--host`). Read at evaluation time without running
+        anything (no IFD). The routing daemon's config then comes from
+        {option}`services.hortus.birdConfigFile` or
+        {option}`services.hortus.babeldConfigFile`.
+      '';
+    };
+
+    hostName = mkOption {
+      type = types.str;
+      default = config.networking.hostName;
+      defaultText = literalExpression "config.networking.hostName";
+      description = "This host's node name in the inventory.";
+    };
+
+    privateKeyFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = literalExpression "config.age.secrets.hortus-wireguard.path";
+      description = ''
+        Absolute path, on the host, of this host's WireGuard private key file
+        (as written by `hortus keygen` or `wg genkey`), readable by the
+        `systemd-network` user, e.g. from agenix, sops-nix or vaultix. A
+        string, never a Nix path (which would copy the key into the
+        world-readable store) and never the key itself.
+      '';
+    };
+
+    presharedKeyFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/agenix/hortus-psk";
+      description = ''
+        Optional absolute path of a WireGuard preshared key file used on every
+        link of this host (the peers must use the same key). Same rules as
+        {option}`services.hortus.privateKeyFile`.
+      '';
+    };
+
+    routingDaemon = mkOption {
+      type = types.enum [
+        "bird"
+        "babeld"
+      ];
+      default = if hostPlan != null then hostPlan.mesh.routing else "bird";
+      defaultText = literalExpression "config.services.hortus.plan.mesh.routing";
+      description = "The daemon that speaks Babel: BIRD 3 ({option}`services.bird`) or babeld.";
+    };
+
+    bird.extraConfig = mkOption {
+      type = types.lines;
+      default = "";
+      example = ''
+        protocol static { ipv6; route 2001:db8::/48 via "anchor-0"; }
+      '';
+      description = "Text appended to the rendered BIRD configuration.";
+    };
+
+    birdConfigFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = literalExpression "./hortus/alpha/bird.conf";
+      description = ''
+        A committed `hortus render hortus.toml --host NAME --format bird`
+        output. Required with {option}`services.hortus.planFile` when the
+        routing daemon is BIRD; with {option}`services.hortus.inventory` it
+        overrides the config hortus renders.
+      '';
+    };
+
+    babeldConfigFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = literalExpression "./hortus/alpha/babeld.conf";
+      description = ''
+        A committed `hortus render hortus.toml --host NAME --format babeld`
+        output; as {option}`services.hortus.birdConfigFile`, for babeld.
+      '';
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Open the UDP ports this host's WireGuard interfaces listen on
+        (the plan's `node.firewall_udp_ports`). Ports of forwarder servers
+        (`node.forwarder_ports`) are not opened: the forwarder's transport
+        decides their protocol.
+      '';
+    };
+
+    trustInterfaces = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Add the mesh's WireGuard interfaces to
+        {option}`networking.firewall.trustedInterfaces`. When false, only
+        Babel (UDP ${toString mapping.babelPort}) is accepted on them.
+      '';
+    };
+
+    plan = mkOption {
+      type = types.nullOr (types.attrsOf types.anything);
+      readOnly = true;
+      default = hostPlan;
+      defaultText = literalExpression "the output of `hortus plan INVENTORY --host HOSTNAME`";
+      description = ''
+        This host's view of the plan, as `hortus plan INVENTORY --host NAME`
+        prints it (see docs/plan-format.md); null when the plan cannot be
+        read (the assertions say why). Read-only: inspect it with
+        `nix eval .#nixosConfigurations.NAME.config.services.hortus.plan --json`,
+        or use it elsewhere, e.g. `plan.node.forwarder_ports`.
+      '';
+    };
+  };
+
+  config = mkIf cfg.enable (mkMerge [
+    {
+      assertions = [
+        {
+          assertion = sourceSet;
+          message = "services.hortus: set exactly one of `inventory` (hortus computes the plan during evaluation, with IFD) or `planFile` (a committed `hortus plan` output, no IFD).";
+        }
+        {
+          assertion = !sourceSet || versionOk;
+          message = "services.hortus: the plan has version ${
+            toString (sourcePlan.version or "none")
+          }, this module reads version ${toString mapping.planVersion}; regenerate it with `hortus plan` from the same hortus as this module.";
+        }
+        {
+          assertion = !versionOk || hostKnown;
+          message = "services.hortus.hostName = \"${cfg.hostName}\" is not a node of the plan (nodes: ${concatStringsSep ", " (mapping.hostNames sourcePlan)}); set services.hortus.hostName or add the host to the inventory.";
+        }
+        {
+          assertion = cfg.privateKeyFile != null;
+          message = "services.hortus.privateKeyFile is not set: give the absolute path of this host's WireGuard private key file (e.g. config.age.secrets.hortus-wireguard.path), readable by systemd-network.";
+        }
+        {
+          assertion = keyProblems == [ ];
+          message = "services.hortus: ${concatStringsSep "; " keyProblems}.";
+        }
+        {
+          assertion = config.systemd.network.enable;
+          message = "services.hortus configures its WireGuard interfaces with systemd-networkd, but systemd.network.enable is false; enable it (or networking.useNetworkd).";
+        }
+        {
+          assertion = usesInventory || daemonConfigFile != null;
+          message = "services.hortus: with planFile and routingDaemon = \"${cfg.routingDaemon}\", set ${cfg.routingDaemon}ConfigFile to the output of `hortus render INVENTORY --host ${cfg.hostName} --format ${cfg.routingDaemon}` (or use inventory, and hortus renders it).";
+        }
+      ];
+    }
+
+    (mkIf (hostPlan != null) {
+      warnings = map (warning: "hortus: ${warning}") hostPlan.warnings;
+
+      systemd.network = {
+        enable = mkDefault true;
+        netdevs = mkIf (cfg.privateKeyFile != null) (
+          mapping.netdevs {
+            inherit hostPlan;
+            inherit (cfg) privateKeyFile presharedKeyFile;
+          }
+        );
+        networks = mapping.networks hostPlan;
+      };
+
+      boot.kernel.sysctl = mkMerge [
+        (mapping.sysctl hostPlan)
+        # The kernel applies the larger of `all` and the interface's value.
+        (mkIf (hostPlan.node.ipv4_address != null) { "net.ipv4.conf.all.rp_filter" = mkDefault 0; })
+      ];
+
+      networking.firewall = {
+        allowedUDPPorts = mkIf cfg.openFirewall (mapping.firewall hostPlan).allowedUDPPorts;
+        trustedInterfaces = mkIf cfg.trustInterfaces (mapping.firewall hostPlan).trustedInterfaces;
+        interfaces = mkIf (!cfg.trustInterfaces) (
+          genAttrs interfaces (_: {
+            allowedUDPPorts = [ mapping.babelPort ];
+          })
+        );
+        # Babel picks each direction's path on its own; a strict reverse-path
+        # check drops packets that come back over another link.
+        checkReversePath = mkDefault "loose";
+      };
+
+      services.bird = mkIf (cfg.routingDaemon == "bird" && birdConfig != null) {
+        enable = true;
+        config = birdConfig + lib.optionalString (cfg.bird.extraConfig != "") "\n${cfg.bird.extraConfig}";
+        # The config includes the Babel MAC key file, which exists only on
+        # the host, not in the build sandbox where the config is checked.
+        checkConfig = mkIf (hostPlan.mesh.babel.mac_key_file != null) (mkDefault false);
+      };
+
+      services.babeld = mkIf (cfg.routingDaemon == "babeld" && babeldConfig != null) {
+        enable = true;
+        extraConfig = babeldConfig;
+      };
+    })
+  ]);
+}
