@@ -60,6 +60,8 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, HEADER);
     line(w, &format!("# Host `{}` (id {}): Babel over {} WireGuard link(s).", host.host, node.id, node.links.len()));
     line(w, "");
+    line(w, "# Stable id from the plan (WireGuard links have no MAC to derive one from).");
+    line(w, &format!("router-id {}", router_id(host)));
     line(w, &format!("state-file {}", opts.state_file));
     line(w, &format!("pid-file {}", opts.pid_file));
     line(w, "# Same kernel metric as BIRD's Babel routes; beats the links' peer routes.");
@@ -111,4 +113,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
         push_verbatim(w, extra);
     }
     out
+}
+
+/// The plan's 32-bit router id as babeld's 64-bit one: `00:00:00:00:a:b:c:d`.
+fn router_id(host: &HostPlan) -> String {
+    let [a, b, c, d] = host.node.router_id.octets();
+    format!("00:00:00:00:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }

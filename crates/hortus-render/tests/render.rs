@@ -163,6 +163,7 @@ fn babeld_lists_every_link_and_filters_the_mesh() {
         "state-file /var/lib/x/state\n",
         "pid-file /run/x.pid\n",
         "kernel-priority 128\n",
+        "router-id 00:00:00:00:00:00:00:04\n",
         "smoothing-half-life 1\n",
         "hello-interval 0.5 update-interval 1.25 ",
         "max-rtt-penalty 192 rtt-max 300 rtt-decay 60",
