@@ -87,6 +87,11 @@ let
   interfaces = mapping.interfaces hostPlan;
 in
 {
+  # Name the file in error messages, and make importing the flake's
+  # nixosModules.hortus and this path together one module.
+  _file = ./module.nix;
+  key = toString ./module.nix;
+
   options.services.hortus = {
     enable = mkEnableOption "the hortus WireGuard + Babel full mesh on this host";
 
@@ -96,8 +101,8 @@ in
       defaultText = literalExpression "pkgs.hortus or (pkgs.callPackage \"\${hortus}/nix/package.nix\" { })";
       description = ''
         The hortus package. With {option}`services.hortus.inventory` it runs
-        while the configuration is evaluated (`hortus plan`) and built
-        (`hortus render`).
+        while the configuration is evaluated: `hortus plan` and
+        `hortus render` (import from derivation).
       '';
     };
 

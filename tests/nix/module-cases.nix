@@ -223,6 +223,12 @@ in
     services.hortus.routingDaemon = "babeld";
   });
 
+  "importing the module as a function (the flake output) and as a path is one module" =
+    let
+      config = fromPlanFile { imports = [ (import ../../nix/module.nix) ]; };
+    in
+    accepted config (config.services.hortus.plan == expectedHostPlan);
+
   "disabled: the module sets nothing" =
     let
       config = evalHost { services.hortus.privateKeyFile = keyFile; };
