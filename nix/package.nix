@@ -11,15 +11,24 @@ rustPlatform.buildRustPackage {
 
   # Only what cargo reads: the workspace manifest, the lock file, the crates
   # and the example inventory the tests use. Editing docs or Nix files does
-  # not rebuild the binary.
-  src = lib.fileset.toSource {
-    root = ../.;
-    fileset = lib.fileset.unions [
-      ../Cargo.toml
-      ../Cargo.lock
-      ../crates
-      ../examples
-    ];
+  # not rebuild the binary. (builtins.path rather than lib.fileset, which
+  # needs a newer Nix than some distributions ship.)
+  src = builtins.path {
+    name = "hortus-source";
+    path = ../.;
+    filter =
+      path: type:
+      let
+        relative = lib.removePrefix (toString ../. + "/") (toString path);
+      in
+      builtins.elem relative [
+        "Cargo.toml"
+        "Cargo.lock"
+        "crates"
+        "examples"
+      ]
+      || lib.hasPrefix "crates/" relative
+      || lib.hasPrefix "examples/" relative;
   };
 
   cargoLock.lockFile = ../Cargo.lock;

@@ -46,6 +46,10 @@ check() {
     shift
     if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
 }
+# check_equal NAME ACTUAL EXPECTED: pass if the two strings are equal.
+check_equal() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $3"$'\n'"got: $2"; fi
+}
 # missing WHAT: skip the whole run, or fail when tools are required.
 missing() {
     if [ "${HORTUS_REQUIRE_TOOLS:-}" = 1 ]; then
@@ -257,13 +261,12 @@ git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' 
 done | (cd "$repo" && xargs -0 cp --parents -t "$flake")
 
 # Without --override-input: these must not need the nixpkgs input (offline).
-check "flake: nixosModules.hortus is a function, evaluated without nixpkgs" \
-    test "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.hortus" --apply builtins.isFunction 2>&1)" = true
-check "flake: nixosModules.default is a function too" \
-    test "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.default" \
-        --apply builtins.isFunction 2>&1)" = true
-check "flake: lib.planVersion = 1, without nixpkgs" \
-    test "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" = 1
+check_equal "flake: nixosModules.hortus is a function, evaluated without nixpkgs" \
+    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.hortus" --apply builtins.isFunction 2>&1)" true
+check_equal "flake: nixosModules.default is a function too" \
+    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.default" --apply builtins.isFunction 2>&1)" true
+check_equal "flake: lib.planVersion = 1, without nixpkgs" \
+    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" 1
 if nix "${nix_flags[@]}" eval --json --impure "${build_flags[@]}" --expr "
     let pkgs = $stub_pkgs; in
     (builtins.getFlake \"path:$flake\").lib.mkPlan { inherit pkgs; inventory = $repo/examples/six-nodes.toml; }" \
@@ -281,12 +284,27 @@ if [ -n "${HORTUS_NIXPKGS_LIB:-}" ] && [ -d "$HORTUS_NIXPKGS_LIB/lib" ]; then
     cp -r "$HORTUS_NIXPKGS_LIB/lib" "$stub/lib"
 fi
 override=(--override-input nixpkgs "path:$stub" --no-write-lock-file)
+version=$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["workspace"]["package"]["version"])' Cargo.toml)
 check "flake: checks.x86_64-linux.nix-mapping (goldens) evaluates to a derivation" \
     nix "${nix_flags[@]}" eval --option substituters '' "${override[@]}" --raw \
     "path:$flake#checks.x86_64-linux.nix-mapping.drvPath"
+names=$(nix "${nix_flags[@]}" eval --json --option substituters '' "${override[@]}" "path:$flake#packages" \
+    --apply 'ps: builtins.mapAttrs (system: p: [ p.hortus.name p.default.name ]) ps' 2>"$work/err")
+check_equal "flake: packages.*.{hortus,default} are hortus-$version for x86_64-linux and aarch64-linux" \
+    "${names:-$(cat "$work/err")}" "{\"aarch64-linux\":[\"hortus-$version\",\"hortus-$version\"],\"x86_64-linux\":[\"hortus-$version\",\"hortus-$version\"]}"
 if [ -d "$stub/lib" ]; then
     check "flake: nix flake check --no-build (nixpkgs stand-in with nixpkgs.lib)" \
         nix "${nix_flags[@]}" flake check --no-build --option substituters '' "${override[@]}" "path:$flake"
+    # The package's source (lib.fileset): what cargo reads, nothing else.
+    if src=$(nix "${nix_flags[@]}" eval --raw --option substituters '' "${override[@]}" \
+        "path:$flake#packages.x86_64-linux.hortus.src" 2>"$work/err"); then
+        check "flake: the package source holds the workspace and examples, not docs or Nix files" bash -c '
+            cd "$1" && test -f Cargo.toml -a -f Cargo.lock -a -f crates/hortus-cli/src/main.rs \
+                -a -f examples/six-nodes.toml -a ! -e flake.nix -a ! -e docs -a ! -e nix -a ! -e target \
+                || { ls -la; exit 1; }' src "$src"
+    else
+        fail "flake: the package source evaluates" "$(cat "$work/err")"
+    fi
 else
     skip "nix flake check needs HORTUS_NIXPKGS_LIB for checks.*.nixos-module (lib.evalModules)"
 fi

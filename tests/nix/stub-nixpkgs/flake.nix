@@ -55,7 +55,9 @@
                   f = if builtins.isFunction fn then fn else import fn;
                 in
                 f (builtins.intersectAttrs (builtins.functionArgs f) pkgs // args);
-              rustPlatform.buildRustPackage = args: stub "${args.pname}-${args.version}";
+              # Keeps the source and lock file so tests can look at them.
+              rustPlatform.buildRustPackage =
+                args: stub "${args.pname}-${args.version}" // { inherit (args) src cargoLock; };
               mkShell = args: stub "shell";
               runCommand =
                 name: env: script:
