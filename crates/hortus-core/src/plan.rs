@@ -357,8 +357,8 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
         problems.push(Problem::mesh("mtu", format!("expected 1280..=65535, got {}", mesh.mtu)));
     }
     let babel = &mesh.babel;
-    if babel.hello_interval_ms == 0 || babel.hello_interval_ms > 655_350 {
-        problems.push(Problem::mesh("babel.hello_interval_ms", format!("expected 1..=655350, got {}", babel.hello_interval_ms)));
+    if !(10..=655_350).contains(&babel.hello_interval_ms) {
+        problems.push(Problem::mesh("babel.hello_interval_ms", format!("expected 10..=655350 (BIRD's range), got {}", babel.hello_interval_ms)));
     }
     if babel.update_interval_ms < babel.hello_interval_ms || babel.update_interval_ms > 655_350 {
         problems.push(Problem::mesh("babel.update_interval_ms", format!(
@@ -368,8 +368,10 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     if !(1..=256).contains(&babel.rtt_decay) {
         problems.push(Problem::mesh("babel.rtt_decay", format!("expected 1..=256, got {}", babel.rtt_decay)));
     }
-    if babel.rtt_max_ms == 0 {
-        problems.push(Problem::mesh("babel.rtt_max_ms", "expected a positive number of milliseconds"));
+    if babel.rtt_max_ms <= 10 && babel.rtt_cost > 0 {
+        problems.push(Problem::mesh("babel.rtt_max_ms", format!(
+            "expected more than 10 ms while rtt_cost is set (BIRD's rtt min is 10 ms), got {}", babel.rtt_max_ms
+        )));
     }
     problems
 }
