@@ -40,7 +40,7 @@
       # mkPlan, which runs hortus on an inventory (import from derivation):
       #   hortus.lib.mkPlan { inherit pkgs; inventory = ./hortus.toml; }
       lib = mapping // {
-        inherit (run) inventoryFile planDrv;
+        inherit (run) inventoryFile planDrv renderFile;
         mkPlan =
           {
             pkgs,
