@@ -18,10 +18,6 @@ pub const BABEL_ROUTE_METRIC: u32 = 128;
 pub const DEVICE_ROUTE_METRIC: u32 = 64;
 /// Name of the Babel protocol instance (`birdc show babel neighbors mesh`).
 pub const BABEL_PROTOCOL: &str = "mesh";
-/// BIRD refuses hello intervals below this many milliseconds.
-const MIN_HELLO_MS: u32 = 10;
-/// BIRD's default `rtt min`; `rtt max` must exceed it.
-const RTT_MIN_MS: u32 = 10;
 
 /// What the operator adds to the generated config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,8 +28,8 @@ pub struct Options {
     pub include: Option<String>,
 }
 
-/// Checks what [`render`] writes verbatim or BIRD would refuse: the include
-/// and MAC key file paths, and timers outside BIRD's ranges.
+/// Checks what [`render`] writes verbatim: the include and MAC key file
+/// paths. (Timers outside BIRD's ranges are refused when the plan is built.)
 pub fn validate(host: &HostPlan, opts: &Options) -> Result<(), RenderError> {
     if let Some(include) = &opts.include {
         check_path("bird", "include", include)?;
@@ -41,22 +37,6 @@ pub fn validate(host: &HostPlan, opts: &Options) -> Result<(), RenderError> {
     let babel = &host.mesh.babel;
     if let Some(key_file) = &babel.mac_key_file {
         check_path("bird", "mesh.babel.mac_key_file", key_file)?;
-    }
-    if babel.hello_interval_ms < MIN_HELLO_MS {
-        return Err(RenderError::Unsupported {
-            renderer: "bird",
-            field: "mesh.babel.hello_interval_ms",
-            value: babel.hello_interval_ms.to_string(),
-            reason: "BIRD needs a hello interval of at least 10 ms",
-        });
-    }
-    if babel.rtt_cost > 0 && babel.rtt_max_ms <= RTT_MIN_MS {
-        return Err(RenderError::Unsupported {
-            renderer: "bird",
-            field: "mesh.babel.rtt_max_ms",
-            value: babel.rtt_max_ms.to_string(),
-            reason: "BIRD needs `rtt max` above its `rtt min` of 10 ms",
-        });
     }
     Ok(())
 }
