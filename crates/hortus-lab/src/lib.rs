@@ -1,1 +1,55 @@
-//! placeholder
+//! # hortus-lab
+//!
+//! Brings a hortus inventory up on one Linux machine (as root): one network
+//! namespace per node on a simulated underlay with NAT routers and a
+//! censor, real WireGuard tunnels (kernel, or wireguard-go where the kernel
+//! has no module) configured from the plan, UDP-over-TCP relays for
+//! forwarded links, and the routing daemon (BIRD 3 or babeld) running the
+//! config `hortus-render` produces. Then it breaks things: cuts links, kills
+//! nodes, and measures what Babel does about it.
+//!
+//! The lab's plan is the inventory's plan with fresh keys and underlay
+//! endpoints; everything else (ports, who listens and dials, keepalives,
+//! MTUs, link-locals, ULAs, interface names) is the original's
+//! ([`lab_plan`]). Routes come from the routing daemon only.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), hortus_lab::LabError> {
+//! let text = std::fs::read_to_string("examples/six-nodes.toml").unwrap();
+//! let inventory = hortus_core::Inventory::from_toml_str(&text)?;
+//! let opts = hortus_lab::UpOptions {
+//!     state_dir: "/run/hortus-lab".into(),
+//!     prefix: "hl-".into(),
+//!     daemon: None,
+//!     relay_exe: "/usr/bin/hortus".into(),
+//! };
+//! let mut lab = hortus_lab::Lab::up(&inventory, &opts, &mut |line| eprintln!("{line}"))?;
+//! lab.wait_connected(std::time::Duration::from_secs(60))?;
+//! lab.cut("hastur", "kaambl", hortus_lab::CutMode::Underlay)?;
+//! println!("{:?}", lab.ping("hastur", "kaambl", 10, 0.2)?);
+//! hortus_lab::down(lab.state_dir())?;
+//! # Ok(()) }
+//! ```
+//!
+//! `docs/lab.md` describes the topology and the commands.
+
+pub mod error;
+pub mod exec;
+pub mod faults;
+pub mod lab;
+pub mod lab_plan;
+pub mod network;
+pub mod node;
+pub mod probe;
+pub mod process;
+pub mod relay;
+pub mod state;
+pub mod status;
+pub mod tools;
+pub mod underlay;
+
+pub use error::{LabError, Result};
+pub use lab::{down, DownReport, Lab, UpOptions, DEFAULT_PREFIX, DEFAULT_STATE_DIR};
+pub use probe::{Connectivity, PingResult};
+pub use state::{CutMode, LabState};
+pub use status::{NodeStatus, Route};

@@ -1,13 +1,236 @@
-//! `hortus lab` (filled in by the lab crate's work).
+//! `hortus lab`: bring an inventory up in network namespaces (root only),
+//! break it, watch Babel repair it, tear it down. The work is done by the
+//! `hortus-lab` crate; this module parses arguments and prints.
 
-use anyhow::Result;
+use crate::files::read_inventory;
+use anyhow::{Context, Result};
+use clap::{Subcommand, ValueEnum};
+use hortus_core::inventory::RoutingDaemon;
+use hortus_lab::{CutMode, Lab, UpOptions, DEFAULT_PREFIX, DEFAULT_STATE_DIR};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Arguments of `hortus lab`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The lab's state directory (state file, keys, configs, logs).
+    #[arg(long, global = true, default_value = DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    #[command(subcommand)]
+    command: LabCommand,
+}
 
-/// Not built yet.
-pub fn run(_args: Args) -> Result<ExitCode> {
-    anyhow::bail!("`hortus lab` is not built yet")
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Bring INVENTORY up: one namespace per node, WireGuard, relays, routing daemons.
+    Up {
+        /// The inventory (TOML, or JSON by extension).
+        inventory: PathBuf,
+        /// Routing daemon, overriding the inventory's `mesh.routing`.
+        #[arg(long, value_enum)]
+        daemon: Option<Daemon>,
+        /// Prefix of every namespace name.
+        #[arg(long = "name", default_value = DEFAULT_PREFIX)]
+        prefix: String,
+    },
+    /// Per node: links (up, last handshake) and the selected route to every other node.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until every node reaches every other over Babel routes; print the
+    /// seconds since the daemons started.
+    Wait {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120.0)]
+        timeout: f64,
+    },
+    /// Ping B's ULA from A's ULA.
+    Ping {
+        /// Source node.
+        a: String,
+        /// Destination node.
+        b: String,
+        /// Echo requests.
+        #[arg(long, short = 'c', default_value_t = 5)]
+        count: u32,
+        /// Seconds between requests.
+        #[arg(long, short = 'i', default_value_t = 0.2)]
+        interval: f64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cut A's link to B in A's namespace (underlay packets dropped by nftables).
+    Cut {
+        /// The node whose side is cut.
+        a: String,
+        /// Its peer.
+        b: String,
+        /// Set A's WireGuard interface down instead of dropping packets.
+        #[arg(long)]
+        interface_down: bool,
+    },
+    /// Undo `cut` between A and B.
+    Heal {
+        /// One end.
+        a: String,
+        /// The other end.
+        b: String,
+    },
+    /// Kill NODE like a power loss: SIGKILL its daemon, WireGuard and relays, uplink down.
+    Kill {
+        /// The node.
+        node: String,
+    },
+    /// Boot a killed NODE again.
+    Revive {
+        /// The node.
+        node: String,
+    },
+    /// Tear everything down (also after a crash), by the PIDs and namespaces in the state.
+    Down,
+    /// The UDP-over-TCP forwarder the lab runs for forwarded links.
+    #[command(hide = true, subcommand)]
+    Relay(RelayCommand),
+}
+
+#[derive(Subcommand)]
+enum RelayCommand {
+    /// Dialer side: UDP on LISTEN, TCP to REMOTE.
+    Client {
+        /// Local UDP address WireGuard sends to.
+        #[arg(long)]
+        listen: SocketAddr,
+        /// The peer's relay server, host:port.
+        #[arg(long)]
+        remote: String,
+    },
+    /// Listener side: TCP on PORT, datagrams delivered to DELIVER.
+    Server {
+        /// TCP port to accept on.
+        #[arg(long)]
+        port: u16,
+        /// Local WireGuard address.
+        #[arg(long)]
+        deliver: SocketAddr,
+    },
+}
+
+/// Routing daemon choice.
+#[derive(Clone, Copy, ValueEnum)]
+enum Daemon {
+    Bird,
+    Babeld,
+}
+
+impl From<Daemon> for RoutingDaemon {
+    fn from(d: Daemon) -> Self {
+        match d {
+            Daemon::Bird => RoutingDaemon::Bird,
+            Daemon::Babeld => RoutingDaemon::Babeld,
+        }
+    }
+}
+
+/// Runs `hortus lab ...`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let dir = args.state_dir;
+    let open = || Lab::open(&dir).context("cannot open the lab");
+    match args.command {
+        LabCommand::Up {
+            inventory,
+            daemon,
+            prefix,
+        } => {
+            let inventory = read_inventory(&inventory)?;
+            let opts = UpOptions {
+                state_dir: dir.clone(),
+                prefix,
+                daemon: daemon.map(Into::into),
+                relay_exe: std::env::current_exe()
+                    .context("cannot find the hortus executable for the relays")?,
+            };
+            Lab::up(&inventory, &opts, &mut |line| eprintln!("{line}"))?;
+        }
+        LabCommand::Status { json } => {
+            let status = open()?.status()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                status.iter().for_each(|s| print!("{s}"));
+            }
+        }
+        LabCommand::Wait { timeout } => {
+            let timeout = Duration::try_from_secs_f64(timeout)
+                .context("--timeout must be a non-negative number")?;
+            let elapsed = open()?.wait_connected(timeout)?;
+            println!(
+                "full connectivity {:.2} s after the daemons started",
+                elapsed.as_secs_f64()
+            );
+        }
+        LabCommand::Ping {
+            a,
+            b,
+            count,
+            interval,
+            json,
+        } => {
+            let r = open()?.ping(&a, &b, count, interval)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                let rtt = r.rtt_ms.map_or("no reply".into(), |(min, avg, max)| {
+                    format!("rtt min/avg/max {min}/{avg}/{max} ms")
+                });
+                println!(
+                    "{a} -> {b}: {} sent, {} received, {} lost; {rtt}",
+                    r.transmitted,
+                    r.received,
+                    r.lost()
+                );
+            }
+            if r.received == 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        LabCommand::Cut {
+            a,
+            b,
+            interface_down,
+        } => {
+            let mode = if interface_down {
+                CutMode::InterfaceDown
+            } else {
+                CutMode::Underlay
+            };
+            open()?.cut(&a, &b, mode)?;
+        }
+        LabCommand::Heal { a, b } => open()?.heal(&a, &b)?,
+        LabCommand::Kill { node } => open()?.kill(&node)?,
+        LabCommand::Revive { node } => open()?.revive(&node)?,
+        LabCommand::Down => {
+            let report = hortus_lab::down(&dir)?;
+            eprintln!(
+                "hortus lab: stopped {} process(es), deleted {} namespace(s)",
+                report.processes, report.namespaces
+            );
+            if !report.leftovers.is_empty() {
+                anyhow::bail!("could not remove: {}", report.leftovers.join("; "));
+            }
+        }
+        LabCommand::Relay(RelayCommand::Client { listen, remote }) => {
+            hortus_lab::relay::run_client(listen, &remote)
+                .with_context(|| format!("relay client {listen} -> {remote}"))?;
+        }
+        LabCommand::Relay(RelayCommand::Server { port, deliver }) => {
+            hortus_lab::relay::run_server(port, deliver)
+                .with_context(|| format!("relay server :{port} -> {deliver}"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,166 @@
+//! Breaking things on purpose: cutting and healing links, killing and
+//! reviving nodes.
+//!
+//! * A cut is one-sided, in A's namespace, like a real broken path seen
+//!   from A: [`CutMode::Underlay`] drops the link's underlay packets (its UDP
+//!   port both ways; on a forwarded link also the relay's TCP), while
+//!   [`CutMode::InterfaceDown`] sets A's WireGuard interface down.
+//! * A killed node is a machine losing power: every process of the node
+//!   (routing daemon, wireguard-go, relays) gets SIGKILL, so no goodbye
+//!   packet leaves, its tunnels vanish and its underlay interface goes
+//!   down. Revive boots it again: uplink up, tunnels and relays rebuilt
+//!   from the plan, daemon restarted.
+
+use crate::error::{LabError, Result};
+use crate::exec::{ip, nft};
+use crate::lab::{delete_kernel_interfaces, Lab};
+use crate::network::TABLE;
+use crate::state::{Cut, CutMode};
+use crate::underlay::UPLINK;
+use hortus_core::policy::Path;
+use std::time::Duration;
+
+impl Lab {
+    /// Cuts `a`'s link to `b`, in `a`'s namespace.
+    pub fn cut(&mut self, a: &str, b: &str, mode: CutMode) -> Result<()> {
+        let link = self.link(a, b)?.clone();
+        if self.find_cut(a, b).is_some() {
+            return Err(LabError::Usage(format!(
+                "the link {a}–{b} is already cut; heal it first"
+            )));
+        }
+        if self.state.killed.contains(a) {
+            return Err(LabError::Usage(format!(
+                "node `{a}` is killed; revive it first"
+            )));
+        }
+        let ns = self.state.node_ns(a);
+        match mode {
+            CutMode::Underlay => nft(&ns, port_sets("add", link.port, link.path))?,
+            CutMode::InterfaceDown => {
+                ip(&ns, &["link", "set", &link.interface, "down"])?;
+            }
+        }
+        self.state.cuts.push(Cut {
+            node: a.into(),
+            peer: b.into(),
+            mode,
+        });
+        self.save()
+    }
+
+    /// Heals the cut between `a` and `b` (made from either side).
+    pub fn heal(&mut self, a: &str, b: &str) -> Result<()> {
+        self.link(a, b)?;
+        let index = self
+            .find_cut(a, b)
+            .ok_or_else(|| LabError::Usage(format!("the link {a}–{b} is not cut")))?;
+        let cut = self.state.cuts[index].clone();
+        let link = self.link(&cut.node, &cut.peer)?.clone();
+        let ns = self.state.node_ns(&cut.node);
+        match cut.mode {
+            CutMode::Underlay => nft(&ns, port_sets("delete", link.port, link.path))?,
+            // A killed node's interface comes back up when it is revived.
+            CutMode::InterfaceDown if self.state.killed.contains(&cut.node) => {}
+            CutMode::InterfaceDown => self.link_up(&cut.node, &link)?,
+        }
+        self.state.cuts.remove(index);
+        self.save()
+    }
+
+    /// Kills node `name` (see the module docs).
+    pub fn kill(&mut self, name: &str) -> Result<()> {
+        self.node_plan(name)?;
+        if self.state.killed.contains(name) {
+            return Err(LabError::Usage(format!("node `{name}` is already killed")));
+        }
+        let (mine, others): (Vec<_>, Vec<_>) =
+            self.state.processes.drain(..).partition(|p| p.node == name);
+        self.state.processes = others;
+        for p in &mine {
+            p.signal(libc::SIGKILL);
+        }
+        let stuck: Vec<String> = mine
+            .iter()
+            .filter(|p| !p.crash())
+            .map(|p| p.pid.to_string())
+            .collect();
+        delete_kernel_interfaces(self, name)?;
+        ip(&self.state.node_ns(name), &["link", "set", UPLINK, "down"])?;
+        self.state.killed.insert(name.into());
+        self.save()?;
+        if stuck.is_empty() {
+            Ok(())
+        } else {
+            Err(LabError::Usage(format!(
+                "node `{name}`: processes {} survived SIGKILL",
+                stuck.join(", ")
+            )))
+        }
+    }
+
+    /// Revives killed node `name` (see the module docs).
+    pub fn revive(&mut self, name: &str) -> Result<()> {
+        self.node_plan(name)?;
+        if !self.state.killed.contains(name) {
+            return Err(LabError::Usage(format!("node `{name}` is not killed")));
+        }
+        let ns = self.state.node_ns(name);
+        let gateway = self.state.underlay[name].gateway.to_string();
+        ip(&ns, &["link", "set", UPLINK, "up"])?;
+        ip(&ns, &["route", "replace", "default", "via", &gateway])?;
+        self.start_links(name)?;
+        self.configure_peers(&[name.to_string()])?;
+        let down: Vec<String> = self
+            .state
+            .cuts
+            .iter()
+            .filter(|c| c.node == name && c.mode == CutMode::InterfaceDown)
+            .map(|c| c.peer.clone())
+            .collect();
+        for peer in down {
+            let iface = self.link(name, &peer)?.interface.clone();
+            ip(&ns, &["link", "set", &iface, "down"])?;
+        }
+        self.start_daemon(name)?;
+        self.state.killed.remove(name);
+        self.save()?;
+        std::thread::sleep(Duration::from_millis(300));
+        self.check_daemon_running(name)
+    }
+
+    fn find_cut(&self, a: &str, b: &str) -> Option<usize> {
+        self.state
+            .cuts
+            .iter()
+            .position(|c| (c.node == a && c.peer == b) || (c.node == b && c.peer == a))
+    }
+}
+
+/// Adds or deletes `port` in the cut sets: UDP always, TCP on forwarded
+/// links (the relay's connection).
+fn port_sets(verb: &str, port: u16, path: Path) -> String {
+    let mut script = format!("{verb} element inet {TABLE} cut_udp {{ {port} }}\n");
+    if path == Path::Forwarded {
+        script += &format!("{verb} element inet {TABLE} cut_tcp {{ {port} }}\n");
+    }
+    script
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_cuts_also_drop_the_relay() {
+        assert_eq!(
+            port_sets("add", 51802, Path::Direct),
+            "add element inet hortus_lab cut_udp { 51802 }\n"
+        );
+        let both = port_sets("delete", 51814, Path::Forwarded);
+        assert!(
+            both.contains("cut_udp { 51814 }")
+                && both.contains("delete element inet hortus_lab cut_tcp { 51814 }")
+        );
+    }
+}

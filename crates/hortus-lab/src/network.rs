@@ -1,0 +1,260 @@
+//! Building the underlay: namespaces, veth pairs, routers with their
+//! nftables (NAT, censor), and each node's base (sysctls, anchor, the lab's
+//! nftables table used for cuts and Babel counters).
+
+use crate::error::Result;
+use crate::exec::{ip, nft, sysctls};
+use crate::underlay::{Router, RouterRole, Uplink, CENSORED_ZONE, UPLINK};
+use hortus_core::NodePlan;
+use hortus_render::interface::anchor_addresses;
+
+/// The Babel UDP port, counted in each node's nftables table.
+pub const BABEL_PORT: u16 = 6696;
+/// Name of the lab's nftables table in every namespace.
+pub const TABLE: &str = "hortus_lab";
+
+/// Connects `child_ns` to its parent with a veth pair and gives it its
+/// address and default route.
+pub fn attach(prefix: &str, uplink: &Uplink, child_ns: &str) -> Result<()> {
+    let parent = format!("{prefix}{}", uplink.parent);
+    let pif = uplink.parent_interface.as_str();
+    ip(
+        &parent,
+        &[
+            "link", "add", pif, "type", "veth", "peer", "name", UPLINK, "netns", child_ns,
+        ],
+    )?;
+    if uplink.routed {
+        ip(
+            &parent,
+            &[
+                "address",
+                "add",
+                &format!("{}/{}", uplink.gateway, uplink.prefix_len),
+                "dev",
+                pif,
+            ],
+        )?;
+    } else {
+        ip(&parent, &["link", "set", pif, "master", "lan"])?;
+    }
+    ip(&parent, &["link", "set", pif, "up"])?;
+    ip(
+        child_ns,
+        &[
+            "address",
+            "add",
+            &format!("{}/{}", uplink.address, uplink.prefix_len),
+            "dev",
+            UPLINK,
+        ],
+    )?;
+    ip(child_ns, &["link", "set", UPLINK, "up"])?;
+    ip(
+        child_ns,
+        &[
+            "route",
+            "replace",
+            "default",
+            "via",
+            &uplink.gateway.to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Brings up loopback in a fresh namespace.
+pub fn loopback_up(ns: &str) -> Result<()> {
+    ip(ns, &["link", "set", "lo", "up"]).map(drop)
+}
+
+/// Makes the core a router.
+pub fn configure_core(ns: &str) -> Result<()> {
+    sysctls(ns, &[("net/ipv4/ip_forward", "1")])
+}
+
+/// Configures router `router` (already attached) in namespace `ns`;
+/// `core_ns` learns the route to the censored zone when it is the censor.
+pub fn configure_router(ns: &str, router: &Router, core_ns: &str) -> Result<()> {
+    sysctls(ns, &[("net/ipv4/ip_forward", "1")])?;
+    match router.role {
+        RouterRole::Censor => {
+            let (zone, len) = CENSORED_ZONE;
+            ip(
+                core_ns,
+                &[
+                    "route",
+                    "add",
+                    &format!("{zone}/{len}"),
+                    "via",
+                    &router.uplink.address.to_string(),
+                ],
+            )?;
+            nft(ns, censor_rules())
+        }
+        RouterRole::Nat { lan_gateway } => {
+            ip(ns, &["link", "add", "lan", "type", "bridge"])?;
+            ip(
+                ns,
+                &["address", "add", &format!("{lan_gateway}/24"), "dev", "lan"],
+            )?;
+            ip(ns, &["link", "set", "lan", "up"])?;
+            nft(ns, nat_rules())
+        }
+    }
+}
+
+/// The censor drops UDP crossing its uplink; TCP and ICMP pass.
+fn censor_rules() -> String {
+    format!(
+        "table inet {TABLE} {{
+  chain forward {{
+    type filter hook forward priority 0; policy accept;
+    iifname \"{UPLINK}\" meta l4proto udp counter drop
+    oifname \"{UPLINK}\" meta l4proto udp counter drop
+  }}
+}}
+"
+    )
+}
+
+/// A NAT router masquerades its LAN and admits only replies from outside.
+fn nat_rules() -> String {
+    format!(
+        "table ip {TABLE}_nat {{
+  chain postrouting {{
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname \"{UPLINK}\" masquerade
+  }}
+}}
+table inet {TABLE} {{
+  chain forward {{
+    type filter hook forward priority 0; policy accept;
+    iifname \"{UPLINK}\" ct state established,related accept
+    iifname \"{UPLINK}\" counter drop
+  }}
+}}
+"
+    )
+}
+
+/// A node's base: forwarding, an ephemeral port range clear of its link
+/// ports, the anchor with its addresses, and the lab's nftables table.
+pub fn configure_node(ns: &str, node: &NodePlan) -> Result<()> {
+    let ports: Vec<u16> = node.links.iter().map(|l| l.port).collect();
+    let mut values = vec![
+        ("net/ipv6/conf/all/forwarding", "1".to_string()),
+        ("net/ipv4/ip_forward", "1".into()),
+    ];
+    if let Some((lo, hi)) = ephemeral_range(&ports) {
+        values.push(("net/ipv4/ip_local_port_range", format!("{lo} {hi}")));
+    }
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    sysctls(ns, &values)?;
+    add_anchor(ns, node)?;
+    nft(ns, node_rules())
+}
+
+/// The anchor: a dummy interface where the kernel has them, else ifb.
+fn add_anchor(ns: &str, node: &NodePlan) -> Result<()> {
+    let anchor = node.anchor.as_str();
+    if ip(ns, &["link", "add", anchor, "type", "dummy"]).is_err() {
+        ip(ns, &["link", "add", anchor, "type", "ifb"])?;
+    }
+    ip(ns, &["link", "set", anchor, "up"])?;
+    for address in anchor_addresses(node) {
+        add_address(
+            ns,
+            anchor,
+            &address.ip_address_args(),
+            address.address.is_ipv6(),
+        )?;
+    }
+    Ok(())
+}
+
+/// `ip address replace ARGS dev IFACE`, without duplicate address
+/// detection for IPv6 (the lab's addresses are unique by construction and
+/// must be usable at once).
+pub fn add_address(ns: &str, iface: &str, args: &[String], ipv6: bool) -> Result<()> {
+    let mut argv: Vec<&str> = vec!["address", "replace"];
+    argv.extend(args.iter().map(String::as_str));
+    argv.extend(["dev", iface]);
+    if ipv6 {
+        argv.push("nodad");
+    }
+    ip(ns, &argv).map(drop)
+}
+
+/// A node's nftables: named sets of cut ports (dropped on the underlay and
+/// loopback only, never inside tunnels) and Babel packet counters.
+fn node_rules() -> String {
+    let drops = |dir: &str| {
+        [
+            "udp dport @cut_udp",
+            "udp sport @cut_udp",
+            "tcp dport @cut_tcp",
+            "tcp sport @cut_tcp",
+        ]
+        .iter()
+        .map(|m| format!("    {dir}name {{ \"{UPLINK}\", \"lo\" }} {m} drop\n"))
+        .collect::<String>()
+    };
+    format!(
+        "table inet {TABLE} {{
+  set cut_udp {{ type inet_service; }}
+  set cut_tcp {{ type inet_service; }}
+  counter babel_in {{ }}
+  counter babel_out {{ }}
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    udp dport {BABEL_PORT} counter name \"babel_in\"
+{}  }}
+  chain output {{
+    type filter hook output priority 0; policy accept;
+    udp dport {BABEL_PORT} counter name \"babel_out\"
+{}  }}
+}}
+",
+        drops("iif"),
+        drops("oif")
+    )
+}
+
+/// An ephemeral port range holding none of `ports`, so no random source
+/// port (WireGuard's when it does not listen, the relays') ever equals a
+/// link port and gets caught by a cut.
+pub fn ephemeral_range(ports: &[u16]) -> Option<(u16, u16)> {
+    const CANDIDATES: [(u16, u16); 6] = [
+        (20000, 29999),
+        (40000, 49999),
+        (10000, 19999),
+        (30000, 39999),
+        (60000, 64999),
+        (2000, 9999),
+    ];
+    CANDIDATES
+        .into_iter()
+        .find(|(lo, hi)| !ports.iter().any(|p| (lo..=hi).contains(&p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ephemeral_range_avoids_link_ports() {
+        assert_eq!(ephemeral_range(&[51802, 51805]), Some((20000, 29999)));
+        assert_eq!(ephemeral_range(&[25000]), Some((40000, 49999)));
+        let everywhere: Vec<u16> = (2000..65000).step_by(1000).collect();
+        assert_eq!(ephemeral_range(&everywhere), None);
+    }
+
+    #[test]
+    fn node_rules_drop_only_outside_tunnels() {
+        let rules = node_rules();
+        assert!(rules.contains("iifname { \"up0\", \"lo\" } udp dport @cut_udp drop"));
+        assert!(rules.contains("oifname { \"up0\", \"lo\" } tcp sport @cut_tcp drop"));
+        assert!(rules.contains("udp dport 6696 counter name \"babel_out\""));
+    }
+}

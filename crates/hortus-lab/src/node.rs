@@ -1,0 +1,319 @@
+//! What runs on one node: its WireGuard interfaces (kernel or
+//! wireguard-go) configured from the plan, its relays for forwarded links,
+//! and its routing daemon with the config hortus renders.
+
+use crate::error::{LabError, Result};
+use crate::exec::{ip, Cmd};
+use crate::lab::Lab;
+use crate::network::add_address;
+use crate::process::ProcessKind;
+use crate::state::WireGuardImpl;
+use crate::tools;
+use hortus_core::inventory::RoutingDaemon;
+use hortus_core::plan::Forwarder;
+use hortus_core::Link;
+use hortus_render::interface::link_addresses;
+use hortus_render::{babeld, bird};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a new wireguard-go may take to open its control socket.
+const WIREGUARD_GO_START: Duration = Duration::from_secs(10);
+/// Longest Unix socket path (`sun_path` holds 108 bytes with the NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+impl Lab {
+    /// Creates `name`'s WireGuard interfaces (up, with their addresses, but
+    /// no peer yet) and starts its relays. Peers come later
+    /// ([`Lab::configure_peers`]): an interface with a peer starts a
+    /// handshake at its first packet, which would be lost (and retried only
+    /// 5 s later) while a forwarded link's relays are not connected yet.
+    pub(crate) fn start_links(&mut self, name: &str) -> Result<()> {
+        let links = self.node_plan(name)?.links.clone();
+        for link in &links {
+            self.create_interface(name, link)?;
+            self.link_up(name, link)?;
+        }
+        for link in &links {
+            self.start_relay(name, link)?;
+        }
+        Ok(())
+    }
+
+    /// `wg set` on every link of `nodes` with the plan's settings, in two
+    /// rounds: everything but keepalives first, then the keepalives. Setting
+    /// a keepalive sends a packet at once, which starts a handshake; the
+    /// peer must already know the sender, or the handshake is lost and
+    /// retried only 5 s later.
+    pub(crate) fn configure_peers(&self, nodes: &[String]) -> Result<()> {
+        for name in nodes {
+            for link in &self.node_plan(name)?.links {
+                self.configure_peer(name, link)?;
+            }
+        }
+        for name in nodes {
+            for link in &self.node_plan(name)?.links {
+                if let Some(keepalive) = link.keepalive {
+                    let k = keepalive.to_string();
+                    let args = [
+                        "set",
+                        &link.interface,
+                        "peer",
+                        &link.peer_public_key,
+                        "persistent-keepalive",
+                        &k,
+                    ];
+                    self.wg(name, &args).run()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A `wg` command run in `name`'s namespace against its interfaces.
+    pub(crate) fn wg(&self, name: &str, args: &[&str]) -> Cmd {
+        let dir = self.dir.node(name).wireguard_dir();
+        Cmd::new("wg", args)
+            .with_wireguard_dir(&dir)
+            .in_ns(&self.state.node_ns(name))
+    }
+
+    fn create_interface(&mut self, name: &str, link: &Link) -> Result<()> {
+        let ns = self.state.node_ns(name);
+        let iface = link.interface.as_str();
+        match self.state.wireguard {
+            WireGuardImpl::Kernel => {
+                ip(&ns, &["link", "add", iface, "type", "wireguard"]).map(drop)
+            }
+            WireGuardImpl::Userspace => {
+                let node_dir = self.dir.node(name);
+                let wg_dir = node_dir.wireguard_dir();
+                let log = node_dir.file(&format!("wireguard-{iface}.log"));
+                // A killed wireguard-go leaves its socket behind; waiting for
+                // the new one must not find the old.
+                let socket = wg_dir.join(format!("{iface}.sock"));
+                let _ = std::fs::remove_file(&socket);
+                let cmd = Cmd::new("env", ["LOG_LEVEL=error", "wireguard-go", "-f", iface])
+                    .with_wireguard_dir(&wg_dir)
+                    .in_ns(&ns);
+                let pid = cmd.spawn_logged(&log)?;
+                self.record(
+                    name,
+                    ProcessKind::WireGuard {
+                        interface: iface.into(),
+                    },
+                    pid,
+                    &log,
+                )?;
+                wait_for_file(&socket, WIREGUARD_GO_START).map_err(|_| {
+                    started_badly(&format!("wireguard-go for `{iface}` on `{name}`"), &log)
+                })
+            }
+        }
+    }
+
+    /// `wg set` with the plan's settings for `link`, but the keepalive.
+    fn configure_peer(&self, name: &str, link: &Link) -> Result<()> {
+        let key = self
+            .dir
+            .node(name)
+            .private_key()
+            .to_string_lossy()
+            .into_owned();
+        let port = link.port.to_string();
+        let mut args = vec!["set", link.interface.as_str(), "private-key", key.as_str()];
+        if link.listen {
+            args.extend(["listen-port", port.as_str()]);
+        }
+        args.extend(["peer", link.peer_public_key.as_str()]);
+        if let Some(endpoint) = &link.endpoint {
+            args.extend(["endpoint", endpoint.as_str()]);
+        }
+        args.extend(["allowed-ips", "::/0,0.0.0.0/0"]);
+        self.wg(name, &args).run().map(drop)
+    }
+
+    /// MTU, no automatic addresses, up, then the rendered addresses (again
+    /// after any down: a link going down loses its IPv6 addresses).
+    pub(crate) fn link_up(&self, name: &str, link: &Link) -> Result<()> {
+        let ns = self.state.node_ns(name);
+        let iface = link.interface.as_str();
+        ip(&ns, &["link", "set", iface, "mtu", &link.mtu.to_string()])?;
+        ip(&ns, &["link", "set", iface, "addrgenmode", "none"])?;
+        ip(&ns, &["link", "set", iface, "up"])?;
+        let node = self.node_plan(name)?;
+        for address in link_addresses(node, link) {
+            add_address(
+                &ns,
+                iface,
+                &address.ip_address_args(),
+                address.address.is_ipv6(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Starts `hortus lab relay` for a forwarded link.
+    fn start_relay(&mut self, name: &str, link: &Link) -> Result<()> {
+        let Some(forwarder) = &link.forwarder else {
+            return Ok(());
+        };
+        let port = link.port.to_string();
+        let args: Vec<&str> = match forwarder {
+            Forwarder::Client { listen, remote } => {
+                vec![
+                    "lab", "relay", "client", "--listen", listen, "--remote", remote,
+                ]
+            }
+            Forwarder::Server { deliver } => vec![
+                "lab",
+                "relay",
+                "server",
+                "--port",
+                &port,
+                "--deliver",
+                deliver,
+            ],
+        };
+        let exe = self.state.relay_exe.to_string_lossy().into_owned();
+        let log = self
+            .dir
+            .node(name)
+            .file(&format!("relay-{}.log", link.peer));
+        let pid = Cmd::new(&exe, args)
+            .in_ns(&self.state.node_ns(name))
+            .spawn_logged(&log)?;
+        self.record(
+            name,
+            ProcessKind::Relay {
+                peer: link.peer.clone(),
+            },
+            pid,
+            &log,
+        )
+    }
+
+    /// Renders `name`'s routing daemon config and starts the daemon.
+    pub(crate) fn start_daemon(&mut self, name: &str) -> Result<()> {
+        let host = self.plan.host(name)?;
+        let node_dir = self.dir.node(name);
+        let render_err = |source| LabError::Render {
+            node: name.into(),
+            source,
+        };
+        let log = node_dir.file(&format!("{}.log", daemon_name(self.state.daemon)));
+        let ns = self.state.node_ns(name);
+        let cmd = match self.state.daemon {
+            RoutingDaemon::Bird => {
+                let opts = bird::Options {
+                    extra_config: Some("log stderr all;\n".into()),
+                    include: None,
+                };
+                bird::validate(&host, &opts).map_err(render_err)?;
+                let conf = node_dir.file("bird.conf");
+                write_file(&conf, &bird::render(&host, &opts))?;
+                let socket = node_dir.file("bird.ctl");
+                check_socket_path(&socket)?;
+                let (conf, socket) = (
+                    conf.to_string_lossy().into_owned(),
+                    socket.to_string_lossy().into_owned(),
+                );
+                Cmd::new(&tools::bird(), ["-p", "-c", &conf]).run()?;
+                let pid_file = node_dir.file("bird.pid").to_string_lossy().into_owned();
+                Cmd::new(
+                    &tools::bird(),
+                    ["-f", "-c", &conf, "-s", &socket, "-P", &pid_file],
+                )
+                .in_ns(&ns)
+            }
+            RoutingDaemon::Babeld => {
+                let file = |n: &str| node_dir.file(n).to_string_lossy().into_owned();
+                let opts = babeld::Options {
+                    state_file: file("babeld.state"),
+                    pid_file: file("babeld.pid"),
+                    extra_config: None,
+                };
+                babeld::validate(&host, &opts).map_err(render_err)?;
+                let conf = node_dir.file("babeld.conf");
+                write_file(&conf, &babeld::render(&host, &opts))?;
+                // babeld refuses to start over a pid file left by a killed instance.
+                let _ = std::fs::remove_file(&opts.pid_file);
+                Cmd::new(&tools::babeld(), ["-c", &conf.to_string_lossy()]).in_ns(&ns)
+            }
+        };
+        let pid = cmd.spawn_logged(&log)?;
+        self.record(name, ProcessKind::Routing, pid, &log)
+    }
+
+    /// Checks that `name`'s routing daemon still runs a moment after start
+    /// (it exits at once on a config it rejects).
+    pub(crate) fn check_daemon_running(&self, name: &str) -> Result<()> {
+        let running = self
+            .state
+            .processes
+            .iter()
+            .any(|p| p.node == name && p.kind == ProcessKind::Routing && p.alive());
+        if running {
+            return Ok(());
+        }
+        let log = self
+            .dir
+            .node(name)
+            .file(&format!("{}.log", daemon_name(self.state.daemon)));
+        Err(started_badly(
+            &format!("{} on `{name}`", daemon_name(self.state.daemon)),
+            &log,
+        ))
+    }
+}
+
+/// The daemon's program name.
+pub fn daemon_name(daemon: RoutingDaemon) -> &'static str {
+    match daemon {
+        RoutingDaemon::Bird => "bird",
+        RoutingDaemon::Babeld => "babeld",
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    crate::state::write_atomic(path, text.as_bytes(), 0o644)
+}
+
+fn check_socket_path(path: &Path) -> Result<()> {
+    let len = path.as_os_str().len();
+    if len > MAX_SOCKET_PATH {
+        return Err(LabError::Usage(format!(
+            "control socket path {} is {len} bytes, over the Unix limit of {MAX_SOCKET_PATH}; use a shorter --state-dir",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn wait_for_file(path: &Path, timeout: Duration) -> std::result::Result<(), ()> {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        if Instant::now() > deadline {
+            return Err(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// A process that did not come up, with the end of its log.
+pub(crate) fn started_badly(what: &str, log: &Path) -> LabError {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(8).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    LabError::Command {
+        command: what.into(),
+        status: "did not start".into(),
+        stderr: format!(
+            "{} (log {}):\n{}",
+            "see the log",
+            log.display(),
+            tail.join("\n")
+        ),
+    }
+}

@@ -1,0 +1,208 @@
+//! Overlay reachability: pinging from one node's ULA to another's, and
+//! waiting until the whole mesh is connected.
+
+use crate::error::{LabError, Result};
+use crate::lab::{unix_ms, Lab};
+use serde::Serialize;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The outcome of `ping` from one node's ULA to another's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PingResult {
+    /// Source node.
+    pub from: String,
+    /// Destination node.
+    pub to: String,
+    /// Echo requests sent.
+    pub transmitted: u32,
+    /// Replies received.
+    pub received: u32,
+    /// Minimum, average and maximum round trip in ms, when any reply came.
+    pub rtt_ms: Option<(f64, f64, f64)>,
+}
+
+impl PingResult {
+    /// Requests without a reply.
+    pub fn lost(&self) -> u32 {
+        self.transmitted.saturating_sub(self.received)
+    }
+}
+
+/// Connectivity of the live nodes at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Connectivity {
+    /// Ordered pairs (from, to) with no daemon-installed route.
+    pub missing_routes: Vec<(String, String)>,
+    /// Ordered pairs whose single ping got no reply.
+    pub failed_pings: Vec<(String, String)>,
+}
+
+impl Connectivity {
+    /// Every pair routed by Babel and answering.
+    pub fn full(&self) -> bool {
+        self.missing_routes.is_empty() && self.failed_pings.is_empty()
+    }
+}
+
+impl Lab {
+    /// Pings `to`'s ULA from `from`'s ULA `count` times every `interval` s.
+    pub fn ping(&self, from: &str, to: &str, count: u32, interval: f64) -> Result<PingResult> {
+        if count == 0 || !(0.002..=60.0).contains(&interval) {
+            return Err(LabError::Usage(
+                "ping needs --count >= 1 and --interval within 0.002..=60 s".into(),
+            ));
+        }
+        let mut cmd = self.ping_command(from, to)?;
+        cmd.args(["-q", "-c", &count.to_string(), "-i", &format!("{interval}")]);
+        let output = cmd.output().map_err(|e| LabError::Command {
+            command: "ping".into(),
+            status: format!("cannot start: {e}"),
+            stderr: String::new(),
+        })?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        parse_ping(&text, from, to).ok_or_else(|| LabError::Command {
+            command: format!("ping {from} -> {to}"),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+
+    /// `ip netns exec NS ping -6 -n -W 1 -I ULA_FROM ULA_TO`, without count.
+    fn ping_command(&self, from: &str, to: &str) -> Result<Command> {
+        let source = self.node_plan(from)?.address.to_string();
+        let target = self.node_plan(to)?.address.to_string();
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.state.node_ns(from),
+            "ping",
+            "-6",
+            "-n",
+            "-W",
+            "1",
+            "-I",
+            &source,
+            &target,
+        ]);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Ok(cmd)
+    }
+
+    /// Checks every ordered pair of live nodes once: a route installed by
+    /// the routing daemon, and one ping (all pings run in parallel).
+    pub fn connectivity(&self) -> Result<Connectivity> {
+        let live = self.live_nodes();
+        let mut result = Connectivity::default();
+        for from in &live {
+            let routes = self.routes(from)?;
+            for to in live.iter().filter(|t| *t != from) {
+                let address = self.plan.nodes[to].address;
+                if !routes.get(&address).is_some_and(|r| r.from_daemon()) {
+                    result.missing_routes.push((from.clone(), to.clone()));
+                }
+            }
+        }
+        let mut children = vec![];
+        for from in &live {
+            for to in live.iter().filter(|t| *t != from) {
+                let mut cmd = self.ping_command(from, to)?;
+                cmd.args(["-q", "-c", "1"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                let child = cmd.spawn().map_err(|e| LabError::Command {
+                    command: "ping".into(),
+                    status: format!("cannot start: {e}"),
+                    stderr: String::new(),
+                })?;
+                children.push((from.clone(), to.clone(), child));
+            }
+        }
+        for (from, to, mut child) in children {
+            if !child.wait().is_ok_and(|s| s.success()) {
+                result.failed_pings.push((from, to));
+            }
+        }
+        Ok(result)
+    }
+
+    /// Waits until [`Lab::connectivity`] is full; returns the time since
+    /// the routing daemons were started.
+    pub fn wait_connected(&self, timeout: Duration) -> Result<Duration> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let c = self.connectivity()?;
+            if c.full() {
+                let started = self.state.daemons_started_unix_ms.unwrap_or_else(unix_ms);
+                return Ok(Duration::from_millis(unix_ms().saturating_sub(started)));
+            }
+            if Instant::now() > deadline {
+                let pairs = |v: &[(String, String)]| {
+                    v.iter()
+                        .map(|(a, b)| format!("{a}->{b}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                return Err(LabError::Timeout {
+                    what: format!(
+                        "full connectivity (no Babel route: [{}]; no ping reply: [{}])",
+                        pairs(&c.missing_routes),
+                        pairs(&c.failed_pings)
+                    ),
+                    seconds: timeout.as_secs_f64(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Reads ping's summary (`N packets transmitted, M received` and
+/// `rtt min/avg/max/mdev = a/b/c/d ms`).
+fn parse_ping(text: &str, from: &str, to: &str) -> Option<PingResult> {
+    let summary = text.lines().find(|l| l.contains("packets transmitted"))?;
+    let mut numbers = summary.split(',').map(|part| {
+        part.split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+    });
+    let transmitted = numbers.next()??;
+    let received = numbers.next()??;
+    let rtt_ms = text.lines().find(|l| l.starts_with("rtt ")).and_then(|l| {
+        let values: Vec<f64> = l
+            .split('=')
+            .nth(1)?
+            .trim()
+            .trim_end_matches(" ms")
+            .split('/')
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        Some((*values.first()?, *values.get(1)?, *values.get(2)?))
+    });
+    Some(PingResult {
+        from: from.into(),
+        to: to.into(),
+        transmitted,
+        received,
+        rtt_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ping_summaries() {
+        let ok = "--- fdcc::2 ping statistics ---\n10 packets transmitted, 8 received, +2 errors, 20% packet loss, time 1800ms\nrtt min/avg/max/mdev = 0.101/0.250/0.900/0.100 ms\n";
+        let r = parse_ping(ok, "a", "b").unwrap();
+        assert_eq!((r.transmitted, r.received, r.lost()), (10, 8, 2));
+        assert_eq!(r.rtt_ms, Some((0.101, 0.25, 0.9)));
+        let none = "3 packets transmitted, 0 received, 100% packet loss, time 2000ms\n";
+        assert_eq!(parse_ping(none, "a", "b").unwrap().rtt_ms, None);
+        assert!(parse_ping("ping: connect: Network is unreachable", "a", "b").is_none());
+    }
+}

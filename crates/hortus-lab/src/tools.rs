@@ -1,0 +1,100 @@
+//! The programs the lab runs, and whether they are installed.
+
+use hortus_core::inventory::RoutingDaemon;
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming the BIRD 3 binary (else `bird` on PATH).
+pub const BIRD_ENV: &str = "HORTUS_BIRD";
+
+/// The BIRD 3 binary: `$HORTUS_BIRD`, else `bird`.
+pub fn bird() -> String {
+    std::env::var(BIRD_ENV)
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "bird".into())
+}
+
+/// The babeld binary.
+pub fn babeld() -> String {
+    "babeld".into()
+}
+
+/// The routing daemon's binary.
+pub fn daemon_binary(daemon: RoutingDaemon) -> String {
+    match daemon {
+        RoutingDaemon::Bird => bird(),
+        RoutingDaemon::Babeld => babeld(),
+    }
+}
+
+/// Where `program` is: itself when it contains a `/`, else the first match
+/// on PATH (plus /usr/sbin and /sbin, which non-login shells may lack).
+pub fn locate(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return is_executable(Path::new(program)).then(|| program.into());
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| is_executable(p));
+    found
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Programs the lab needs for `daemon` that are not installed.
+/// `userspace_wireguard` adds wireguard-go.
+pub fn missing(daemon: RoutingDaemon, userspace_wireguard: bool) -> Vec<String> {
+    let mut needed = vec![
+        "ip".to_string(),
+        "nft".into(),
+        "wg".into(),
+        "ping".into(),
+        "mount".into(),
+        "sh".into(),
+    ];
+    if userspace_wireguard {
+        needed.push("wireguard-go".into());
+    }
+    needed.push(daemon_binary(daemon));
+    needed.into_iter().filter(|p| locate(p).is_none()).collect()
+}
+
+/// Whether the process runs as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Whether the kernel can make WireGuard interfaces (module loaded or
+/// loadable), judged by `/sys/module/wireguard` or `modprobe -n`.
+pub fn kernel_wireguard() -> bool {
+    Path::new("/sys/module/wireguard").exists()
+        || std::process::Command::new("modprobe")
+            .args(["-q", "wireguard"])
+            .status()
+            .is_ok_and(|s| s.success())
+            && Path::new("/sys/module/wireguard").exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_sh_and_not_nonsense() {
+        assert!(locate("sh").is_some());
+        assert!(locate("/bin/sh").is_some());
+        assert!(locate("hortus-no-such-program").is_none());
+        assert!(missing(RoutingDaemon::Babeld, false)
+            .iter()
+            .all(|m| m != "sh"));
+    }
+}

@@ -1,0 +1,251 @@
+//! The simulated underlay: who sits where, with which addresses.
+//!
+//! Everything lives in 198.18.0.0/15 (RFC 2544 benchmarking space):
+//!
+//! * `_core` is the free Internet, a router namespace. Each box attached to
+//!   it (an uncensored public node, a NAT router, the censor) gets
+//!   198.18.k.0/24 on a veth pair: `.1` on the core side (`c<k>`), `.2` on
+//!   the box's `up0`.
+//! * `_gfw` is the censor, attached to the core like any box. Censored
+//!   public nodes and NAT routers of censored regions attach to it on
+//!   198.19.j.0/24 (j < 128); the core routes 198.19.0.0/17 to it. Its
+//!   nftables drop UDP crossing its uplink (TCP passes).
+//! * `_nat<m>` is the NAT router of one (region, censored) group of NAT'd
+//!   nodes: a bridge LAN 198.19.(128+m).0/24 (router `.1`) the nodes share,
+//!   masqueraded on the uplink, with no inbound path. Nodes of one LAN reach
+//!   each other directly, as the link policy assumes.
+
+use hortus_core::Inventory;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// Namespace suffix of the core router.
+pub const CORE: &str = "_core";
+/// Namespace suffix of the censor.
+pub const CENSOR: &str = "_gfw";
+/// The censored zone the core routes to the censor: 198.19.0.0/17.
+pub const CENSORED_ZONE: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 19, 0, 0), 17);
+/// Name of every box's uplink interface.
+pub const UPLINK: &str = "up0";
+
+/// How a box (node or router) hangs off its parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uplink {
+    /// Parent namespace suffix ([`CORE`], [`CENSOR`] or `_nat<m>`).
+    pub parent: String,
+    /// The veth end in the parent namespace.
+    pub parent_interface: String,
+    /// Whether the parent end is a routed interface carrying `gateway`
+    /// (core, censor), rather than a port of the parent's LAN bridge.
+    pub routed: bool,
+    /// The box's address on [`UPLINK`].
+    pub address: Ipv4Addr,
+    /// Prefix length of the uplink subnet.
+    pub prefix_len: u8,
+    /// The parent's address: the box's default gateway.
+    pub gateway: Ipv4Addr,
+}
+
+/// What a router namespace does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouterRole {
+    /// Drops UDP between the censored zone and the rest.
+    Censor,
+    /// Masquerades a LAN of NAT'd nodes; `lan_gateway`/24 sits on its bridge.
+    Nat {
+        /// The router's LAN address.
+        lan_gateway: Ipv4Addr,
+    },
+}
+
+/// A router namespace between nodes and the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Router {
+    /// Namespace suffix.
+    pub name: String,
+    /// What it does.
+    pub role: RouterRole,
+    /// Its uplink.
+    pub uplink: Uplink,
+}
+
+/// The whole underlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Underlay {
+    /// Routers in creation order (a router's parent comes before it).
+    pub routers: Vec<Router>,
+    /// Each node's uplink, by node name.
+    pub nodes: BTreeMap<String, Uplink>,
+}
+
+/// Allocates `/24`s of one zone: 198.18.k.0 (core) or 198.19.j.0 (censor).
+struct Zone {
+    parent: &'static str,
+    second_octet: u8,
+    next: u8,
+    last: u8,
+}
+
+impl Zone {
+    fn attach(&mut self) -> Result<Uplink, String> {
+        if self.next > self.last {
+            return Err(format!(
+                "more than {} boxes attached to {}",
+                self.last, self.parent
+            ));
+        }
+        let k = self.next;
+        self.next += 1;
+        Ok(Uplink {
+            parent: self.parent.into(),
+            parent_interface: format!("c{k}"),
+            routed: true,
+            address: Ipv4Addr::new(198, self.second_octet, k, 2),
+            prefix_len: 24,
+            gateway: Ipv4Addr::new(198, self.second_octet, k, 1),
+        })
+    }
+}
+
+/// A NAT LAN being filled.
+struct Lan {
+    router: usize,
+    third_octet: u8,
+    next_host: u8,
+}
+
+/// Lays out the underlay for `inventory`, nodes in id order.
+pub fn layout(inventory: &Inventory) -> Result<Underlay, String> {
+    let mut core = Zone {
+        parent: CORE,
+        second_octet: 18,
+        next: 1,
+        last: 254,
+    };
+    let mut censor = Zone {
+        parent: CENSOR,
+        second_octet: 19,
+        next: 1,
+        last: 127,
+    };
+    let mut routers: Vec<Router> = vec![];
+    let mut lans: BTreeMap<(String, bool), Lan> = BTreeMap::new();
+    let mut nodes = BTreeMap::new();
+    let mut by_id: Vec<_> = inventory.nodes.iter().collect();
+    by_id.sort_by_key(|(_, n)| n.id);
+    for (name, node) in by_id {
+        if node.censored && !routers.iter().any(|r| r.role == RouterRole::Censor) {
+            routers.push(Router {
+                name: CENSOR.into(),
+                role: RouterRole::Censor,
+                uplink: core.attach()?,
+            });
+        }
+        let zone = if node.censored {
+            &mut censor
+        } else {
+            &mut core
+        };
+        let uplink = if node.nat {
+            let key = (node.region.clone(), node.censored);
+            if !lans.contains_key(&key) {
+                let m = lans.len();
+                if m > 127 {
+                    return Err("more than 128 NAT regions".into());
+                }
+                let third_octet = 128 + m as u8;
+                routers.push(Router {
+                    name: format!("_nat{m}"),
+                    role: RouterRole::Nat {
+                        lan_gateway: Ipv4Addr::new(198, 19, third_octet, 1),
+                    },
+                    uplink: zone.attach()?,
+                });
+                lans.insert(
+                    key.clone(),
+                    Lan {
+                        router: routers.len() - 1,
+                        third_octet,
+                        next_host: 2,
+                    },
+                );
+            }
+            let lan = lans.get_mut(&key).expect("inserted above");
+            if lan.next_host > 254 {
+                return Err(format!(
+                    "more than 253 NAT'd nodes in region `{}`",
+                    node.region
+                ));
+            }
+            let host = lan.next_host;
+            lan.next_host += 1;
+            Uplink {
+                parent: routers[lan.router].name.clone(),
+                parent_interface: format!("l{host}"),
+                routed: false,
+                address: Ipv4Addr::new(198, 19, lan.third_octet, host),
+                prefix_len: 24,
+                gateway: Ipv4Addr::new(198, 19, lan.third_octet, 1),
+            }
+        } else {
+            zone.attach()?
+        };
+        nodes.insert(name.clone(), uplink);
+    }
+    Ok(Underlay { routers, nodes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn six_nodes() -> Inventory {
+        let text = include_str!("../../../examples/six-nodes.toml");
+        Inventory::from_toml_str(text).unwrap()
+    }
+
+    #[test]
+    fn six_nodes_layout() {
+        let u = layout(&six_nodes()).unwrap();
+        let names: Vec<_> = u
+            .routers
+            .iter()
+            .map(|r| (r.name.as_str(), r.uplink.parent.as_str()))
+            .collect();
+        // yidhra (id 3) brings the eu NAT router; abhoth (id 4) the censor;
+        // azasos (id 5) the cn NAT router behind the censor.
+        assert_eq!(names, [("_nat0", CORE), (CENSOR, CORE), ("_nat1", CENSOR)]);
+        assert_eq!(u.nodes["hastur"].address, Ipv4Addr::new(198, 18, 1, 2));
+        assert_eq!(u.nodes["eihort"].address, Ipv4Addr::new(198, 18, 3, 2));
+        assert_eq!(u.nodes["yidhra"].address, Ipv4Addr::new(198, 19, 128, 2));
+        assert_eq!(u.nodes["yidhra"].parent, "_nat0");
+        assert!(!u.nodes["yidhra"].routed);
+        assert_eq!(u.nodes["abhoth"].address, Ipv4Addr::new(198, 19, 1, 2));
+        assert_eq!(u.nodes["azasos"].address, Ipv4Addr::new(198, 19, 129, 2));
+        assert_eq!(u.nodes["azasos"].gateway, Ipv4Addr::new(198, 19, 129, 1));
+    }
+
+    #[test]
+    fn nat_nodes_of_one_region_share_a_lan() {
+        let mut inv = six_nodes();
+        let mut twin = inv.nodes["yidhra"].clone();
+        twin.id = 9;
+        twin.public_key = inv.nodes["hastur"].public_key.clone();
+        inv.nodes.insert("twin".into(), twin);
+        let u = layout(&inv).unwrap();
+        assert_eq!(u.nodes["twin"].parent, "_nat0");
+        assert_eq!(u.nodes["twin"].address, Ipv4Addr::new(198, 19, 128, 3));
+    }
+
+    #[test]
+    fn too_many_censored_boxes_is_an_error() {
+        let mut inv = six_nodes();
+        let template = inv.nodes["abhoth"].clone();
+        for i in 0..130 {
+            let mut n = template.clone();
+            n.id = 100 + i;
+            inv.nodes.insert(format!("c{i}"), n);
+        }
+        assert!(layout(&inv).unwrap_err().contains("_gfw"));
+    }
+}
