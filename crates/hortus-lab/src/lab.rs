@@ -380,6 +380,13 @@ fn remove_state_files(dir: &StateDir, state: &LabState, report: &mut DownReport)
     for file in [dir.plan_file(), dir.inventory_file()] {
         let _ = std::fs::remove_file(file);
     }
+    // Temporary files of atomic writes a crash interrupted.
+    for entry in std::fs::read_dir(&dir.root).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     // The state file goes last, and only when nothing is left to undo.
     if report.leftovers.is_empty() {
         let _ = std::fs::remove_file(dir.state_file());

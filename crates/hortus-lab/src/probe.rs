@@ -129,15 +129,20 @@ impl Lab {
         Ok(result)
     }
 
-    /// Waits until [`Lab::connectivity`] is full; returns the time since
-    /// the routing daemons were started.
+    /// Time since the routing daemons were (last all) started.
+    pub fn since_daemons_started(&self) -> Duration {
+        let started = self.state.daemons_started_unix_ms.unwrap_or_else(unix_ms);
+        Duration::from_millis(unix_ms().saturating_sub(started))
+    }
+
+    /// Waits until [`Lab::connectivity`] is full; returns how long it took.
     pub fn wait_connected(&self, timeout: Duration) -> Result<Duration> {
-        let deadline = Instant::now() + timeout;
+        let start = Instant::now();
+        let deadline = start + timeout;
         loop {
             let c = self.connectivity()?;
             if c.full() {
-                let started = self.state.daemons_started_unix_ms.unwrap_or_else(unix_ms);
-                return Ok(Duration::from_millis(unix_ms().saturating_sub(started)));
+                return Ok(start.elapsed());
             }
             if Instant::now() > deadline {
                 let pairs = |v: &[(String, String)]| {

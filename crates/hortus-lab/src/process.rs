@@ -145,10 +145,7 @@ mod tests {
 
     #[test]
     fn tracks_and_stops_a_real_process() {
-        let child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let record = ProcessRecord::new("n", ProcessKind::Routing, child.id()).unwrap();
         assert!(record.alive());
         let stale = ProcessRecord {
@@ -161,5 +158,7 @@ mod tests {
         );
         assert!(record.stop(Duration::from_secs(2)));
         assert!(!record.alive());
+        // `stop` reaped its child: no zombie is left to collect.
+        assert!(child.try_wait().is_err());
     }
 }

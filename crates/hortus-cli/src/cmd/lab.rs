@@ -167,10 +167,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         LabCommand::Wait { timeout } => {
             let timeout = Duration::try_from_secs_f64(timeout)
                 .context("--timeout must be a non-negative number")?;
-            let elapsed = open()?.wait_connected(timeout)?;
+            let lab = open()?;
+            let waited = lab.wait_connected(timeout)?;
             println!(
-                "full connectivity {:.2} s after the daemons started",
-                elapsed.as_secs_f64()
+                "full connectivity after waiting {:.2} s ({:.2} s since the daemons started)",
+                waited.as_secs_f64(),
+                lab.since_daemons_started().as_secs_f64()
             );
         }
         LabCommand::Ping {
