@@ -10,7 +10,6 @@ use hortus_core::inventory::RoutingDaemon;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
@@ -185,28 +184,7 @@ impl NodeDir {
 /// Writes `contents` to `path` through a temporary file and a rename, with
 /// `mode` permissions, so readers never see a partial file.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let _ = fs::remove_file(&tmp);
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        LabError::io(path, e)
-    })
+    hortus_fs::write_atomic(path, contents, mode).map_err(|e| LabError::io(path, e))
 }
 
 /// Creates `dir` (and parents) and sets it to `mode`.
