@@ -107,6 +107,11 @@ pub struct BabelSettings {
     pub rtt_decay: u32,
     /// babeld `smoothing-half-life` in seconds (0 disables smoothing).
     pub smoothing_half_life: u32,
+    /// BIRD kernel protocol `scan time` in seconds. BIRD 3 skips a kernel
+    /// update whose route was seen in the last scan, so a route that changes
+    /// and changes back between two scans stays wrong in the kernel until the
+    /// next one: this bounds how long (see docs/renderers.md).
+    pub kernel_scan_s: u32,
     /// Optional path of a file holding Babel MAC keys (BIRD `include`d); never the key itself.
     pub mac_key_file: Option<String>,
 }
@@ -120,6 +125,7 @@ impl Default for BabelSettings {
             rtt_max_ms: 300,
             rtt_decay: 60,
             smoothing_half_life: 4,
+            kernel_scan_s: 1,
             mac_key_file: None,
         }
     }

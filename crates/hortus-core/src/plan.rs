@@ -15,6 +15,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// Version of the plan JSON format.
 pub const PLAN_VERSION: u32 = 1;
 
+/// Longest BIRD kernel scan period accepted (a day); BIRD's own default is 60 s.
+const MAX_KERNEL_SCAN_S: u32 = 86_400;
+
 /// Ports below this are well known; a plan using them gets a warning.
 const WELL_KNOWN_PORTS_END: u16 = 1024;
 
@@ -364,6 +367,9 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
         problems.push(Problem::mesh("babel.update_interval_ms", format!(
             "expected hello_interval_ms..=655350, got {}", babel.update_interval_ms
         )));
+    }
+    if !(1..=MAX_KERNEL_SCAN_S).contains(&babel.kernel_scan_s) {
+        problems.push(Problem::mesh("babel.kernel_scan_s", format!("expected 1..={MAX_KERNEL_SCAN_S} seconds, got {}", babel.kernel_scan_s)));
     }
     if !(1..=256).contains(&babel.rtt_decay) {
         problems.push(Problem::mesh("babel.rtt_decay", format!("expected 1..=256, got {}", babel.rtt_decay)));

@@ -2,8 +2,8 @@
 //! skipped pair) and a four-node public mesh, with BIRD 3 and with babeld.
 //! Every node reaches every other node's ULA from its own; every planned
 //! link handshakes; routes use the direct link where one exists; cutting a
-//! link fails over through a third node and healing it comes back; killing
-//! a node leaves the rest connected.
+//! link fails over through a third node and healing it comes back, again
+//! and again within bounded time; killing a node leaves the rest connected.
 
 mod common;
 
@@ -17,6 +17,16 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// babeld's metric smoothing (half-life 4 s) can keep a two-hop route for
 /// tens of seconds before preferring the direct link.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Rerouting after a cut, and (BIRD) returning after a heal, with the
+/// default 1 s hellos: ~6 s to declare a neighbour dead, plus BIRD's 1 s
+/// housekeeping tick. Well below BIRD's default 60 s kernel scan, so a route
+/// left stale in the kernel until the next scan fails the test.
+const REROUTE_TIMEOUT: Duration = Duration::from_secs(15);
+/// When the repeated failovers start: after BIRD's second kernel scan with
+/// BIRD's default `scan time` (1 s after start, then every 60 s). BIRD 3
+/// skips a kernel update to a route seen in the last scan, so only flips
+/// after a scan that saw the converged routes expose a missing `scan time`.
+const AFTER_SECOND_DEFAULT_SCAN: Duration = Duration::from_secs(65);
 
 /// Up, connected, every link handshaken, every route direct.
 fn converged(inventory: &hortus_core::Inventory, daemon: RoutingDaemon, prefix: &str) -> LabGuard {
@@ -40,13 +50,13 @@ fn answers(lab: &Lab, a: &str, b: &str) -> Result<(), String> {
     }
 }
 
-/// Cuts `a`–`b`, checks traffic resumes through a third node both ways,
-/// heals, checks it returns to the direct tunnel.
-fn failover(lab: &mut Lab, a: &str, b: &str, mode: CutMode) {
+/// Cuts `a`–`b`, checks traffic resumes through a third node both ways
+/// within `reroute`, heals, checks it returns to the direct tunnel within `back`.
+fn failover(lab: &mut Lab, a: &str, b: &str, mode: CutMode, reroute: Duration, back: Duration) {
     let ab = lab.link(a, b).unwrap().interface.clone();
     let ba = lab.link(b, a).unwrap().interface.clone();
     lab.cut(a, b, mode).unwrap();
-    let (_, took) = eventually(&format!("{a}<->{b} via a third node after cut ({mode:?})"), Duration::from_secs(60), || {
+    let (_, took) = eventually(&format!("{a}<->{b} via a third node after cut ({mode:?})"), reroute, || {
         for (from, to, direct) in [(a, b, &ab), (b, a, &ba)] {
             match route_dev(lab, from, to) {
                 Some(dev) if &dev != direct => answers(lab, from, to)?,
@@ -57,7 +67,7 @@ fn failover(lab: &mut Lab, a: &str, b: &str, mode: CutMode) {
     });
     eprintln!("{a}-{b} cut ({mode:?}): rerouted and answering after {took:?}");
     lab.heal(a, b).unwrap();
-    let (_, took) = eventually(&format!("{a}<->{b} direct again after heal"), SETTLE_TIMEOUT, || {
+    let (_, took) = eventually(&format!("{a}<->{b} direct again after heal"), back, || {
         for (from, to, direct) in [(a, b, &ab), (b, a, &ba)] {
             match route_dev(lab, from, to) {
                 Some(dev) if &dev == direct => answers(lab, from, to)?,
@@ -102,9 +112,21 @@ fn six_nodes_test(daemon: RoutingDaemon, prefix: &str) {
 fn four_public_test(daemon: RoutingDaemon, prefix: &str) {
     let mut guard = converged(&all_public(4), daemon, prefix);
     let lab = &mut guard.lab;
-    failover(lab, "n0", "n1", CutMode::Underlay);
-    failover(lab, "n2", "n3", CutMode::InterfaceDown);
+    // babeld's smoothing delays the return to the direct link, not the reroute.
+    let back = match daemon {
+        RoutingDaemon::Bird => REROUTE_TIMEOUT,
+        RoutingDaemon::Babeld => SETTLE_TIMEOUT,
+    };
+    failover(lab, "n0", "n1", CutMode::Underlay, REROUTE_TIMEOUT, back);
+    failover(lab, "n2", "n3", CutMode::InterfaceDown, REROUTE_TIMEOUT, back);
     kill_and_revive(lab, "n2");
+    // The same link failing again and again: every route flips away and back.
+    if let Some(wait) = AFTER_SECOND_DEFAULT_SCAN.checked_sub(lab.since_daemons_started()) {
+        std::thread::sleep(wait);
+    }
+    for mode in [CutMode::Underlay, CutMode::InterfaceDown, CutMode::Underlay, CutMode::InterfaceDown] {
+        failover(lab, "n0", "n1", mode, REROUTE_TIMEOUT, back);
+    }
 }
 
 #[test]

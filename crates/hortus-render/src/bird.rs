@@ -72,9 +72,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, &format!("\tinterface \"{}\";", node.anchor));
     line(w, "}");
     line(w, "");
-    families(w, node.address.to_string(), "6");
+    let scan_s = host.mesh.babel.kernel_scan_s;
+    families(w, node.address.to_string(), "6", scan_s);
     if let Some((_, address)) = v4 {
-        families(w, address.to_string(), "4");
+        families(w, address.to_string(), "4", scan_s);
     }
     babel_protocol(w, host, v4.is_some());
     if let Some(extra) = &opts.extra_config {
@@ -89,8 +90,9 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     out
 }
 
-/// Filters and kernel protocol of one address family (`"6"` or `"4"`).
-fn families(w: &mut String, own_address: String, family: &str) {
+/// Filters and kernel protocol of one address family (`"6"` or `"4"`), the
+/// kernel table scanned every `scan_s` seconds.
+fn families(w: &mut String, own_address: String, family: &str, scan_s: u32) {
     let set = format!("MESH{family}");
     line(w, "# To Babel: own address and Babel-learned routes, mesh prefixes only.");
     line(w, &format!("filter hortus_babel_out{family} {{"));
@@ -117,6 +119,9 @@ fn families(w: &mut String, own_address: String, family: &str) {
     line(w, "");
     line(w, &format!("protocol kernel kernel{family} {{"));
     line(w, "\tmetric 0;\t# use each route's krt_metric");
+    line(w, "\t# BIRD 3 skips an update to a route seen in the last scan: a route that");
+    line(w, "\t# flips away and back between scans is repaired only by the next one.");
+    line(w, &format!("\tscan time {scan_s};"));
     line(w, &format!("\tipv{family} {{"));
     line(w, "\t\timport none;");
     line(w, &format!("\t\texport filter hortus_kernel_out{family};"));

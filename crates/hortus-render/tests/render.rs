@@ -98,6 +98,8 @@ fn bird_keeps_the_failover_essentials() {
         "krt_metric = 64;",
         // Without `metric 0` BIRD ignores krt_metric and installs metric 32.
         "\tmetric 0;",
+        // BIRD 3 leaves a route that flipped back between scans stale until the next scan.
+        "\tscan time 1;",
         "\t\timport where net ~ MESH6;",
         "\t\t\"wg-hastur\",\n\t\t\"wg-kaambl\",\n\t\t\"wg-eihort\",\n\t\t\"wg-yidhra\",\n\t\t\"wg-azasos\" {",
         "type tunnel;",

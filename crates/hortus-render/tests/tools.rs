@@ -39,6 +39,7 @@ fn with_odd_timers() -> Inventory {
     inventory.mesh.babel.update_interval_ms = 1500;
     inventory.mesh.babel.rtt_cost = 0;
     inventory.mesh.babel.smoothing_half_life = 0;
+    inventory.mesh.babel.kernel_scan_s = 30;
     inventory
 }
 
