@@ -8,8 +8,10 @@
 #             (`hortus lab wait`: every pair has a Babel route and answers a
 #             ping), all-public meshes of SIZES nodes, REPEAT runs each;
 #   control   Babel packets sent per node per second (nftables counter on
-#             UDP 6696 over CONTROL_S seconds) and kernel route changes in
-#             that idle window (`ip monitor route`, all nodes): flapping;
+#             UDP 6696 over CONTROL_S seconds), the routing daemon's CPU time
+#             per node per second (/proc/PID/stat), and how often a daemon's
+#             kernel route moved to another interface in that idle window
+#             (`ip monitor route`, all nodes): flapping;
 #   failover  on 4 nodes, REPEAT times per cut mode (underlay drop, interface
 #             down): packets lost by a 5/s ping n0->n1 across the cut (outage
 #             = lost x 0.2 s), route changes n0->n1 while cut after the first
@@ -21,8 +23,8 @@
 # Environment: PHASES ("converge failover iperf"), DAEMONS ("bird babeld"), TIMERS ("1000/2000 300/1200":
 # hello/update ms), SIZES ("4 6 8"), REPEAT (3), CONTROL_S (20), HORTUS
 # (default target/release/hortus, built if missing), PREFIX ("hb-"),
-# BIRD_SCAN (unset: BIRD runs the rendered config; N: experiment with the
-# kernel protocol's `scan time N`, patched in after `up`).
+# KERNEL_SCAN_S (unset: hortus' default; N: mesh.babel.kernel_scan_s = N,
+# BIRD rows labelled bird/scanNs).
 # Results: OUT_DIR/results.tsv (one line per measurement) and OUT_DIR/log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,11 +39,11 @@ REPEAT=${REPEAT:-3}
 CONTROL_S=${CONTROL_S:-20}
 PREFIX=${PREFIX:-hb-}
 PHASES=${PHASES:-converge failover iperf}
-BIRD_SCAN=${BIRD_SCAN:-}
+KERNEL_SCAN_S=${KERNEL_SCAN_S:-}
 HORTUS=${HORTUS:-$PWD/target/release/hortus}
 
-for tool in jq iperf3 wg; do
-    command -v "$tool" >/dev/null || { echo "bench-lab: $tool is required" >&2; exit 2; }
+for tool in jq bc iperf3 wg; do
+    command -v "$tool" >/dev/null || { echo "bench-lab: $tool is required (apt-get install jq bc iperf3 wireguard-tools)" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench-lab: run as root" >&2; exit 2; }
 [ -x "$HORTUS" ] || cargo build -q --release --bin hortus
@@ -56,20 +58,34 @@ trap cleanup EXIT
 [ -f "$results" ] || printf 'daemon\thello_ms\tupdate_ms\tnodes\tmetric\tvalue\tunit\n' >"$results"
 record() { # DAEMON HELLO UPDATE NODES METRIC VALUE UNIT
     local d=$1
-    [ "$d" = bird ] && [ -n "$BIRD_SCAN" ] && d="bird+scan$BIRD_SCAN"
     shift
+    if [ "$d" = bird ] && [ -n "$KERNEL_SCAN_S" ]; then d="bird/scan${KERNEL_SCAN_S}s"; fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$d" "$@" | tee -a "$results"
 }
 
 # An inventory of N public nodes n0.. with the given Babel timers.
 inventory() { # N HELLO UPDATE FILE
     {
-        printf '[mesh.babel]\nhello_interval_ms = %s\nupdate_interval_ms = %s\n\n' "$2" "$3"
+        printf '[mesh.babel]\nhello_interval_ms = %s\nupdate_interval_ms = %s\n' "$2" "$3"
+        if [ -n "$KERNEL_SCAN_S" ]; then printf 'kernel_scan_s = %s\n' "$KERNEL_SCAN_S"; fi
+        echo
         for ((i = 0; i < $1; i++)); do
             printf '[nodes.n%d]\nid = %d\npublic_key = "%s"\nendpoints = ["192.0.2.%d"]\n\n' \
                 "$i" "$i" "$(wg genkey | wg pubkey)" $((i + 1))
         done
     } >"$4"
+}
+
+# Of `ip monitor route` lines on stdin: how often a daemon's route (proto
+# bird or babel) moved to another interface. Metric-only updates, deletions,
+# first installs and the kernel's own routes do not count.
+next_hop_changes() {
+    awk '/proto (bird|babel)/ && !/^Deleted/ {
+        dst = ($1 == "unreachable") ? $2 : $1; dev = "unreachable"
+        for (i = 1; i < NF; i++) if ($i == "dev" && $1 != "unreachable") dev = $(i + 1)
+        if (dst in last && last[dst] != dev) n++
+        last[dst] = dev
+    } END { print n + 0 }'
 }
 
 ula() { jq -r ".nodes.$1.address" "$state/lab/plan.json"; }
@@ -79,24 +95,18 @@ route_dev() {
     out=$(ip -n "$PREFIX$1" -j -6 route get "$(ula "$2")" from "$(ula "$1")" 2>/dev/null) || { echo none; return; }
     jq -r '.[0].dev // "none"' <<<"$out"
 }
+# CPU time (ms) the routing daemon of node $1 has used so far.
+daemon_cpu_ms() {
+    local pid
+    pid=$(cat "$state/lab/nodes/$1/$2.pid")
+    awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$pid/stat"
+}
 babel_out() { ip netns exec "$PREFIX$1" nft -j list counter inet hortus_lab babel_out | jq '.nftables[1].counter.packets'; }
 since_start() { sed -n 's/.*(\([0-9.]*\) s since the daemons started).*/\1/p'; }
 
 up() { # DAEMON INVENTORY
     lab up "$2" --daemon "$1" --name "$PREFIX" 2>>"$log"
-    if [ "$1" = bird ] && [ -n "$BIRD_SCAN" ]; then patch_scan_time; fi
     lab wait --timeout 120 | tee -a "$log"
-}
-
-# Experiment, not what hortus renders: `scan time $BIRD_SCAN` in every node's
-# kernel protocol, applied with `birdc configure` (see docs/lab-benchmarks.md).
-patch_scan_time() {
-    local conf
-    for conf in "$state"/lab/nodes/*/bird.conf; do
-        sed -i "s/^protocol kernel kernel6 {/&\n\tscan time $BIRD_SCAN;/" "$conf"
-        "$HORTUS_BIRDC" -s "${conf%/bird.conf}/bird.ctl" configure >>"$log"
-    done
-    sleep 1
 }
 
 converge_and_control() { # DAEMON HELLO UPDATE N RUN
@@ -104,22 +114,31 @@ converge_and_control() { # DAEMON HELLO UPDATE N RUN
     inventory "$n" "$h" "$u" "$inv"
     record "$d" "$h" "$u" "$n" converge_s "$(up "$d" "$inv" | since_start)" s
     if [ "$run" = 1 ]; then
-        local before=() after=() i mon=()
+        local before=() after=() cpu0=() cpu1=() i mon=()
         for ((i = 0; i < n; i++)); do
             ip -n "${PREFIX}n$i" monitor route >"$state/mon$i" 2>/dev/null &
             mon+=($!)
             before+=("$(babel_out "n$i")")
+            cpu0+=("$(daemon_cpu_ms "n$i" "$d")")
         done
         sleep "$CONTROL_S"
-        for ((i = 0; i < n; i++)); do after+=("$(babel_out "n$i")"); done
+        for ((i = 0; i < n; i++)); do
+            after+=("$(babel_out "n$i")")
+            cpu1+=("$(daemon_cpu_ms "n$i" "$d")")
+        done
         kill "${mon[@]}"
         wait "${mon[@]}" 2>/dev/null || true
-        local sent=0 changes
-        for ((i = 0; i < n; i++)); do sent=$((sent + after[i] - before[i])); done
-        changes=$(cat "$state"/mon* | grep -c . || true)
+        local sent=0 cpu=0 changes
+        for ((i = 0; i < n; i++)); do
+            sent=$((sent + after[i] - before[i]))
+            cpu=$((cpu + cpu1[i] - cpu0[i]))
+        done
+        changes=0
+        for ((i = 0; i < n; i++)); do changes=$((changes + $(next_hop_changes <"$state/mon$i"))); done
         rm -f "$state"/mon*
         record "$d" "$h" "$u" "$n" babel_pkts_per_node_s "$(echo "scale=2; $sent / $n / $CONTROL_S" | bc)" pkt/s
         record "$d" "$h" "$u" "$n" idle_route_changes "$changes" "changes/${CONTROL_S}s"
+        record "$d" "$h" "$u" "$n" daemon_cpu_ms_per_node_s "$(echo "scale=2; $cpu / $n / $CONTROL_S" | bc)" ms/s
     fi
     lab down >>"$log" 2>&1
 }
@@ -127,7 +146,7 @@ converge_and_control() { # DAEMON HELLO UPDATE N RUN
 failover() { # DAEMON HELLO UPDATE MODE(underlay|interface-down)
     local d=$1 h=$2 u=$3 mode=$4 flag=()
     [ "$mode" = interface-down ] && flag=(--interface-down)
-    local direct=wg-n1 ping_json changes=0 last first_switch="" t0 back="" i
+    local direct=wg-n1 ping_json changes=0 last detour="" t0 back="" i
     # Start from the direct path both ways.
     for ((i = 0; i < 1200; i++)); do
         [ "$(route_dev n0 n1)" = "$direct" ] && [ "$(route_dev n1 n0)" = wg-n0 ] && break
@@ -143,7 +162,10 @@ failover() { # DAEMON HELLO UPDATE MODE(underlay|interface-down)
         local dev
         dev=$(route_dev n0 n1)
         if [ "$dev" != "$last" ]; then
-            if [ -z "$first_switch" ]; then first_switch=1; else changes=$((changes + 1)); fi
+            # Flaps: changes after the route first reached a detour (the
+            # retracted, unreachable route on the way there is not one).
+            if [ -n "$detour" ]; then changes=$((changes + 1)); fi
+            case $dev in wg-*) detour=$dev ;; esac
             last=$dev
         fi
         sleep 0.2
