@@ -8,7 +8,8 @@
 #             (`hortus lab wait`: every pair has a Babel route and answers a
 #             ping), all-public meshes of SIZES nodes, REPEAT runs each;
 #   control   Babel packets sent per node per second (nftables counter on
-#             UDP 6696 over CONTROL_S seconds), the routing daemon's CPU time
+#             UDP 6696 over CONTROL_S seconds, after SETTLE_S seconds of
+#             settling), the routing daemon's CPU time
 #             per node per second (/proc/PID/stat), and how often a daemon's
 #             kernel route moved to another interface in that idle window
 #             (`ip monitor route`, all nodes): flapping;
@@ -21,7 +22,7 @@
 #             vs a forwarded link (wireguard-go over the UDP-over-TCP relay).
 #
 # Environment: PHASES ("converge failover iperf"), DAEMONS ("bird babeld"), TIMERS ("1000/2000 300/1200":
-# hello/update ms), SIZES ("4 6 8"), REPEAT (3), CONTROL_S (20), HORTUS
+# hello/update ms), SIZES ("4 6 8"), REPEAT (3), CONTROL_S (20), SETTLE_S (45), HORTUS
 # (default target/release/hortus, built if missing), PREFIX ("hb-"),
 # KERNEL_SCAN_S (unset: hortus' default; N: mesh.babel.kernel_scan_s = N,
 # BIRD rows labelled bird/scanNs).
@@ -37,6 +38,7 @@ TIMERS=${TIMERS:-1000/2000 300/1200}
 SIZES=${SIZES:-4 6 8}
 REPEAT=${REPEAT:-3}
 CONTROL_S=${CONTROL_S:-20}
+SETTLE_S=${SETTLE_S:-45}
 PREFIX=${PREFIX:-hb-}
 PHASES=${PHASES:-converge failover iperf}
 KERNEL_SCAN_S=${KERNEL_SCAN_S:-}
@@ -114,6 +116,9 @@ converge_and_control() { # DAEMON HELLO UPDATE N RUN
     inventory "$n" "$h" "$u" "$inv"
     record "$d" "$h" "$u" "$n" converge_s "$(up "$d" "$inv" | since_start)" s
     if [ "$run" = 1 ]; then
+        # Let the routes settle first: babeld's smoothing moves routes to
+        # the direct links over ~30 s after convergence; that is not flapping.
+        sleep "$SETTLE_S"
         local before=() after=() cpu0=() cpu1=() i mon=()
         for ((i = 0; i < n; i++)); do
             ip -n "${PREFIX}n$i" monitor route >"$state/mon$i" 2>/dev/null &
