@@ -161,7 +161,6 @@ failover() { # DAEMON HELLO UPDATE MODE(underlay|interface-down)
     local ping=$!
     sleep 2
     lab cut n0 n1 "${flag[@]}"
-    t0=$(date +%s.%N)
     last=$direct
     while kill -0 "$ping" 2>/dev/null; do
         local dev
