@@ -82,6 +82,19 @@ fn check_all(script: &str, items: &[(String, PathBuf)]) {
     eprintln!("{script}: {} configs accepted", items.len());
 }
 
+/// Renders every host of every `(variant, inventory, options)` with
+/// `write` (which returns the path to check) and checks them all with `script`.
+fn check_variants<O>(script: &str, variants: &[(&str, Inventory, &O)], mut write: impl FnMut(&Case, &O) -> PathBuf) {
+    let mut items = vec![];
+    for (variant, inventory, opts) in variants {
+        for case in cases(variant, inventory) {
+            let path = write(&case, opts);
+            items.push((case.name, path));
+        }
+    }
+    check_all(script, &items);
+}
+
 #[test]
 fn bird_accepts_every_config() {
     let dir = tempfile::tempdir().unwrap();
@@ -95,33 +108,21 @@ fn bird_accepts_every_config() {
         extra_config: Some("protocol static extra_routes { ipv6; route fdcc::fe00/120 blackhole; }".into()),
         include: Some(include.to_string_lossy().into_owned()),
     };
-    let mut items = vec![];
-    let mut add = |case: Case, opts: &bird::Options| {
+    let plain = bird::Options::default();
+    let variants = [
+        ("six", six_nodes(), &plain),
+        ("ipv4", with_ipv4(), &plain),
+        ("mac", with_mac, &plain),
+        ("odd", with_odd_timers(), &plain),
+        ("extra", six_nodes(), &extras),
+        ("lonely", lonely(), &plain),
+    ];
+    check_variants("check-bird-config.sh", &variants, |case, opts| {
         bird::validate(&case.host, opts).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let path = dir.path().join(format!("{}.bird.conf", case.name));
         std::fs::write(&path, bird::render(&case.host, opts)).unwrap();
-        items.push((case.name, path));
-    };
-    let plain = bird::Options::default();
-    for case in cases("six", &six_nodes()) {
-        add(case, &plain);
-    }
-    for case in cases("ipv4", &with_ipv4()) {
-        add(case, &plain);
-    }
-    for case in cases("mac", &with_mac) {
-        add(case, &plain);
-    }
-    for case in cases("odd", &with_odd_timers()) {
-        add(case, &plain);
-    }
-    for case in cases("extra", &six_nodes()) {
-        add(case, &extras);
-    }
-    for case in cases("lonely", &lonely()) {
-        add(case, &plain);
-    }
-    check_all("check-bird-config.sh", &items);
+        path
+    });
 }
 
 #[test]
@@ -159,30 +160,20 @@ fn babeld_accepts_every_config() {
         pid_file: "/run/hortus/babeld.pid".into(),
         extra_config: Some("local-path /run/hortus/babeld.sock".into()),
     };
-    let mut items = vec![];
-    let mut add = |case: Case, opts: &babeld::Options| {
+    let plain = babeld::Options::default();
+    let variants = [
+        ("six", six_nodes(), &plain),
+        ("ipv4", with_ipv4(), &plain),
+        ("odd", with_odd_timers(), &plain),
+        ("extra", six_nodes(), &extras),
+        ("lonely", lonely(), &plain),
+    ];
+    check_variants("check-babeld-config.sh", &variants, |case, opts| {
         babeld::validate(&case.host, opts).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let path = dir.path().join(format!("{}.babeld.conf", case.name));
         std::fs::write(&path, babeld::render(&case.host, opts)).unwrap();
-        items.push((case.name, path));
-    };
-    let plain = babeld::Options::default();
-    for case in cases("six", &six_nodes()) {
-        add(case, &plain);
-    }
-    for case in cases("ipv4", &with_ipv4()) {
-        add(case, &plain);
-    }
-    for case in cases("odd", &with_odd_timers()) {
-        add(case, &plain);
-    }
-    for case in cases("extra", &six_nodes()) {
-        add(case, &extras);
-    }
-    for case in cases("lonely", &lonely()) {
-        add(case, &plain);
-    }
-    check_all("check-babeld-config.sh", &items);
+        path
+    });
 }
 
 #[test]
@@ -193,23 +184,13 @@ fn networkd_accepts_every_directory() {
         private_key_file: GOLDEN_KEY_FILE.into(),
         preshared_key_file: Some("/etc/hortus/preshared.key".into()),
     };
-    let mut items = vec![];
-    let mut add = |case: Case, opts: &networkd::Options| {
+    let variants = [("six", six_nodes(), &plain), ("ipv4-psk", with_ipv4(), &psk), ("lonely", lonely(), &plain)];
+    check_variants("check-networkd-dir.sh", &variants, |case, opts| {
         let out = dir.path().join(format!("{}.network.d", case.name));
         std::fs::create_dir(&out).unwrap();
         for file in networkd::render(&case.host, opts).unwrap_or_else(|e| panic!("{}: {e}", case.name)) {
             std::fs::write(out.join(&file.name), &file.contents).unwrap();
         }
-        items.push((case.name, out));
-    };
-    for case in cases("six", &six_nodes()) {
-        add(case, &plain);
-    }
-    for case in cases("ipv4-psk", &with_ipv4()) {
-        add(case, &psk);
-    }
-    for case in cases("lonely", &lonely()) {
-        add(case, &plain);
-    }
-    check_all("check-networkd-dir.sh", &items);
+        out
+    });
 }
