@@ -9,8 +9,8 @@
 #             ping), all-public meshes of SIZES nodes, REPEAT runs each;
 #   control   Babel packets sent per node per second (nftables counter on
 #             UDP 6696 over CONTROL_S seconds, after SETTLE_S seconds of
-#             settling), the routing daemon's CPU time
-#             per node per second (/proc/PID/stat), and how often a daemon's
+#             settling), the routing daemon's CPU time per node per
+#             second (/proc/PID/stat), and how often a daemon's
 #             kernel route moved to another interface in that idle window
 #             (`ip monitor route`, all nodes): flapping;
 #   failover  on 4 nodes, REPEAT times per cut mode (underlay drop, interface
@@ -97,7 +97,7 @@ route_dev() {
     out=$(ip -n "$PREFIX$1" -j -6 route get "$(ula "$2")" from "$(ula "$1")" 2>/dev/null) || { echo none; return; }
     jq -r '.[0].dev // "none"' <<<"$out"
 }
-# CPU time (ms) the routing daemon of node $1 has used so far.
+# CPU time (ms) node $1's routing daemon $2 (bird or babeld) has used so far.
 daemon_cpu_ms() {
     local pid
     pid=$(cat "$state/lab/nodes/$1/$2.pid")
