@@ -38,7 +38,8 @@ fn plan_to_file_and_unknown_host() {
     let run = hortus(&["plan", ex.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert!(run.status.success());
     assert!(std::fs::read_to_string(&out).unwrap().ends_with("}\n"));
-    let bad = hortus(&["plan", ex.to_str().unwrap(), "--host", "nyarlathotep", "-o", dir.path().join("x").to_str().unwrap()]);
+    let bad =
+        hortus(&["plan", ex.to_str().unwrap(), "--host", "nyarlathotep", "-o", dir.path().join("x").to_str().unwrap()]);
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("host `nyarlathotep` is not in the inventory (known: abhoth, azasos"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial output written");

@@ -52,8 +52,16 @@ fn render_all_writes_the_golden_files() {
         let out = dir.path().join("out");
         let ex = example();
         let run = hortus(&[
-            "render", &ex, "--host", host, "--format", "all", "-o", out.to_str().unwrap(),
-            "--private-key-file", GOLDEN_KEY_FILE,
+            "render",
+            &ex,
+            "--host",
+            host,
+            "--format",
+            "all",
+            "-o",
+            out.to_str().unwrap(),
+            "--private-key-file",
+            GOLDEN_KEY_FILE,
         ]);
         assert!(run.status.success(), "{host}: {}", text(&run.stderr));
         let expected = tree(&golden.join(host));
@@ -77,12 +85,29 @@ fn single_formats_print_to_stdout() {
         assert_eq!(run.stdout, fs::read(golden.join(format!("{format}.conf"))).unwrap(), "{format}");
     }
     let run = hortus(&[
-        "render", &example(), "--host", "eihort", "--format", "babeld",
-        "--babeld-state-file", "/var/lib/hortus/babel-state", "--babeld-pid-file", "/run/hortus/babeld.pid",
+        "render",
+        &example(),
+        "--host",
+        "eihort",
+        "--format",
+        "babeld",
+        "--babeld-state-file",
+        "/var/lib/hortus/babel-state",
+        "--babeld-pid-file",
+        "/run/hortus/babeld.pid",
     ]);
     let conf = text(&run.stdout);
     assert!(conf.contains("state-file /var/lib/hortus/babel-state\npid-file /run/hortus/babeld.pid\n"), "{conf}");
-    let run = hortus(&["render", &example(), "--host", "eihort", "--format", "bird", "--bird-include", "/etc/bird/local.conf"]);
+    let run = hortus(&[
+        "render",
+        &example(),
+        "--host",
+        "eihort",
+        "--format",
+        "bird",
+        "--bird-include",
+        "/etc/bird/local.conf",
+    ]);
     assert!(text(&run.stdout).ends_with("\ninclude \"/etc/bird/local.conf\";\n"));
 }
 
@@ -95,8 +120,16 @@ fn rerender_replaces_outputs_and_drops_stale_networkd_files() {
     fs::write(out.join("bird.conf"), "old").unwrap();
     fs::write(out.join("keep.txt"), "not ours").unwrap();
     let run = hortus(&[
-        "render", &example(), "--host", "hastur", "--format", "all", "-o", out.to_str().unwrap(),
-        "--private-key-file", GOLDEN_KEY_FILE,
+        "render",
+        &example(),
+        "--host",
+        "hastur",
+        "--format",
+        "all",
+        "-o",
+        out.to_str().unwrap(),
+        "--private-key-file",
+        GOLDEN_KEY_FILE,
     ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let files = tree(out);
@@ -119,8 +152,16 @@ fn private_key_text_never_reaches_the_outputs() {
     assert_eq!(private.len(), 44, "a base64 WireGuard key");
     let out = dir.path().join("out");
     let run = hortus(&[
-        "render", &example(), "--host", "yidhra", "--format", "all", "-o", out.to_str().unwrap(),
-        "--private-key-file", key_file.to_str().unwrap(),
+        "render",
+        &example(),
+        "--host",
+        "yidhra",
+        "--format",
+        "all",
+        "-o",
+        out.to_str().unwrap(),
+        "--private-key-file",
+        key_file.to_str().unwrap(),
     ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let mut netdevs = 0;
@@ -164,7 +205,10 @@ fn bad_input_fails_before_writing_anything() {
     );
     fails_cleanly(&["--host", "hastur", "--format", "networkd", "-o", "OUT"], "needs --private-key-file PATH");
     fails_cleanly(&["--host", "hastur", "--format", "all", "-o", "OUT"], "needs --private-key-file PATH");
-    fails_cleanly(&["--host", "hastur", "--format", "networkd", key[0], key[1]], "give an output directory with -o DIR");
+    fails_cleanly(
+        &["--host", "hastur", "--format", "networkd", key[0], key[1]],
+        "give an output directory with -o DIR",
+    );
     fails_cleanly(&["--host", "hastur", "--format", "all", key[0], key[1]], "give an output directory with -o DIR");
     fails_cleanly(
         &["--host", "hastur", "--format", "networkd", "-o", "OUT", "--private-key-file", "relative.key"],
@@ -184,8 +228,16 @@ fn unwritable_output_dir_leaves_nothing() {
     fs::write(&file, "x").unwrap();
     let target = file.join("out");
     let run = hortus(&[
-        "render", &example(), "--host", "hastur", "--format", "all", "-o", target.to_str().unwrap(),
-        "--private-key-file", GOLDEN_KEY_FILE,
+        "render",
+        &example(),
+        "--host",
+        "hastur",
+        "--format",
+        "all",
+        "-o",
+        target.to_str().unwrap(),
+        "--private-key-file",
+        GOLDEN_KEY_FILE,
     ]);
     assert_eq!(run.status.code(), Some(1));
     let stderr = text(&run.stderr);
@@ -199,8 +251,16 @@ fn an_output_in_the_way_is_refused_before_writing() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("networkd"), "a file where the directory goes").unwrap();
     let run = hortus(&[
-        "render", &example(), "--host", "hastur", "--format", "all", "-o", dir.path().to_str().unwrap(),
-        "--private-key-file", GOLDEN_KEY_FILE,
+        "render",
+        &example(),
+        "--host",
+        "hastur",
+        "--format",
+        "all",
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--private-key-file",
+        GOLDEN_KEY_FILE,
     ]);
     assert_eq!(run.status.code(), Some(1));
     assert!(text(&run.stderr).contains("exists and is not a directory"), "{}", text(&run.stderr));

@@ -33,9 +33,8 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for n in [10, 50, 250, 1000] {
         let inventory = mesh(n);
-        group.bench_with_input(BenchmarkId::from_parameter(n), &inventory, |b, inv| {
-            b.iter(|| build_plan(inv).unwrap())
-        });
+        group
+            .bench_with_input(BenchmarkId::from_parameter(n), &inventory, |b, inv| b.iter(|| build_plan(inv).unwrap()));
     }
     group.finish();
     let mut group = c.benchmark_group("plan_to_json");

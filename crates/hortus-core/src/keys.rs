@@ -8,9 +8,8 @@ use x25519_dalek::{PublicKey, StaticSecret};
 
 /// Decodes a base64 WireGuard key, checking it is exactly 32 bytes.
 pub fn decode_key(text: &str) -> Result<[u8; 32], String> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|e| format!("expected base64 of 32 bytes, got invalid base64 ({e})"))?;
+    let bytes =
+        STANDARD.decode(text.trim()).map_err(|e| format!("expected base64 of 32 bytes, got invalid base64 ({e})"))?;
     <[u8; 32]>::try_from(bytes.as_slice())
         .map_err(|_| format!("expected base64 of 32 bytes, got {} bytes", bytes.len()))
 }

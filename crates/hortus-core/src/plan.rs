@@ -254,12 +254,7 @@ fn push_link(node: &mut NodePlan, link: Link) {
 }
 
 fn side<'a>(r: &Resolved<'a>) -> Side<'a> {
-    Side {
-        nat: r.node.nat,
-        censored: r.node.censored,
-        has_endpoint: r.endpoint.is_some(),
-        region: &r.node.region,
-    }
+    Side { nat: r.node.nat, censored: r.node.censored, has_endpoint: r.endpoint.is_some(), region: &r.node.region }
 }
 
 /// The two ends of the link `p`–`q` with the roles the policy chose.
@@ -284,9 +279,12 @@ fn make_links(
     let underlay = p.node.mtu.unwrap_or(mesh.mtu).min(q.node.mtu.unwrap_or(mesh.mtu));
     let mtu = underlay.saturating_sub(overhead);
     if mtu < 1280 {
-        return Err(Problem::pair(p.name, q.name, "mtu", format!(
-            "link MTU {mtu} (underlay {underlay} - {overhead} bytes of headers) is below IPv6's minimum 1280"
-        )));
+        return Err(Problem::pair(
+            p.name,
+            q.name,
+            "mtu",
+            format!("link MTU {mtu} (underlay {underlay} - {overhead} bytes of headers) is below IPv6's minimum 1280"),
+        ));
     }
     let end = |me: &Resolved, peer: &Resolved, role: Role| {
         let local = format!("127.0.0.1:{port}");
@@ -325,10 +323,14 @@ fn check_node_links(mesh: &MeshSettings, name: &str, node: &NodePlan, problems: 
     let mut seen: HashMap<&str, &str> = HashMap::from([(mesh.anchor.as_str(), "the anchor")]);
     for link in &node.links {
         if let Some(other) = seen.insert(&link.interface, &link.peer) {
-            problems.push(Problem::node(name, "interface", format!(
-                "interface `{}` for peer `{}` collides with {other}; rename one of the nodes",
-                link.interface, link.peer
-            )));
+            problems.push(Problem::node(
+                name,
+                "interface",
+                format!(
+                    "interface `{}` for peer `{}` collides with {other}; rename one of the nodes",
+                    link.interface, link.peer
+                ),
+            ));
         }
     }
     if let Some(port) = first_collision(node.links.iter().map(|l| l.port)) {
@@ -343,15 +345,22 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     }
     let prefix_len = mesh.interface_prefix.len();
     if !(1..=10).contains(&prefix_len) || !valid_interface_name(&mesh.interface_prefix) {
-        problems.push(Problem::mesh("interface_prefix", format!(
-            "expected 1 to 10 characters of [A-Za-z0-9._-], got `{}`", mesh.interface_prefix
-        )));
+        problems.push(Problem::mesh(
+            "interface_prefix",
+            format!("expected 1 to 10 characters of [A-Za-z0-9._-], got `{}`", mesh.interface_prefix),
+        ));
     }
     if !valid_interface_name(&mesh.anchor) {
-        problems.push(Problem::mesh("anchor", format!("`{}` is not a valid interface name (1..15 of [A-Za-z0-9._-])", mesh.anchor)));
+        problems.push(Problem::mesh(
+            "anchor",
+            format!("`{}` is not a valid interface name (1..15 of [A-Za-z0-9._-])", mesh.anchor),
+        ));
     }
     if mesh.anchor.starts_with(&mesh.interface_prefix) {
-        problems.push(Problem::mesh("anchor", format!("`{}` starts with the interface prefix `{}`", mesh.anchor, mesh.interface_prefix)));
+        problems.push(Problem::mesh(
+            "anchor",
+            format!("`{}` starts with the interface prefix `{}`", mesh.anchor, mesh.interface_prefix),
+        ));
     }
     if mesh.base_port == 0 || mesh.base_port > 65535 {
         problems.push(Problem::mesh("base_port", format!("expected 1..=65535, got {}", mesh.base_port)));
@@ -361,23 +370,34 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     }
     let babel = &mesh.babel;
     if !(10..=655_350).contains(&babel.hello_interval_ms) {
-        problems.push(Problem::mesh("babel.hello_interval_ms", format!("expected 10..=655350 (BIRD's range), got {}", babel.hello_interval_ms)));
+        problems.push(Problem::mesh(
+            "babel.hello_interval_ms",
+            format!("expected 10..=655350 (BIRD's range), got {}", babel.hello_interval_ms),
+        ));
     }
     if babel.update_interval_ms < babel.hello_interval_ms || babel.update_interval_ms > 655_350 {
-        problems.push(Problem::mesh("babel.update_interval_ms", format!(
-            "expected hello_interval_ms..=655350, got {}", babel.update_interval_ms
-        )));
+        problems.push(Problem::mesh(
+            "babel.update_interval_ms",
+            format!("expected hello_interval_ms..=655350, got {}", babel.update_interval_ms),
+        ));
     }
     if !(1..=MAX_KERNEL_SCAN_S).contains(&babel.kernel_scan_s) {
-        problems.push(Problem::mesh("babel.kernel_scan_s", format!("expected 1..={MAX_KERNEL_SCAN_S} seconds, got {}", babel.kernel_scan_s)));
+        problems.push(Problem::mesh(
+            "babel.kernel_scan_s",
+            format!("expected 1..={MAX_KERNEL_SCAN_S} seconds, got {}", babel.kernel_scan_s),
+        ));
     }
     if !(1..=256).contains(&babel.rtt_decay) {
         problems.push(Problem::mesh("babel.rtt_decay", format!("expected 1..=256, got {}", babel.rtt_decay)));
     }
     if babel.rtt_max_ms <= 10 && babel.rtt_cost > 0 {
-        problems.push(Problem::mesh("babel.rtt_max_ms", format!(
-            "expected more than 10 ms while rtt_cost is set (BIRD's rtt min is 10 ms), got {}", babel.rtt_max_ms
-        )));
+        problems.push(Problem::mesh(
+            "babel.rtt_max_ms",
+            format!(
+                "expected more than 10 ms while rtt_cost is set (BIRD's rtt min is 10 ms), got {}",
+                babel.rtt_max_ms
+            ),
+        ));
     }
     problems
 }
@@ -393,22 +413,34 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
             || !name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
             || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            problems.push(Problem::node(name, "name", "expected 1 to 63 characters of [A-Za-z0-9_-], starting with a letter or digit"));
+            problems.push(Problem::node(
+                name,
+                "name",
+                "expected 1 to 63 characters of [A-Za-z0-9_-], starting with a letter or digit",
+            ));
         }
         let key = decode_key(&node.public_key).map_err(|m| problems.push(Problem::node(name, "public_key", m))).ok();
         let address = match node.address {
             Some(a) if !mesh.prefix.contains(a) => {
-                problems.push(Problem::node(name, "address", format!("{a} is outside the mesh prefix {}", mesh.prefix)));
+                problems.push(Problem::node(
+                    name,
+                    "address",
+                    format!("{a} is outside the mesh prefix {}", mesh.prefix),
+                ));
                 None
             }
             Some(a) => Some(a),
             None => {
                 let a = mesh.prefix.nth(u128::from(node.id) + 1);
                 if a.is_none() {
-                    problems.push(Problem::node(name, "id", format!(
+                    problems.push(Problem::node(
+                        name,
+                        "id",
+                        format!(
                         "id {} does not fit in prefix {} ({} host bits); use a larger prefix or an explicit address",
                         node.id, mesh.prefix, mesh.prefix.host_bits()
-                    )));
+                    ),
+                    ));
                 }
                 a
             }
@@ -454,7 +486,11 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
         }
         let router_id = ipv4_address.or_else(|| router_id_from_id(node.id));
         if router_id.is_none() {
-            problems.push(Problem::node(name, "id", format!("id {} leaves no router id; use an ipv4_prefix or a smaller id", node.id)));
+            problems.push(Problem::node(
+                name,
+                "id",
+                format!("id {} leaves no router id; use an ipv4_prefix or a smaller id", node.id),
+            ));
         }
         if problems.len() > before {
             continue;

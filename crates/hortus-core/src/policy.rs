@@ -113,12 +113,8 @@ mod tests {
         for bits in 0u32..128 {
             let bit = |i: u32| bits >> i & 1 == 1;
             let p = Side { nat: bit(0), censored: bit(1), has_endpoint: bit(2), region: "r1" };
-            let q = Side {
-                nat: bit(3),
-                censored: bit(4),
-                has_endpoint: bit(5),
-                region: if bit(6) { "r1" } else { "r2" },
-            };
+            let q =
+                Side { nat: bit(3), censored: bit(4), has_endpoint: bit(5), region: if bit(6) { "r1" } else { "r2" } };
             out.push((p, q));
         }
         out

@@ -64,7 +64,10 @@ fn bad_addresses() {
     let endpoint = |e: &str| two("", "").replacen("192.0.2.1", e, 1);
     has(&problems(&endpoint("host:51820")), "carry no port");
     has(&problems(&endpoint("not_a_host")), "node `a`: `endpoints`");
-    has(&problems(&two("address = \"fd00::1\"", "")), "node `a`: `address`: fd00::1 is outside the mesh prefix fdcc::/64");
+    has(
+        &problems(&two("address = \"fd00::1\"", "")),
+        "node `a`: `address`: fd00::1 is outside the mesh prefix fdcc::/64",
+    );
     has(&problems(&two("address = \"fdcc::2\"", "")), "node `b`: `address`: fdcc::2 is also node `a`'s");
     has(&problems(&two("link_local = \"fe80:1::1\"", "")), "not inside fe80::/64");
     has(&problems(&format!("[mesh]\nprefix = \"2001:db8::/64\"\n{}", two("", ""))), "mesh: `prefix`: expected a ULA");
@@ -135,7 +138,16 @@ fn bad_mesh_settings_all_reported() {
         two("", "")
     );
     let p = problems(&text);
-    for field in ["interface_prefix", "mtu", "base_port", "babel.rtt_decay", "babel.update_interval_ms", "babel.hello_interval_ms", "babel.rtt_max_ms", "babel.kernel_scan_s"] {
+    for field in [
+        "interface_prefix",
+        "mtu",
+        "base_port",
+        "babel.rtt_decay",
+        "babel.update_interval_ms",
+        "babel.hello_interval_ms",
+        "babel.rtt_max_ms",
+        "babel.kernel_scan_s",
+    ] {
         has(&p, &format!("mesh: `{field}`"));
     }
 }

@@ -89,10 +89,7 @@ pub enum LabError {
 impl LabError {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        LabError::Io {
-            path: path.into(),
-            source,
-        }
+        LabError::Io { path: path.into(), source }
     }
 }
 

@@ -77,33 +77,21 @@ impl Cmd {
     /// Runs to completion; returns stdout, or an error with stderr.
     pub fn run(&self) -> Result<String> {
         let mut command = self.command();
-        command.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let failed = |status: String, stderr: String| LabError::Command {
             command: self.display(),
             status,
             stderr: stderr.trim().to_string(),
         };
-        let mut child = command
-            .spawn()
-            .map_err(|e| failed(format!("cannot start: {e}"), String::new()))?;
+        let mut child = command.spawn().map_err(|e| failed(format!("cannot start: {e}"), String::new()))?;
         if let Some(text) = &self.stdin {
             let mut pipe = child.stdin.take().expect("stdin is piped");
-            pipe.write_all(text.as_bytes())
-                .map_err(|e| failed(format!("cannot write stdin: {e}"), String::new()))?;
+            pipe.write_all(text.as_bytes()).map_err(|e| failed(format!("cannot write stdin: {e}"), String::new()))?;
         }
-        let output = child
-            .wait_with_output()
-            .map_err(|e| failed(format!("cannot wait: {e}"), String::new()))?;
+        let output = child.wait_with_output().map_err(|e| failed(format!("cannot wait: {e}"), String::new()))?;
         if !output.status.success() {
-            return Err(failed(
-                output.status.to_string(),
-                String::from_utf8_lossy(&output.stderr).into_owned(),
-            ));
+            return Err(failed(output.status.to_string(), String::from_utf8_lossy(&output.stderr).into_owned()));
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
@@ -112,23 +100,15 @@ impl Cmd {
     /// closed, stdout and stderr appended to `log`) and returns its PID.
     pub fn spawn_logged(&self, log: &Path) -> Result<u32> {
         use std::os::unix::process::CommandExt;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| LabError::io(log, e))?;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| LabError::io(log, e))?;
         let err = file.try_clone().map_err(|e| LabError::io(log, e))?;
-        let child = self
-            .command()
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| LabError::Command {
-                command: self.display(),
-                status: format!("cannot start: {e}"),
-                stderr: String::new(),
+        let child =
+            self.command().stdin(Stdio::null()).stdout(file).stderr(err).process_group(0).spawn().map_err(|e| {
+                LabError::Command {
+                    command: self.display(),
+                    status: format!("cannot start: {e}"),
+                    stderr: String::new(),
+                }
             })?;
         Ok(child.id())
     }
@@ -143,20 +123,13 @@ pub fn ip(ns: &str, args: &[&str]) -> Result<String> {
 
 /// Loads an nftables script into namespace `ns`.
 pub fn nft(ns: &str, script: String) -> Result<()> {
-    Cmd::new("nft", ["-f", "-"])
-        .in_ns(ns)
-        .stdin(script)
-        .run()
-        .map(drop)
+    Cmd::new("nft", ["-f", "-"]).in_ns(ns).stdin(script).run().map(drop)
 }
 
 /// Writes sysctl values inside namespace `ns` (`key` as a /proc/sys path
 /// relative to /proc/sys, e.g. `net/ipv6/conf/all/forwarding`).
 pub fn sysctls(ns: &str, values: &[(&str, &str)]) -> Result<()> {
-    let script: String = values
-        .iter()
-        .map(|(k, v)| format!("echo '{v}' > /proc/sys/{k}\n"))
-        .collect();
+    let script: String = values.iter().map(|(k, v)| format!("echo '{v}' > /proc/sys/{k}\n")).collect();
     Cmd::new("sh", ["-ec", &script]).in_ns(ns).run().map(drop)
 }
 
@@ -166,9 +139,7 @@ mod tests {
 
     #[test]
     fn wrappers_nest_namespace_outside_mount() {
-        let cmd = Cmd::new("wg", ["show"])
-            .with_wireguard_dir(Path::new("/s/n/wg"))
-            .in_ns("hl-a");
+        let cmd = Cmd::new("wg", ["show"]).with_wireguard_dir(Path::new("/s/n/wg")).in_ns("hl-a");
         assert_eq!(cmd.argv()[..4], ["ip", "netns", "exec", "hl-a"]);
         assert_eq!(cmd.argv()[4], "sh");
         assert_eq!(cmd.argv()[8], "/s/n/wg");
@@ -177,22 +148,13 @@ mod tests {
 
     #[test]
     fn failure_carries_command_and_stderr() {
-        let err = Cmd::new("sh", ["-c", "echo oops >&2; exit 3"])
-            .run()
-            .unwrap_err()
-            .to_string();
+        let err = Cmd::new("sh", ["-c", "echo oops >&2; exit 3"]).run().unwrap_err().to_string();
         assert!(err.contains("`sh -c"), "{err}");
         assert!(err.contains("oops"), "{err}");
     }
 
     #[test]
     fn stdin_is_fed() {
-        assert_eq!(
-            Cmd::new("cat", [] as [&str; 0])
-                .stdin("hi".into())
-                .run()
-                .unwrap(),
-            "hi"
-        );
+        assert_eq!(Cmd::new("cat", [] as [&str; 0]).stdin("hi".into()).run().unwrap(), "hi");
     }
 }

@@ -25,14 +25,10 @@ impl Lab {
     pub fn cut(&mut self, a: &str, b: &str, mode: CutMode) -> Result<()> {
         let link = self.link(a, b)?.clone();
         if self.find_cut(a, b).is_some() {
-            return Err(LabError::Usage(format!(
-                "the link {a}–{b} is already cut; heal it first"
-            )));
+            return Err(LabError::Usage(format!("the link {a}–{b} is already cut; heal it first")));
         }
         if self.state.killed.contains(a) {
-            return Err(LabError::Usage(format!(
-                "node `{a}` is killed; revive it first"
-            )));
+            return Err(LabError::Usage(format!("node `{a}` is killed; revive it first")));
         }
         let ns = self.state.node_ns(a);
         match mode {
@@ -41,20 +37,14 @@ impl Lab {
                 ip(&ns, &["link", "set", &link.interface, "down"])?;
             }
         }
-        self.state.cuts.push(Cut {
-            node: a.into(),
-            peer: b.into(),
-            mode,
-        });
+        self.state.cuts.push(Cut { node: a.into(), peer: b.into(), mode });
         self.save()
     }
 
     /// Heals the cut between `a` and `b` (made from either side).
     pub fn heal(&mut self, a: &str, b: &str) -> Result<()> {
         self.link(a, b)?;
-        let index = self
-            .find_cut(a, b)
-            .ok_or_else(|| LabError::Usage(format!("the link {a}–{b} is not cut")))?;
+        let index = self.find_cut(a, b).ok_or_else(|| LabError::Usage(format!("the link {a}–{b} is not cut")))?;
         let cut = self.state.cuts[index].clone();
         let link = self.link(&cut.node, &cut.peer)?.clone();
         let ns = self.state.node_ns(&cut.node);
@@ -74,17 +64,12 @@ impl Lab {
         if self.state.killed.contains(name) {
             return Err(LabError::Usage(format!("node `{name}` is already killed")));
         }
-        let (mine, others): (Vec<_>, Vec<_>) =
-            self.state.processes.drain(..).partition(|p| p.node == name);
+        let (mine, others): (Vec<_>, Vec<_>) = self.state.processes.drain(..).partition(|p| p.node == name);
         self.state.processes = others;
         for p in &mine {
             p.signal(libc::SIGKILL);
         }
-        let stuck: Vec<String> = mine
-            .iter()
-            .filter(|p| !p.crash())
-            .map(|p| p.pid.to_string())
-            .collect();
+        let stuck: Vec<String> = mine.iter().filter(|p| !p.crash()).map(|p| p.pid.to_string()).collect();
         delete_kernel_interfaces(self, name)?;
         ip(&self.state.node_ns(name), &["link", "set", UPLINK, "down"])?;
         self.state.killed.insert(name.into());
@@ -92,10 +77,7 @@ impl Lab {
         if stuck.is_empty() {
             Ok(())
         } else {
-            Err(LabError::Usage(format!(
-                "node `{name}`: processes {} survived SIGKILL",
-                stuck.join(", ")
-            )))
+            Err(LabError::Usage(format!("node `{name}`: processes {} survived SIGKILL", stuck.join(", "))))
         }
     }
 
@@ -130,10 +112,7 @@ impl Lab {
     }
 
     fn find_cut(&self, a: &str, b: &str) -> Option<usize> {
-        self.state
-            .cuts
-            .iter()
-            .position(|c| (c.node == a && c.peer == b) || (c.node == b && c.peer == a))
+        self.state.cuts.iter().position(|c| (c.node == a && c.peer == b) || (c.node == b && c.peer == a))
     }
 }
 
@@ -153,14 +132,10 @@ mod tests {
 
     #[test]
     fn forwarded_cuts_also_drop_the_relay() {
-        assert_eq!(
-            port_sets("add", 51802, Path::Direct),
-            "add element inet hortus_lab cut_udp { 51802 }\n"
-        );
+        assert_eq!(port_sets("add", 51802, Path::Direct), "add element inet hortus_lab cut_udp { 51802 }\n");
         let both = port_sets("delete", 51814, Path::Forwarded);
         assert!(
-            both.contains("cut_udp { 51814 }")
-                && both.contains("delete element inet hortus_lab cut_tcp { 51814 }")
+            both.contains("cut_udp { 51814 }") && both.contains("delete element inet hortus_lab cut_tcp { 51814 }")
         );
     }
 }

@@ -7,9 +7,7 @@ use crate::lab_plan::{lab_plan, LabPlan};
 use crate::network;
 use crate::node::started_badly;
 use crate::process::{ProcessKind, ProcessRecord};
-use crate::state::{
-    create_dir, write_atomic, LabState, NodeUnderlay, StateDir, WireGuardImpl, STATE_VERSION,
-};
+use crate::state::{create_dir, write_atomic, LabState, NodeUnderlay, StateDir, WireGuardImpl, STATE_VERSION};
 use crate::tools;
 use crate::underlay::{layout, Underlay, CORE};
 use hortus_core::inventory::RoutingDaemon;
@@ -61,11 +59,7 @@ impl Lab {
     /// Brings `inventory` up: underlay, nodes with their WireGuard links and
     /// relays, then every routing daemon. `progress` gets one line per node.
     /// On failure everything created is torn down again.
-    pub fn up(
-        inventory: &Inventory,
-        opts: &UpOptions,
-        progress: &mut dyn FnMut(&str),
-    ) -> Result<Lab> {
+    pub fn up(inventory: &Inventory, opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<Lab> {
         check_prefix(&opts.prefix)?;
         if !tools::is_root() {
             return Err(LabError::NotRoot);
@@ -77,11 +71,7 @@ impl Lab {
         let underlay = layout(inventory).map_err(LabError::TooBig)?;
         let lab_plan = lab_plan(inventory, &underlay, opts.daemon)?;
         let daemon = lab_plan.plan.mesh.routing;
-        let wireguard = if tools::kernel_wireguard() {
-            WireGuardImpl::Kernel
-        } else {
-            WireGuardImpl::Userspace
-        };
+        let wireguard = if tools::kernel_wireguard() { WireGuardImpl::Kernel } else { WireGuardImpl::Userspace };
         let mut missing = tools::missing(daemon, wireguard == WireGuardImpl::Userspace);
         if !opts.relay_exe.is_file() {
             missing.push(opts.relay_exe.display().to_string());
@@ -104,11 +94,7 @@ impl Lab {
             daemons_started_unix_ms: None,
         };
         dir.save(&state)?;
-        let mut lab = Lab {
-            dir,
-            state,
-            plan: lab_plan.plan.clone(),
-        };
+        let mut lab = Lab { dir, state, plan: lab_plan.plan.clone() };
         match lab.build(&underlay, &lab_plan, progress) {
             Ok(()) => Ok(lab),
             Err(err) => {
@@ -124,10 +110,7 @@ impl Lab {
         let state = dir.load()?;
         let path = dir.plan_file();
         let text = std::fs::read_to_string(&path).map_err(|e| LabError::io(&path, e))?;
-        let plan = serde_json::from_str(&text).map_err(|e| LabError::BadState {
-            path,
-            message: e.to_string(),
-        })?;
+        let plan = serde_json::from_str(&text).map_err(|e| LabError::BadState { path, message: e.to_string() })?;
         Ok(Lab { dir, state, plan })
     }
 
@@ -155,10 +138,7 @@ impl Lab {
 
     /// Nodes that are not killed, in id order.
     pub fn live_nodes(&self) -> Vec<String> {
-        self.nodes()
-            .into_iter()
-            .filter(|n| !self.state.killed.contains(n))
-            .collect()
+        self.nodes().into_iter().filter(|n| !self.state.killed.contains(n)).collect()
     }
 
     /// The namespace of node `name`.
@@ -170,38 +150,20 @@ impl Lab {
     /// Node `name`'s plan.
     pub fn node_plan(&self, name: &str) -> Result<&NodePlan> {
         self.plan.nodes.get(name).ok_or_else(|| {
-            LabError::UnknownNode(
-                name.into(),
-                self.plan
-                    .nodes
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
+            LabError::UnknownNode(name.into(), self.plan.nodes.keys().cloned().collect::<Vec<_>>().join(", "))
         })
     }
 
     /// `a`'s link to `b`.
     pub fn link(&self, a: &str, b: &str) -> Result<&Link> {
         self.node_plan(b)?;
-        self.node_plan(a)?
-            .links
-            .iter()
-            .find(|l| l.peer == b)
-            .ok_or_else(|| LabError::NoLink(a.into(), b.into()))
+        self.node_plan(a)?.links.iter().find(|l| l.peer == b).ok_or_else(|| LabError::NoLink(a.into(), b.into()))
     }
 
     /// Records a process just started, failing if it already exited.
-    pub(crate) fn record(
-        &mut self,
-        node: &str,
-        kind: ProcessKind,
-        pid: u32,
-        log: &Path,
-    ) -> Result<()> {
-        let record = ProcessRecord::new(node, kind, pid)
-            .ok_or_else(|| started_badly(&format!("process {pid}"), log))?;
+    pub(crate) fn record(&mut self, node: &str, kind: ProcessKind, pid: u32, log: &Path) -> Result<()> {
+        let record =
+            ProcessRecord::new(node, kind, pid).ok_or_else(|| started_badly(&format!("process {pid}"), log))?;
         self.state.processes.push(record);
         self.save()
     }
@@ -211,12 +173,7 @@ impl Lab {
         self.dir.save(&self.state)
     }
 
-    fn build(
-        &mut self,
-        underlay: &Underlay,
-        lab_plan: &LabPlan,
-        progress: &mut dyn FnMut(&str),
-    ) -> Result<()> {
+    fn build(&mut self, underlay: &Underlay, lab_plan: &LabPlan, progress: &mut dyn FnMut(&str)) -> Result<()> {
         self.write_files(lab_plan)?;
         if self.state.wireguard == WireGuardImpl::Userspace {
             create_dir(Path::new("/run/wireguard"), 0o755)?;
@@ -238,13 +195,7 @@ impl Lab {
             self.create_ns(&ns)?;
             network::attach(&prefix, uplink, &ns)?;
             network::configure_node(&ns, self.node_plan(name)?)?;
-            self.state.underlay.insert(
-                name.clone(),
-                NodeUnderlay {
-                    address: uplink.address,
-                    gateway: uplink.gateway,
-                },
-            );
+            self.state.underlay.insert(name.clone(), NodeUnderlay { address: uplink.address, gateway: uplink.gateway });
             self.start_links(name)?;
             let node = self.node_plan(name)?;
             progress(&format!(
@@ -277,16 +228,8 @@ impl Lab {
 
     /// The lab's plan, inventory and each node's private key and directories.
     fn write_files(&self, lab_plan: &LabPlan) -> Result<()> {
-        write_atomic(
-            &self.dir.plan_file(),
-            pretty_json(&lab_plan.plan).as_bytes(),
-            0o644,
-        )?;
-        write_atomic(
-            &self.dir.inventory_file(),
-            pretty_json(&lab_plan.inventory).as_bytes(),
-            0o644,
-        )?;
+        write_atomic(&self.dir.plan_file(), pretty_json(&lab_plan.plan).as_bytes(), 0o644)?;
+        write_atomic(&self.dir.inventory_file(), pretty_json(&lab_plan.inventory).as_bytes(), 0o644)?;
         for (name, key) in &lab_plan.private_keys {
             let node = self.dir.node(name);
             create_dir(&node.root, 0o700)?;
@@ -338,9 +281,7 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
         if p.stop(Duration::from_secs(3)) {
             report.processes += 1;
         } else {
-            report
-                .leftovers
-                .push(format!("process {} ({:?} of {})", p.pid, p.kind, p.node));
+            report.leftovers.push(format!("process {} ({:?} of {})", p.pid, p.kind, p.node));
         }
     }
     for ns in state.namespaces.iter().rev() {
@@ -398,24 +339,17 @@ fn remove_state_files(dir: &StateDir, state: &LabState, report: &mut DownReport)
 
 fn check_prefix(prefix: &str) -> Result<()> {
     let ok = (1..=12).contains(&prefix.len())
-        && prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if ok {
         Ok(())
     } else {
-        Err(LabError::Usage(format!(
-            "--name `{prefix}`: expected 1 to 12 characters of [A-Za-z0-9_.-]"
-        )))
+        Err(LabError::Usage(format!("--name `{prefix}`: expected 1 to 12 characters of [A-Za-z0-9_.-]")))
     }
 }
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Deletes `name`'s kernel WireGuard interfaces (userspace ones vanish with
@@ -439,13 +373,7 @@ mod tests {
         assert!(check_prefix("hl-").is_ok());
         assert!(check_prefix("t.1_x-").is_ok());
         for bad in ["", "a/b", "with space", "much-too-long-prefix"] {
-            assert!(
-                check_prefix(bad)
-                    .unwrap_err()
-                    .to_string()
-                    .contains("--name"),
-                "{bad}"
-            );
+            assert!(check_prefix(bad).unwrap_err().to_string().contains("--name"), "{bad}");
         }
     }
 }

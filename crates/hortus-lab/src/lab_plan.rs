@@ -29,17 +29,12 @@ pub struct LabPlan {
 /// A fresh WireGuard private key from the OS's randomness.
 pub fn fresh_private_key() -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| LabError::io("/dev/urandom", std::io::Error::other(e.to_string())))?;
+    getrandom::getrandom(&mut bytes).map_err(|e| LabError::io("/dev/urandom", std::io::Error::other(e.to_string())))?;
     Ok(private_key_from_bytes(bytes))
 }
 
 /// Builds the lab plan with fresh keys for every node.
-pub fn lab_plan(
-    inventory: &Inventory,
-    underlay: &Underlay,
-    daemon: Option<RoutingDaemon>,
-) -> Result<LabPlan> {
+pub fn lab_plan(inventory: &Inventory, underlay: &Underlay, daemon: Option<RoutingDaemon>) -> Result<LabPlan> {
     let keys = inventory
         .nodes
         .keys()
@@ -61,23 +56,16 @@ pub fn lab_plan_with_keys(
         lab.mesh.routing = daemon;
     }
     for (name, node) in &mut lab.nodes {
-        let private = private_keys.get(name).ok_or_else(|| LabError::PlanDrift {
-            node: name.clone(),
-            what: "no private key generated".into(),
-        })?;
-        node.public_key = public_key(private).map_err(|e| LabError::PlanDrift {
-            node: name.clone(),
-            what: e,
-        })?;
+        let private = private_keys
+            .get(name)
+            .ok_or_else(|| LabError::PlanDrift { node: name.clone(), what: "no private key generated".into() })?;
+        node.public_key = public_key(private).map_err(|e| LabError::PlanDrift { node: name.clone(), what: e })?;
         node.link_local = Some(original.nodes[name].link_local);
         if !node.endpoints.is_empty() {
             let uplink = underlay
                 .nodes
                 .get(name)
-                .ok_or_else(|| LabError::PlanDrift {
-                    node: name.clone(),
-                    what: "no underlay address".into(),
-                })?;
+                .ok_or_else(|| LabError::PlanDrift { node: name.clone(), what: "no underlay address".into() })?;
             node.endpoints = vec![uplink.address.to_string()];
         }
     }
@@ -85,20 +73,13 @@ pub fn lab_plan_with_keys(
     for (name, node) in &mut plan.nodes {
         align_node(name, &original.nodes[name], node)?;
     }
-    Ok(LabPlan {
-        inventory: lab,
-        plan,
-        private_keys,
-    })
+    Ok(LabPlan { inventory: lab, plan, private_keys })
 }
 
 /// Copies the original MTUs into `lab` and checks that nothing but keys,
 /// endpoints and forwarder remotes changed.
 fn align_node(name: &str, original: &NodePlan, lab: &mut NodePlan) -> Result<()> {
-    let drift = |what: String| LabError::PlanDrift {
-        node: name.into(),
-        what,
-    };
+    let drift = |what: String| LabError::PlanDrift { node: name.into(), what };
     let same_node = original.id == lab.id
         && original.address == lab.address
         && original.ipv4_address == lab.ipv4_address
@@ -127,25 +108,9 @@ fn link_shape(link: &Link) -> impl PartialEq + '_ {
         Forwarder::Server { deliver } => ("server", deliver.as_str()),
     });
     (
-        (
-            &link.peer,
-            link.peer_id,
-            &link.interface,
-            link.port,
-            link.listen,
-        ),
-        (
-            link.endpoint.is_some(),
-            link.keepalive,
-            link.path,
-            forwarder,
-            link.mtu,
-        ),
-        (
-            link.peer_address,
-            link.peer_ipv4_address,
-            link.peer_link_local,
-        ),
+        (&link.peer, link.peer_id, &link.interface, link.port, link.listen),
+        (link.endpoint.is_some(), link.keepalive, link.path, forwarder, link.mtu),
+        (link.peer_address, link.peer_ipv4_address, link.peer_link_local),
     )
 }
 
@@ -160,11 +125,7 @@ mod tests {
     }
 
     fn keys(inv: &Inventory) -> BTreeMap<String, String> {
-        inv.nodes
-            .keys()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), private_key_from_bytes([i as u8 + 1; 32])))
-            .collect()
+        inv.nodes.keys().enumerate().map(|(i, n)| (n.clone(), private_key_from_bytes([i as u8 + 1; 32]))).collect()
     }
 
     #[test]
@@ -180,43 +141,25 @@ mod tests {
             assert_ne!(node.public_key, o.public_key, "{name}: fresh key");
             for (l, ol) in node.links.iter().zip(&o.links) {
                 assert_eq!(l.mtu, ol.mtu);
-                assert_eq!(
-                    (l.port, l.listen, l.keepalive, l.path),
-                    (ol.port, ol.listen, ol.keepalive, ol.path)
-                );
+                assert_eq!((l.port, l.listen, l.keepalive, l.path), (ol.port, ol.listen, ol.keepalive, ol.path));
             }
         }
         // kaambl's IPv6 endpoint and eihort's DNS name became underlay addresses.
         let hastur = &lab.plan.nodes["hastur"];
         let to = |n: &NodePlan, p: &str| n.links.iter().find(|l| l.peer == p).unwrap().clone();
-        assert_eq!(
-            to(hastur, "kaambl").endpoint.as_deref(),
-            Some("198.18.2.2:51802")
-        );
-        assert_eq!(
-            to(hastur, "eihort").endpoint.as_deref(),
-            Some("198.18.3.2:51805")
-        );
+        assert_eq!(to(hastur, "kaambl").endpoint.as_deref(), Some("198.18.2.2:51802"));
+        assert_eq!(to(hastur, "eihort").endpoint.as_deref(), Some("198.18.3.2:51805"));
         // Censored abhoth dials the forwarder uncensored hastur hosts, at
         // hastur's underlay address.
         let fwd = to(&lab.plan.nodes["abhoth"], "hastur");
         assert_eq!(fwd.path, Path::Forwarded);
         assert_eq!(
             fwd.forwarder,
-            Some(Forwarder::Client {
-                listen: "127.0.0.1:51814".into(),
-                remote: "198.18.1.2:51814".into()
-            })
+            Some(Forwarder::Client { listen: "127.0.0.1:51814".into(), remote: "198.18.1.2:51814".into() })
         );
-        assert_eq!(
-            to(hastur, "abhoth").forwarder,
-            Some(Forwarder::Server {
-                deliver: "127.0.0.1:51814".into()
-            })
-        );
+        assert_eq!(to(hastur, "abhoth").forwarder, Some(Forwarder::Server { deliver: "127.0.0.1:51814".into() }));
         // No private key in the inventory or plan.
-        let text = serde_json::to_string(&lab.plan).unwrap()
-            + &serde_json::to_string(&lab.inventory).unwrap();
+        let text = serde_json::to_string(&lab.plan).unwrap() + &serde_json::to_string(&lab.inventory).unwrap();
         for private in lab.private_keys.values() {
             assert!(!text.contains(private.as_str()));
         }

@@ -18,48 +18,16 @@ pub const TABLE: &str = "hortus_lab";
 pub fn attach(prefix: &str, uplink: &Uplink, child_ns: &str) -> Result<()> {
     let parent = format!("{prefix}{}", uplink.parent);
     let pif = uplink.parent_interface.as_str();
-    ip(
-        &parent,
-        &[
-            "link", "add", pif, "type", "veth", "peer", "name", UPLINK, "netns", child_ns,
-        ],
-    )?;
+    ip(&parent, &["link", "add", pif, "type", "veth", "peer", "name", UPLINK, "netns", child_ns])?;
     if uplink.routed {
-        ip(
-            &parent,
-            &[
-                "address",
-                "add",
-                &format!("{}/{}", uplink.gateway, uplink.prefix_len),
-                "dev",
-                pif,
-            ],
-        )?;
+        ip(&parent, &["address", "add", &format!("{}/{}", uplink.gateway, uplink.prefix_len), "dev", pif])?;
     } else {
         ip(&parent, &["link", "set", pif, "master", "lan"])?;
     }
     ip(&parent, &["link", "set", pif, "up"])?;
-    ip(
-        child_ns,
-        &[
-            "address",
-            "add",
-            &format!("{}/{}", uplink.address, uplink.prefix_len),
-            "dev",
-            UPLINK,
-        ],
-    )?;
+    ip(child_ns, &["address", "add", &format!("{}/{}", uplink.address, uplink.prefix_len), "dev", UPLINK])?;
     ip(child_ns, &["link", "set", UPLINK, "up"])?;
-    ip(
-        child_ns,
-        &[
-            "route",
-            "replace",
-            "default",
-            "via",
-            &uplink.gateway.to_string(),
-        ],
-    )?;
+    ip(child_ns, &["route", "replace", "default", "via", &uplink.gateway.to_string()])?;
     Ok(())
 }
 
@@ -80,24 +48,12 @@ pub fn configure_router(ns: &str, router: &Router, core_ns: &str) -> Result<()> 
     match router.role {
         RouterRole::Censor => {
             let (zone, len) = CENSORED_ZONE;
-            ip(
-                core_ns,
-                &[
-                    "route",
-                    "add",
-                    &format!("{zone}/{len}"),
-                    "via",
-                    &router.uplink.address.to_string(),
-                ],
-            )?;
+            ip(core_ns, &["route", "add", &format!("{zone}/{len}"), "via", &router.uplink.address.to_string()])?;
             nft(ns, censor_rules())
         }
         RouterRole::Nat { lan_gateway } => {
             ip(ns, &["link", "add", "lan", "type", "bridge"])?;
-            ip(
-                ns,
-                &["address", "add", &format!("{lan_gateway}/24"), "dev", "lan"],
-            )?;
+            ip(ns, &["address", "add", &format!("{lan_gateway}/24"), "dev", "lan"])?;
             ip(ns, &["link", "set", "lan", "up"])?;
             nft(ns, nat_rules())
         }
@@ -142,10 +98,7 @@ table inet {TABLE} {{
 /// ports, the anchor with its addresses, and the lab's nftables table.
 pub fn configure_node(ns: &str, node: &NodePlan) -> Result<()> {
     let ports: Vec<u16> = node.links.iter().map(|l| l.port).collect();
-    let mut values = vec![
-        ("net/ipv6/conf/all/forwarding", "1".to_string()),
-        ("net/ipv4/ip_forward", "1".into()),
-    ];
+    let mut values = vec![("net/ipv6/conf/all/forwarding", "1".to_string()), ("net/ipv4/ip_forward", "1".into())];
     if let Some((lo, hi)) = ephemeral_range(&ports) {
         values.push(("net/ipv4/ip_local_port_range", format!("{lo} {hi}")));
     }
@@ -163,12 +116,7 @@ fn add_anchor(ns: &str, node: &NodePlan) -> Result<()> {
     }
     ip(ns, &["link", "set", anchor, "up"])?;
     for address in anchor_addresses(node) {
-        add_address(
-            ns,
-            anchor,
-            &address.ip_address_args(),
-            address.address.is_ipv6(),
-        )?;
+        add_address(ns, anchor, &address.ip_address_args(), address.address.is_ipv6())?;
     }
     Ok(())
 }
@@ -190,15 +138,10 @@ pub fn add_address(ns: &str, iface: &str, args: &[String], ipv6: bool) -> Result
 /// loopback only, never inside tunnels) and Babel packet counters.
 fn node_rules() -> String {
     let drops = |dir: &str| {
-        [
-            "udp dport @cut_udp",
-            "udp sport @cut_udp",
-            "tcp dport @cut_tcp",
-            "tcp sport @cut_tcp",
-        ]
-        .iter()
-        .map(|m| format!("    {dir}name {{ \"{UPLINK}\", \"lo\" }} {m} drop\n"))
-        .collect::<String>()
+        ["udp dport @cut_udp", "udp sport @cut_udp", "tcp dport @cut_tcp", "tcp sport @cut_tcp"]
+            .iter()
+            .map(|m| format!("    {dir}name {{ \"{UPLINK}\", \"lo\" }} {m} drop\n"))
+            .collect::<String>()
     };
     format!(
         "table inet {TABLE} {{
@@ -225,17 +168,9 @@ fn node_rules() -> String {
 /// port (WireGuard's when it does not listen, the relays') ever equals a
 /// link port and gets caught by a cut.
 pub fn ephemeral_range(ports: &[u16]) -> Option<(u16, u16)> {
-    const CANDIDATES: [(u16, u16); 6] = [
-        (20000, 29999),
-        (40000, 49999),
-        (10000, 19999),
-        (30000, 39999),
-        (60000, 64999),
-        (2000, 9999),
-    ];
-    CANDIDATES
-        .into_iter()
-        .find(|(lo, hi)| !ports.iter().any(|p| (lo..=hi).contains(&p)))
+    const CANDIDATES: [(u16, u16); 6] =
+        [(20000, 29999), (40000, 49999), (10000, 19999), (30000, 39999), (60000, 64999), (2000, 9999)];
+    CANDIDATES.into_iter().find(|(lo, hi)| !ports.iter().any(|p| (lo..=hi).contains(&p)))
 }
 
 #[cfg(test)]

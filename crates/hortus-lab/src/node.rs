@@ -55,14 +55,7 @@ impl Lab {
             for link in &self.node_plan(name)?.links {
                 if let Some(keepalive) = link.keepalive {
                     let k = keepalive.to_string();
-                    let args = [
-                        "set",
-                        &link.interface,
-                        "peer",
-                        &link.peer_public_key,
-                        "persistent-keepalive",
-                        &k,
-                    ];
+                    let args = ["set", &link.interface, "peer", &link.peer_public_key, "persistent-keepalive", &k];
                     self.wg(name, &args).run()?;
                 }
             }
@@ -73,18 +66,14 @@ impl Lab {
     /// A `wg` command run in `name`'s namespace against its interfaces.
     pub(crate) fn wg(&self, name: &str, args: &[&str]) -> Cmd {
         let dir = self.dir.node(name).wireguard_dir();
-        Cmd::new("wg", args)
-            .with_wireguard_dir(&dir)
-            .in_ns(&self.state.node_ns(name))
+        Cmd::new("wg", args).with_wireguard_dir(&dir).in_ns(&self.state.node_ns(name))
     }
 
     fn create_interface(&mut self, name: &str, link: &Link) -> Result<()> {
         let ns = self.state.node_ns(name);
         let iface = link.interface.as_str();
         match self.state.wireguard {
-            WireGuardImpl::Kernel => {
-                ip(&ns, &["link", "add", iface, "type", "wireguard"]).map(drop)
-            }
+            WireGuardImpl::Kernel => ip(&ns, &["link", "add", iface, "type", "wireguard"]).map(drop),
             WireGuardImpl::Userspace => {
                 let node_dir = self.dir.node(name);
                 let wg_dir = node_dir.wireguard_dir();
@@ -97,29 +86,16 @@ impl Lab {
                     .with_wireguard_dir(&wg_dir)
                     .in_ns(&ns);
                 let pid = cmd.spawn_logged(&log)?;
-                self.record(
-                    name,
-                    ProcessKind::WireGuard {
-                        interface: iface.into(),
-                    },
-                    pid,
-                    &log,
-                )?;
-                wait_for_file(&socket, WIREGUARD_GO_START).map_err(|_| {
-                    started_badly(&format!("wireguard-go for `{iface}` on `{name}`"), &log)
-                })
+                self.record(name, ProcessKind::WireGuard { interface: iface.into() }, pid, &log)?;
+                wait_for_file(&socket, WIREGUARD_GO_START)
+                    .map_err(|_| started_badly(&format!("wireguard-go for `{iface}` on `{name}`"), &log))
             }
         }
     }
 
     /// `wg set` with the plan's settings for `link`, but the keepalive.
     fn configure_peer(&self, name: &str, link: &Link) -> Result<()> {
-        let key = self
-            .dir
-            .node(name)
-            .private_key()
-            .to_string_lossy()
-            .into_owned();
+        let key = self.dir.node(name).private_key().to_string_lossy().into_owned();
         let port = link.port.to_string();
         let mut args = vec!["set", link.interface.as_str(), "private-key", key.as_str()];
         if link.listen {
@@ -143,12 +119,7 @@ impl Lab {
         ip(&ns, &["link", "set", iface, "up"])?;
         let node = self.node_plan(name)?;
         for address in link_addresses(node, link) {
-            add_address(
-                &ns,
-                iface,
-                &address.ip_address_args(),
-                address.address.is_ipv6(),
-            )?;
+            add_address(&ns, iface, &address.ip_address_args(), address.address.is_ipv6())?;
         }
         Ok(())
     }
@@ -161,70 +132,35 @@ impl Lab {
         let port = link.port.to_string();
         let args: Vec<&str> = match forwarder {
             Forwarder::Client { listen, remote } => {
-                vec![
-                    "lab", "relay", "client", "--listen", listen, "--remote", remote,
-                ]
+                vec!["lab", "relay", "client", "--listen", listen, "--remote", remote]
             }
-            Forwarder::Server { deliver } => vec![
-                "lab",
-                "relay",
-                "server",
-                "--port",
-                &port,
-                "--deliver",
-                deliver,
-            ],
+            Forwarder::Server { deliver } => vec!["lab", "relay", "server", "--port", &port, "--deliver", deliver],
         };
         let exe = self.state.relay_exe.to_string_lossy().into_owned();
-        let log = self
-            .dir
-            .node(name)
-            .file(&format!("relay-{}.log", link.peer));
-        let pid = Cmd::new(&exe, args)
-            .in_ns(&self.state.node_ns(name))
-            .spawn_logged(&log)?;
-        self.record(
-            name,
-            ProcessKind::Relay {
-                peer: link.peer.clone(),
-            },
-            pid,
-            &log,
-        )
+        let log = self.dir.node(name).file(&format!("relay-{}.log", link.peer));
+        let pid = Cmd::new(&exe, args).in_ns(&self.state.node_ns(name)).spawn_logged(&log)?;
+        self.record(name, ProcessKind::Relay { peer: link.peer.clone() }, pid, &log)
     }
 
     /// Renders `name`'s routing daemon config and starts the daemon.
     pub(crate) fn start_daemon(&mut self, name: &str) -> Result<()> {
         let host = self.plan.host(name)?;
         let node_dir = self.dir.node(name);
-        let render_err = |source| LabError::Render {
-            node: name.into(),
-            source,
-        };
+        let render_err = |source| LabError::Render { node: name.into(), source };
         let log = node_dir.file(&format!("{}.log", daemon_name(self.state.daemon)));
         let ns = self.state.node_ns(name);
         let cmd = match self.state.daemon {
             RoutingDaemon::Bird => {
-                let opts = bird::Options {
-                    extra_config: Some("log stderr all;\n".into()),
-                    include: None,
-                };
+                let opts = bird::Options { extra_config: Some("log stderr all;\n".into()), include: None };
                 bird::validate(&host, &opts).map_err(render_err)?;
                 let conf = node_dir.file("bird.conf");
                 write_file(&conf, &bird::render(&host, &opts))?;
                 let socket = node_dir.file("bird.ctl");
                 check_socket_path(&socket)?;
-                let (conf, socket) = (
-                    conf.to_string_lossy().into_owned(),
-                    socket.to_string_lossy().into_owned(),
-                );
+                let (conf, socket) = (conf.to_string_lossy().into_owned(), socket.to_string_lossy().into_owned());
                 Cmd::new(&tools::bird(), ["-p", "-c", &conf]).run()?;
                 let pid_file = node_dir.file("bird.pid").to_string_lossy().into_owned();
-                Cmd::new(
-                    &tools::bird(),
-                    ["-f", "-c", &conf, "-s", &socket, "-P", &pid_file],
-                )
-                .in_ns(&ns)
+                Cmd::new(&tools::bird(), ["-f", "-c", &conf, "-s", &socket, "-P", &pid_file]).in_ns(&ns)
             }
             RoutingDaemon::Babeld => {
                 let file = |n: &str| node_dir.file(n).to_string_lossy().into_owned();
@@ -248,22 +184,13 @@ impl Lab {
     /// Checks that `name`'s routing daemon still runs a moment after start
     /// (it exits at once on a config it rejects).
     pub(crate) fn check_daemon_running(&self, name: &str) -> Result<()> {
-        let running = self
-            .state
-            .processes
-            .iter()
-            .any(|p| p.node == name && p.kind == ProcessKind::Routing && p.alive());
+        let running =
+            self.state.processes.iter().any(|p| p.node == name && p.kind == ProcessKind::Routing && p.alive());
         if running {
             return Ok(());
         }
-        let log = self
-            .dir
-            .node(name)
-            .file(&format!("{}.log", daemon_name(self.state.daemon)));
-        Err(started_badly(
-            &format!("{} on `{name}`", daemon_name(self.state.daemon)),
-            &log,
-        ))
+        let log = self.dir.node(name).file(&format!("{}.log", daemon_name(self.state.daemon)));
+        Err(started_badly(&format!("{} on `{name}`", daemon_name(self.state.daemon)), &log))
     }
 }
 
@@ -309,11 +236,6 @@ pub(crate) fn started_badly(what: &str, log: &Path) -> LabError {
     LabError::Command {
         command: what.into(),
         status: "did not start".into(),
-        stderr: format!(
-            "{} (log {}):\n{}",
-            "see the log",
-            log.display(),
-            tail.join("\n")
-        ),
+        stderr: format!("{} (log {}):\n{}", "see the log", log.display(), tail.join("\n")),
     }
 }

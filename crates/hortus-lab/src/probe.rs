@@ -49,9 +49,7 @@ impl Lab {
     /// Pings `to`'s ULA from `from`'s ULA `count` times every `interval` s.
     pub fn ping(&self, from: &str, to: &str, count: u32, interval: f64) -> Result<PingResult> {
         if count == 0 || !(0.002..=60.0).contains(&interval) {
-            return Err(LabError::Usage(
-                "ping needs --count >= 1 and --interval within 0.002..=60 s".into(),
-            ));
+            return Err(LabError::Usage("ping needs --count >= 1 and --interval within 0.002..=60 s".into()));
         }
         let mut cmd = self.ping_command(from, to)?;
         cmd.args(["-q", "-c", &count.to_string(), "-i", &format!("{interval}")]);
@@ -73,22 +71,8 @@ impl Lab {
         let source = self.node_plan(from)?.address.to_string();
         let target = self.node_plan(to)?.address.to_string();
         let mut cmd = Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            &self.state.node_ns(from),
-            "ping",
-            "-6",
-            "-n",
-            "-W",
-            "1",
-            "-I",
-            &source,
-            &target,
-        ]);
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args(["netns", "exec", &self.state.node_ns(from), "ping", "-6", "-n", "-W", "1", "-I", &source, &target]);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         Ok(cmd)
     }
 
@@ -110,9 +94,7 @@ impl Lab {
         for from in &live {
             for to in live.iter().filter(|t| *t != from) {
                 let mut cmd = self.ping_command(from, to)?;
-                cmd.args(["-q", "-c", "1"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                cmd.args(["-q", "-c", "1"]).stdout(Stdio::null()).stderr(Stdio::null());
                 let child = cmd.spawn().map_err(|e| LabError::Command {
                     command: "ping".into(),
                     status: format!("cannot start: {e}"),
@@ -145,12 +127,8 @@ impl Lab {
                 return Ok(start.elapsed());
             }
             if Instant::now() > deadline {
-                let pairs = |v: &[(String, String)]| {
-                    v.iter()
-                        .map(|(a, b)| format!("{a}->{b}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
+                let pairs =
+                    |v: &[(String, String)]| v.iter().map(|(a, b)| format!("{a}->{b}")).collect::<Vec<_>>().join(" ");
                 return Err(LabError::Timeout {
                     what: format!(
                         "full connectivity (no Babel route: [{}]; no ping reply: [{}])",
@@ -169,31 +147,15 @@ impl Lab {
 /// `rtt min/avg/max/mdev = a/b/c/d ms`).
 fn parse_ping(text: &str, from: &str, to: &str) -> Option<PingResult> {
     let summary = text.lines().find(|l| l.contains("packets transmitted"))?;
-    let mut numbers = summary.split(',').map(|part| {
-        part.split_whitespace()
-            .next()
-            .and_then(|n| n.parse::<u32>().ok())
-    });
+    let mut numbers = summary.split(',').map(|part| part.split_whitespace().next().and_then(|n| n.parse::<u32>().ok()));
     let transmitted = numbers.next()??;
     let received = numbers.next()??;
     let rtt_ms = text.lines().find(|l| l.starts_with("rtt ")).and_then(|l| {
-        let values: Vec<f64> = l
-            .split('=')
-            .nth(1)?
-            .trim()
-            .trim_end_matches(" ms")
-            .split('/')
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let values: Vec<f64> =
+            l.split('=').nth(1)?.trim().trim_end_matches(" ms").split('/').filter_map(|v| v.parse().ok()).collect();
         Some((*values.first()?, *values.get(1)?, *values.get(2)?))
     });
-    Some(PingResult {
-        from: from.into(),
-        to: to.into(),
-        transmitted,
-        received,
-        rtt_ms,
-    })
+    Some(PingResult { from: from.into(), to: to.into(), transmitted, received, rtt_ms })
 }
 
 #[cfg(test)]

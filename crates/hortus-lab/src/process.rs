@@ -40,19 +40,13 @@ impl ProcessRecord {
     /// Records the running process `pid`; `None` when it already exited.
     pub fn new(node: &str, kind: ProcessKind, pid: u32) -> Option<ProcessRecord> {
         let start_time = stat(pid)?.start_time;
-        Some(ProcessRecord {
-            node: node.into(),
-            kind,
-            pid,
-            start_time,
-        })
+        Some(ProcessRecord { node: node.into(), kind, pid, start_time })
     }
 
     /// Whether the recorded process is still running (an exited process
     /// nobody reaped yet counts as gone).
     pub fn alive(&self) -> bool {
-        stat(self.pid)
-            .is_some_and(|s| s.start_time == self.start_time && !matches!(s.state, 'Z' | 'X' | 'x'))
+        stat(self.pid).is_some_and(|s| s.start_time == self.start_time && !matches!(s.state, 'Z' | 'X' | 'x'))
     }
 
     /// Sends `signal` to the process if it is still the recorded one.
@@ -125,10 +119,7 @@ fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // `rest` starts at field 3 (state); start time is field 22.
-    Some(Stat {
-        state: fields.first()?.chars().next()?,
-        start_time: fields.get(19)?.parse().ok()?,
-    })
+    Some(Stat { state: fields.first()?.chars().next()?, start_time: fields.get(19)?.parse().ok()? })
 }
 
 #[cfg(test)]
@@ -137,8 +128,7 @@ mod tests {
 
     #[test]
     fn parses_stat_with_spaces_in_name() {
-        let text =
-            "42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
+        let text = "42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
         let s = parse_stat(text).unwrap();
         assert_eq!((s.state, s.start_time), ('S', 98765));
     }
@@ -148,14 +138,8 @@ mod tests {
         let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let record = ProcessRecord::new("n", ProcessKind::Routing, child.id()).unwrap();
         assert!(record.alive());
-        let stale = ProcessRecord {
-            start_time: record.start_time + 1,
-            ..record.clone()
-        };
-        assert!(
-            !stale.alive(),
-            "a different start time is a different process"
-        );
+        let stale = ProcessRecord { start_time: record.start_time + 1, ..record.clone() };
+        assert!(!stale.alive(), "a different start time is a different process");
         assert!(record.stop(Duration::from_secs(2)));
         assert!(!record.alive());
         // `stop` reaped its child: no zombie is left to collect.

@@ -83,9 +83,7 @@ pub fn run_client(listen: SocketAddr, remote: &str) -> io::Result<()> {
         let (udp, sender, upstream) = (udp.clone(), sender.clone(), upstream.clone());
         thread::spawn(move || loop {
             if let Some(stream) = connect_any(&remote) {
-                let adopted = stream
-                    .try_clone()
-                    .and_then(|w| upstream.lock().expect("lock").connected(w));
+                let adopted = stream.try_clone().and_then(|w| upstream.lock().expect("lock").connected(w));
                 if adopted.is_ok() {
                     // Frames from the server go back to whoever sent last.
                     let _ = copy_frames_to_udp(stream, |frame| {
@@ -111,8 +109,7 @@ pub fn run_client(listen: SocketAddr, remote: &str) -> io::Result<()> {
 
 /// Runs the server side until the process is killed.
 pub fn run_server(port: u16, deliver: SocketAddr) -> io::Result<()> {
-    let listener =
-        TcpListener::bind(("::", port)).or_else(|_| TcpListener::bind(("0.0.0.0", port)))?;
+    let listener = TcpListener::bind(("::", port)).or_else(|_| TcpListener::bind(("0.0.0.0", port)))?;
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         if tune(&stream).is_err() {
@@ -146,11 +143,7 @@ fn serve(stream: TcpStream, deliver: SocketAddr) -> io::Result<()> {
                         break;
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) => {}
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
                 // ICMP port unreachable while WireGuard restarts: keep going.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
                 Err(_) => break,
@@ -163,10 +156,7 @@ fn serve(stream: TcpStream, deliver: SocketAddr) -> io::Result<()> {
 
 /// The first address of `remote` that accepts a connection, tuned.
 fn connect_any(remote: &[SocketAddr]) -> Option<TcpStream> {
-    remote
-        .iter()
-        .find_map(|addr| TcpStream::connect_timeout(addr, CONNECT_TIMEOUT).ok())
-        .filter(|s| tune(s).is_ok())
+    remote.iter().find_map(|addr| TcpStream::connect_timeout(addr, CONNECT_TIMEOUT).ok()).filter(|s| tune(s).is_ok())
 }
 
 /// No Nagle delay; drop the connection when data stalls.
@@ -193,8 +183,8 @@ fn tune(stream: &TcpStream) -> io::Result<()> {
 
 /// Writes one frame: 2-byte big-endian length, then `payload`.
 pub fn write_frame(out: &mut impl Write, payload: &[u8]) -> io::Result<()> {
-    let len = u16::try_from(payload.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "datagram too large"))?;
+    let len =
+        u16::try_from(payload.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "datagram too large"))?;
     let mut frame = Vec::with_capacity(payload.len() + 2);
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(payload);
@@ -202,10 +192,7 @@ pub fn write_frame(out: &mut impl Write, payload: &[u8]) -> io::Result<()> {
 }
 
 /// Reads frames from `input` until it ends, handing each payload to `deliver`.
-pub fn copy_frames_to_udp(
-    mut input: impl Read,
-    mut deliver: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<()> {
+pub fn copy_frames_to_udp(mut input: impl Read, mut deliver: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         let mut len = [0u8; 2];
@@ -259,10 +246,7 @@ mod tests {
         });
         let mut want: Vec<u8> = (3..MAX_PENDING as u8 + 3).collect();
         want.push(200);
-        assert_eq!(
-            got, want,
-            "the newest datagrams, in order, then live traffic"
-        );
+        assert_eq!(got, want, "the newest datagrams, in order, then live traffic");
     }
 
     #[test]
@@ -277,20 +261,12 @@ mod tests {
                 echo.send_to(&buf[..n], from).unwrap();
             }
         });
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         thread::spawn(move || run_server(port, deliver));
-        let listen: SocketAddr = UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        let listen: SocketAddr = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         thread::spawn(move || run_client(listen, &format!("127.0.0.1:{port}")));
         let wg = UdpSocket::bind("127.0.0.1:0").unwrap();
-        wg.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
+        wg.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         let mut buf = [0u8; 2048];
         // The client connects in the background: retry until the echo comes back.
         let mut echoed = None;
@@ -303,10 +279,7 @@ mod tests {
         }
         let (data, from) = echoed.expect("echo through the relay");
         assert_eq!(data, b"handshake");
-        assert_eq!(
-            from, listen,
-            "replies come from the client's listen address"
-        );
+        assert_eq!(from, listen, "replies come from the client's listen address");
         let big = vec![42u8; 1400];
         wg.send_to(&big, listen).unwrap();
         let (n, _) = wg.recv_from(&mut buf).unwrap();

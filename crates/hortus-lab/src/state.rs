@@ -122,9 +122,7 @@ impl StateDir {
 
     /// Node `name`'s directory.
     pub fn node(&self, name: &str) -> NodeDir {
-        NodeDir {
-            root: self.root.join("nodes").join(name),
-        }
+        NodeDir { root: self.root.join("nodes").join(name) }
     }
 
     /// Reads `state.json`.
@@ -132,15 +130,11 @@ impl StateDir {
         let path = self.state_file();
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(LabError::NotUp(self.root.clone()))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LabError::NotUp(self.root.clone())),
             Err(e) => return Err(LabError::io(path, e)),
         };
-        let state: LabState = serde_json::from_str(&text).map_err(|e| LabError::BadState {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let state: LabState = serde_json::from_str(&text)
+            .map_err(|e| LabError::BadState { path: path.clone(), message: e.to_string() })?;
         if state.version != STATE_VERSION {
             return Err(LabError::BadState {
                 path,
@@ -200,8 +194,7 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_missing_state_is_not_up() {
-        let root =
-            std::env::temp_dir().join(format!("hortus-lab-state-test-{}", std::process::id()));
+        let root = std::env::temp_dir().join(format!("hortus-lab-state-test-{}", std::process::id()));
         let dir = StateDir::new(&root);
         create_dir(&root, 0o700).unwrap();
         assert!(matches!(dir.load(), Err(LabError::NotUp(_))));
@@ -214,27 +207,16 @@ mod tests {
             namespaces: vec!["t-_core".into()],
             processes: vec![],
             underlay: BTreeMap::new(),
-            cuts: vec![Cut {
-                node: "a".into(),
-                peer: "b".into(),
-                mode: CutMode::InterfaceDown,
-            }],
+            cuts: vec![Cut { node: "a".into(), peer: "b".into(), mode: CutMode::InterfaceDown }],
             killed: BTreeSet::from(["c".to_string()]),
             daemons_started_unix_ms: Some(1),
         };
         dir.save(&state).unwrap();
         assert_eq!(dir.load().unwrap(), state);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            fs::metadata(dir.state_file()).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(dir.state_file()).unwrap().permissions().mode() & 0o777, 0o600);
         fs::write(dir.state_file(), "{").unwrap();
-        assert!(dir
-            .load()
-            .unwrap_err()
-            .to_string()
-            .contains("not a lab state file"));
+        assert!(dir.load().unwrap_err().to_string().contains("not a lab state file"));
         fs::remove_dir_all(&root).unwrap();
     }
 }

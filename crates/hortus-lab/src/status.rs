@@ -96,12 +96,8 @@ impl Lab {
         let node = self.node_plan(name)?;
         let ns = self.state.node_ns(name);
         let up = interfaces_up(&ip(&ns, &["-j", "link", "show"])?);
-        let handshakes = parse_handshakes(
-            &self
-                .wg(name, &["show", "all", "latest-handshakes"])
-                .run()
-                .unwrap_or_default(),
-        );
+        let handshakes =
+            parse_handshakes(&self.wg(name, &["show", "all", "latest-handshakes"]).run().unwrap_or_default());
         let now = crate::lab::unix_ms() / 1000;
         let links = node
             .links
@@ -112,12 +108,7 @@ impl Lab {
                 path: l.path,
                 up: up.get(&l.interface).copied().unwrap_or(false),
                 handshake_age_s: handshakes.get(&l.interface).map(|t| now.saturating_sub(*t)),
-                cut: self
-                    .state
-                    .cuts
-                    .iter()
-                    .find(|c| c.node == name && c.peer == l.peer)
-                    .map(|c| c.mode),
+                cut: self.state.cuts.iter().find(|c| c.node == name && c.peer == l.peer).map(|c| c.mode),
             })
             .collect();
         let table = self.routes(name)?;
@@ -127,11 +118,7 @@ impl Lab {
             .filter(|d| d != name)
             .map(|d| {
                 let address = self.plan.nodes[&d].address;
-                RouteStatus {
-                    route: table.get(&address).cloned(),
-                    destination: d,
-                    address,
-                }
+                RouteStatus { route: table.get(&address).cloned(), destination: d, address }
             })
             .collect();
         Ok(NodeStatus {
@@ -146,10 +133,7 @@ impl Lab {
 
     /// The selected IPv6 route per destination in `name`'s namespace.
     pub fn routes(&self, name: &str) -> Result<BTreeMap<Ipv6Addr, Route>> {
-        Ok(selected_routes(&ip(
-            &self.state.node_ns(name),
-            &["-j", "-6", "route", "show"],
-        )?))
+        Ok(selected_routes(&ip(&self.state.node_ns(name), &["-j", "-6", "route", "show"])?))
     }
 
     /// Babel packets (in, out) counted in `name`'s namespace.
@@ -169,9 +153,7 @@ fn interfaces_up(json: &str) -> BTreeMap<String, bool> {
     list.iter()
         .filter_map(|l| {
             let name = l["ifname"].as_str()?.to_string();
-            let up = l["flags"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|x| x == "UP"));
+            let up = l["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "UP"));
             Some((name, up))
         })
         .collect()
@@ -248,9 +230,7 @@ impl fmt::Display for NodeStatus {
         }
         writeln!(f)?;
         for l in &self.links {
-            let handshake = l
-                .handshake_age_s
-                .map_or("never".to_string(), |s| format!("{s}s ago"));
+            let handshake = l.handshake_age_s.map_or("never".to_string(), |s| format!("{s}s ago"));
             let path = match l.path {
                 Path::Direct => "direct",
                 Path::Forwarded => "forwarded",
@@ -270,16 +250,8 @@ impl fmt::Display for NodeStatus {
         for r in &self.routes {
             match &r.route {
                 Some(route) => {
-                    let via = route
-                        .gateway
-                        .as_deref()
-                        .map(|g| format!(" via {g}"))
-                        .unwrap_or_default();
-                    let kind = if route.kind == "unicast" {
-                        String::new()
-                    } else {
-                        format!("{} ", route.kind)
-                    };
+                    let via = route.gateway.as_deref().map(|g| format!(" via {g}")).unwrap_or_default();
+                    let kind = if route.kind == "unicast" { String::new() } else { format!("{} ", route.kind) };
                     writeln!(
                         f,
                         "  route {} {}: {kind}dev {}{via} proto {} metric {}",
@@ -308,15 +280,9 @@ mod tests {
         ]"#;
         let routes = selected_routes(json);
         let two = &routes[&"fdcc::2".parse::<Ipv6Addr>().unwrap()];
-        assert_eq!(
-            (two.dev.as_str(), two.gateway.as_deref(), two.from_daemon()),
-            ("wg-eihort", Some("fe80::1"), true)
-        );
+        assert_eq!((two.dev.as_str(), two.gateway.as_deref(), two.from_daemon()), ("wg-eihort", Some("fe80::1"), true));
         assert!(routes[&"fdcc::3".parse::<Ipv6Addr>().unwrap()].from_daemon());
-        assert!(
-            !routes[&"fdcc::4".parse::<Ipv6Addr>().unwrap()].from_daemon(),
-            "unreachable"
-        );
+        assert!(!routes[&"fdcc::4".parse::<Ipv6Addr>().unwrap()].from_daemon(), "unreachable");
         assert_eq!(routes.len(), 3);
     }
 
@@ -325,9 +291,7 @@ mod tests {
         let hs = parse_handshakes("wg-a\tKEY=\t1700000000\nwg-b\tKEY2=\t0\n");
         assert_eq!(hs.get("wg-a"), Some(&1_700_000_000));
         assert!(!hs.contains_key("wg-b"), "0 means no handshake yet");
-        let up = interfaces_up(
-            r#"[{"ifname":"wg-a","flags":["POINTOPOINT","UP"]},{"ifname":"wg-b","flags":[]}]"#,
-        );
+        let up = interfaces_up(r#"[{"ifname":"wg-a","flags":["POINTOPOINT","UP"]},{"ifname":"wg-b","flags":[]}]"#);
         assert_eq!((up["wg-a"], up["wg-b"]), (true, false));
         let c = parse_counters(
             r#"{"nftables":[{"metainfo":{}},{"counter":{"family":"inet","name":"babel_in","table":"hortus_lab","handle":1,"packets":5,"bytes":100}}]}"#,

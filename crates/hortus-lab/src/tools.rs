@@ -8,10 +8,7 @@ pub const BIRD_ENV: &str = "HORTUS_BIRD";
 
 /// The BIRD 3 binary: `$HORTUS_BIRD`, else `bird`.
 pub fn bird() -> String {
-    std::env::var(BIRD_ENV)
-        .ok()
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| "bird".into())
+    std::env::var(BIRD_ENV).ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "bird".into())
 }
 
 /// The babeld binary.
@@ -45,21 +42,13 @@ pub fn locate(program: &str) -> Option<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Programs the lab needs for `daemon` that are not installed.
 /// `userspace_wireguard` adds wireguard-go.
 pub fn missing(daemon: RoutingDaemon, userspace_wireguard: bool) -> Vec<String> {
-    let mut needed = vec![
-        "ip".to_string(),
-        "nft".into(),
-        "wg".into(),
-        "ping".into(),
-        "mount".into(),
-        "sh".into(),
-    ];
+    let mut needed = vec!["ip".to_string(), "nft".into(), "wg".into(), "ping".into(), "mount".into(), "sh".into()];
     if userspace_wireguard {
         needed.push("wireguard-go".into());
     }
@@ -77,10 +66,7 @@ pub fn is_root() -> bool {
 /// loadable), judged by `/sys/module/wireguard` or `modprobe -n`.
 pub fn kernel_wireguard() -> bool {
     Path::new("/sys/module/wireguard").exists()
-        || std::process::Command::new("modprobe")
-            .args(["-q", "wireguard"])
-            .status()
-            .is_ok_and(|s| s.success())
+        || std::process::Command::new("modprobe").args(["-q", "wireguard"]).status().is_ok_and(|s| s.success())
             && Path::new("/sys/module/wireguard").exists()
 }
 
@@ -93,8 +79,6 @@ mod tests {
         assert!(locate("sh").is_some());
         assert!(locate("/bin/sh").is_some());
         assert!(locate("hortus-no-such-program").is_none());
-        assert!(missing(RoutingDaemon::Babeld, false)
-            .iter()
-            .all(|m| m != "sh"));
+        assert!(missing(RoutingDaemon::Babeld, false).iter().all(|m| m != "sh"));
     }
 }

@@ -89,10 +89,7 @@ struct Zone {
 impl Zone {
     fn attach(&mut self) -> Result<Uplink, String> {
         if self.next > self.last {
-            return Err(format!(
-                "more than {} boxes attached to {}",
-                self.last, self.parent
-            ));
+            return Err(format!("more than {} boxes attached to {}", self.last, self.parent));
         }
         let k = self.next;
         self.next += 1;
@@ -116,18 +113,8 @@ struct Lan {
 
 /// Lays out the underlay for `inventory`, nodes in id order.
 pub fn layout(inventory: &Inventory) -> Result<Underlay, String> {
-    let mut core = Zone {
-        parent: CORE,
-        second_octet: 18,
-        next: 1,
-        last: 254,
-    };
-    let mut censor = Zone {
-        parent: CENSOR,
-        second_octet: 19,
-        next: 1,
-        last: 127,
-    };
+    let mut core = Zone { parent: CORE, second_octet: 18, next: 1, last: 254 };
+    let mut censor = Zone { parent: CENSOR, second_octet: 19, next: 1, last: 127 };
     let mut routers: Vec<Router> = vec![];
     let mut lans: BTreeMap<(String, bool), Lan> = BTreeMap::new();
     let mut nodes = BTreeMap::new();
@@ -135,17 +122,9 @@ pub fn layout(inventory: &Inventory) -> Result<Underlay, String> {
     by_id.sort_by_key(|(_, n)| n.id);
     for (name, node) in by_id {
         if node.censored && !routers.iter().any(|r| r.role == RouterRole::Censor) {
-            routers.push(Router {
-                name: CENSOR.into(),
-                role: RouterRole::Censor,
-                uplink: core.attach()?,
-            });
+            routers.push(Router { name: CENSOR.into(), role: RouterRole::Censor, uplink: core.attach()? });
         }
-        let zone = if node.censored {
-            &mut censor
-        } else {
-            &mut core
-        };
+        let zone = if node.censored { &mut censor } else { &mut core };
         let uplink = if node.nat {
             let key = (node.region.clone(), node.censored);
             if !lans.contains_key(&key) {
@@ -156,26 +135,14 @@ pub fn layout(inventory: &Inventory) -> Result<Underlay, String> {
                 let third_octet = 128 + m as u8;
                 routers.push(Router {
                     name: format!("_nat{m}"),
-                    role: RouterRole::Nat {
-                        lan_gateway: Ipv4Addr::new(198, 19, third_octet, 1),
-                    },
+                    role: RouterRole::Nat { lan_gateway: Ipv4Addr::new(198, 19, third_octet, 1) },
                     uplink: zone.attach()?,
                 });
-                lans.insert(
-                    key.clone(),
-                    Lan {
-                        router: routers.len() - 1,
-                        third_octet,
-                        next_host: 2,
-                    },
-                );
+                lans.insert(key.clone(), Lan { router: routers.len() - 1, third_octet, next_host: 2 });
             }
             let lan = lans.get_mut(&key).expect("inserted above");
             if lan.next_host > 254 {
-                return Err(format!(
-                    "more than 253 NAT'd nodes in region `{}`",
-                    node.region
-                ));
+                return Err(format!("more than 253 NAT'd nodes in region `{}`", node.region));
             }
             let host = lan.next_host;
             lan.next_host += 1;
@@ -207,11 +174,7 @@ mod tests {
     #[test]
     fn six_nodes_layout() {
         let u = layout(&six_nodes()).unwrap();
-        let names: Vec<_> = u
-            .routers
-            .iter()
-            .map(|r| (r.name.as_str(), r.uplink.parent.as_str()))
-            .collect();
+        let names: Vec<_> = u.routers.iter().map(|r| (r.name.as_str(), r.uplink.parent.as_str())).collect();
         // yidhra (id 3) brings the eu NAT router; abhoth (id 4) the censor;
         // azasos (id 5) the cn NAT router behind the censor.
         assert_eq!(names, [("_nat0", CORE), (CENSOR, CORE), ("_nat1", CENSOR)]);

@@ -21,7 +21,8 @@ use std::net::IpAddr;
 /// Kernel metric of the peer route of a link's ULA: worse than the 128 the
 /// routing daemons install Babel routes with, so Babel always wins.
 pub const PEER_ROUTE_METRIC: u32 = 1024;
-const _: () = assert!(PEER_ROUTE_METRIC > crate::bird::BABEL_ROUTE_METRIC && PEER_ROUTE_METRIC > crate::babeld::KERNEL_PRIORITY);
+const _: () =
+    assert!(PEER_ROUTE_METRIC > crate::bird::BABEL_ROUTE_METRIC && PEER_ROUTE_METRIC > crate::babeld::KERNEL_PRIORITY);
 
 /// One address on one interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

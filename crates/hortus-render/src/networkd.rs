@@ -44,7 +44,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
     ];
     for link in &node.links {
         files.push(file(format!("20-{}.netdev", link.interface), link_netdev(host, link, opts)));
-        files.push(file(format!("20-{}.network", link.interface), network(host, &link.interface, &link_addresses(node, link))));
+        files.push(file(
+            format!("20-{}.network", link.interface),
+            network(host, &link.interface, &link_addresses(node, link)),
+        ));
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)

@@ -120,7 +120,8 @@ fn bird_mac_extra_and_include() {
     let mut inventory = six_nodes();
     inventory.mesh.babel.mac_key_file = Some("/run/keys/babel-mac.conf".into());
     let hastur = host(&inventory, "hastur");
-    let opts = bird::Options { extra_config: Some("# operator text".into()), include: Some("/etc/bird/local.conf".into()) };
+    let opts =
+        bird::Options { extra_config: Some("# operator text".into()), include: Some("/etc/bird/local.conf".into()) };
     bird::validate(&hastur, &opts).unwrap();
     let conf = bird::render(&hastur, &opts);
     assert!(conf.contains("\t\tauthentication mac;\n"));
@@ -146,11 +147,13 @@ fn babeld_lists_every_link_and_filters_the_mesh() {
     inventory.mesh.babel.update_interval_ms = 1250;
     inventory.mesh.babel.smoothing_half_life = 1;
     let yidhra = host(&inventory, "yidhra");
-    let opts = babeld::Options { state_file: "/var/lib/x/state".into(), pid_file: "/run/x.pid".into(), extra_config: None };
+    let opts =
+        babeld::Options { state_file: "/var/lib/x/state".into(), pid_file: "/run/x.pid".into(), extra_config: None };
     babeld::validate(&yidhra, &opts).unwrap();
     let conf = babeld::render(&yidhra, &opts);
     let interfaces: Vec<&str> = conf.lines().filter(|l| l.starts_with("interface ")).collect();
-    let expected: Vec<String> = yidhra.node.links.iter().map(|l| format!("interface {} type tunnel", l.interface)).collect();
+    let expected: Vec<String> =
+        yidhra.node.links.iter().map(|l| format!("interface {} type tunnel", l.interface)).collect();
     assert_eq!(interfaces, expected);
     assert_eq!(interfaces.len(), 4, "yidhra–azasos is skipped");
     for needle in [

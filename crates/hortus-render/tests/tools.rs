@@ -131,19 +131,26 @@ fn checks_reject_broken_configs() {
     let dir = tempfile::tempdir().unwrap();
     let host = &hosts(&plan(&six_nodes()))[0];
     let bird_conf = dir.path().join("broken-bird.conf");
-    std::fs::write(&bird_conf, bird::render(host, &bird::Options::default()).replace("type tunnel;", "type tunel;")).unwrap();
-    let babeld_conf = dir.path().join("broken-babeld.conf");
-    std::fs::write(&babeld_conf, babeld::render(host, &babeld::Options::default()).replace("type tunnel", "type tunel"))
+    std::fs::write(&bird_conf, bird::render(host, &bird::Options::default()).replace("type tunnel;", "type tunel;"))
         .unwrap();
+    let babeld_conf = dir.path().join("broken-babeld.conf");
+    std::fs::write(
+        &babeld_conf,
+        babeld::render(host, &babeld::Options::default()).replace("type tunnel", "type tunel"),
+    )
+    .unwrap();
     let networkd_dir = dir.path().join("broken-networkd");
     std::fs::create_dir(&networkd_dir).unwrap();
     let opts = networkd::Options { private_key_file: GOLDEN_KEY_FILE.into(), preshared_key_file: None };
     for file in networkd::render(host, &opts).unwrap() {
-        std::fs::write(networkd_dir.join(&file.name), file.contents.replace("RouteTable=off", "RouteTabel=off")).unwrap();
+        std::fs::write(networkd_dir.join(&file.name), file.contents.replace("RouteTable=off", "RouteTabel=off"))
+            .unwrap();
     }
-    for (script, path) in
-        [("check-bird-config.sh", bird_conf), ("check-babeld-config.sh", babeld_conf), ("check-networkd-dir.sh", networkd_dir)]
-    {
+    for (script, path) in [
+        ("check-bird-config.sh", bird_conf),
+        ("check-babeld-config.sh", babeld_conf),
+        ("check-networkd-dir.sh", networkd_dir),
+    ] {
         match check(script, &path) {
             Outcome::Rejected(err) => assert!(err.contains("broken-"), "{script}: {err}"),
             Outcome::Accepted => panic!("{script} accepted a typo in {}", path.display()),

@@ -141,18 +141,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let dir = args.state_dir;
     let open = || Lab::open(&dir).context("cannot open the lab");
     match args.command {
-        LabCommand::Up {
-            inventory,
-            daemon,
-            prefix,
-        } => {
+        LabCommand::Up { inventory, daemon, prefix } => {
             let inventory = read_inventory(&inventory)?;
             let opts = UpOptions {
                 state_dir: dir.clone(),
                 prefix,
                 daemon: daemon.map(Into::into),
-                relay_exe: std::env::current_exe()
-                    .context("cannot find the hortus executable for the relays")?,
+                relay_exe: std::env::current_exe().context("cannot find the hortus executable for the relays")?,
             };
             Lab::up(&inventory, &opts, &mut |line| eprintln!("{line}"))?;
         }
@@ -165,8 +160,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
         LabCommand::Wait { timeout } => {
-            let timeout = Duration::try_from_secs_f64(timeout)
-                .context("--timeout must be a non-negative number")?;
+            let timeout = Duration::try_from_secs_f64(timeout).context("--timeout must be a non-negative number")?;
             let lab = open()?;
             let waited = lab.wait_connected(timeout)?;
             println!(
@@ -175,41 +169,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 lab.since_daemons_started().as_secs_f64()
             );
         }
-        LabCommand::Ping {
-            a,
-            b,
-            count,
-            interval,
-            json,
-        } => {
+        LabCommand::Ping { a, b, count, interval, json } => {
             let r = open()?.ping(&a, &b, count, interval)?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
-                let rtt = r.rtt_ms.map_or("no reply".into(), |(min, avg, max)| {
-                    format!("rtt min/avg/max {min}/{avg}/{max} ms")
-                });
-                println!(
-                    "{a} -> {b}: {} sent, {} received, {} lost; {rtt}",
-                    r.transmitted,
-                    r.received,
-                    r.lost()
-                );
+                let rtt = r
+                    .rtt_ms
+                    .map_or("no reply".into(), |(min, avg, max)| format!("rtt min/avg/max {min}/{avg}/{max} ms"));
+                println!("{a} -> {b}: {} sent, {} received, {} lost; {rtt}", r.transmitted, r.received, r.lost());
             }
             if r.received == 0 {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        LabCommand::Cut {
-            a,
-            b,
-            interface_down,
-        } => {
-            let mode = if interface_down {
-                CutMode::InterfaceDown
-            } else {
-                CutMode::Underlay
-            };
+        LabCommand::Cut { a, b, interface_down } => {
+            let mode = if interface_down { CutMode::InterfaceDown } else { CutMode::Underlay };
             open()?.cut(&a, &b, mode)?;
         }
         LabCommand::Heal { a, b } => open()?.heal(&a, &b)?,

@@ -153,7 +153,11 @@ fn write_outputs(dir: &Path, outputs: &[Output]) -> Result<()> {
         let want_dir = *entry == Path::new(NETWORKD_DIR);
         if let Ok(meta) = fs::symlink_metadata(&target) {
             if meta.is_dir() != want_dir {
-                bail!("cannot write {}: it exists and is not a {}", target.display(), if want_dir { "directory" } else { "file" });
+                bail!(
+                    "cannot write {}: it exists and is not a {}",
+                    target.display(),
+                    if want_dir { "directory" } else { "file" }
+                );
             }
         }
     }
@@ -170,7 +174,8 @@ fn top_level(path: &Path) -> &Path {
 /// Writes every output into `staging`, synced to disk.
 fn stage(staging: &Path, outputs: &[Output]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    fs::create_dir(staging).with_context(|| format!("cannot write into {}", staging.parent().unwrap_or(staging).display()))?;
+    fs::create_dir(staging)
+        .with_context(|| format!("cannot write into {}", staging.parent().unwrap_or(staging).display()))?;
     for output in outputs {
         let path = staging.join(&output.path);
         let write = || -> std::io::Result<()> {
