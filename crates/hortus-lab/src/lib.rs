@@ -38,6 +38,7 @@ pub mod exec;
 pub mod faults;
 pub mod lab;
 pub mod lab_plan;
+pub mod limits;
 pub mod network;
 pub mod node;
 pub mod probe;
