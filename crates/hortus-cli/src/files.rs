@@ -3,7 +3,7 @@
 //! leaves a half-written file.
 
 use anyhow::{Context, Result};
-use hortus_core::{build_plan, Inventory, Plan};
+use hortus_core::{build_host_plan, build_plan, HostPlan, Inventory, Plan};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -18,6 +18,12 @@ pub fn read_inventory(path: &Path) -> Result<Inventory> {
 pub fn read_plan(path: &Path) -> Result<Plan> {
     let inventory = read_inventory(path)?;
     build_plan(&inventory).with_context(|| format!("in {}", path.display()))
+}
+
+/// Reads an inventory and builds one host's view (O(n), not the whole plan).
+pub fn read_host_plan(path: &Path, host: &str) -> Result<HostPlan> {
+    let inventory = read_inventory(path)?;
+    build_host_plan(&inventory, host).with_context(|| format!("in {}", path.display()))
 }
 
 /// Writes `contents` to `path` atomically, with `mode` permissions.

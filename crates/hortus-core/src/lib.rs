@@ -36,4 +36,4 @@ pub mod prefix;
 
 pub use error::{Error, Problem};
 pub use inventory::{Inventory, MeshSettings, Node};
-pub use plan::{build_plan, HostPlan, Link, NodePlan, Plan, PLAN_VERSION};
+pub use plan::{build_host_plan, build_plan, HostPlan, Link, NodePlan, Plan, PLAN_VERSION};

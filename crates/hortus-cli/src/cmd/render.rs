@@ -8,7 +8,7 @@
 //! `DIR/networkd/`, which is replaced as a whole so files of removed peers
 //! disappear. A failure never leaves a half-written file.
 
-use crate::files::read_plan;
+use crate::files::read_host_plan;
 use anyhow::{bail, Context, Result};
 use hortus_core::HostPlan;
 use hortus_render::{babeld, bird, networkd};
@@ -83,10 +83,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             format_name(args.format)
         );
     }
-    let plan = read_plan(&args.inventory)?;
-    let host = plan.host(&args.host)?;
+    let host = read_host_plan(&args.inventory, &args.host)?;
     let outputs = render(&host, &args)?;
-    for warning in &plan.warnings {
+    for warning in &host.warnings {
         eprintln!("hortus: warning: {warning}");
     }
     match &args.output {
