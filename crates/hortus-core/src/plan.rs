@@ -272,7 +272,9 @@ fn node_plan(mesh: &MeshSettings, r: &Resolved, nodes: usize) -> NodePlan {
     }
 }
 
-/// What the pair `p`–`q` (`p` the lower id) becomes.
+/// What the pair `p`–`q` (`p` the lower id) becomes. Consumed as soon as it
+/// is made, never stored, so the large `Link` variant is not boxed.
+#[allow(clippy::large_enum_variant)]
 enum Pair {
     /// A link: `p`'s end and `q`'s end.
     Link(Link, Link),
