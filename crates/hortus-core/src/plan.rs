@@ -150,9 +150,8 @@ pub struct SkippedPair {
 impl Plan {
     /// The view of one host.
     pub fn host(&self, name: &str) -> Result<HostPlan, Error> {
-        let node = self.nodes.get(name).ok_or_else(|| {
-            Error::UnknownHost(name.into(), self.nodes.keys().cloned().collect::<Vec<_>>().join(", "))
-        })?;
+        let node =
+            self.nodes.get(name).ok_or_else(|| Error::unknown_host(name, self.nodes.keys().map(|k| k.as_str())))?;
         Ok(HostPlan {
             version: self.version,
             mesh: self.mesh.clone(),
@@ -216,7 +215,7 @@ pub fn build_host_plan(inventory: &Inventory, host: &str) -> Result<HostPlan, Er
     let Some(me) = resolved.iter().find(|r| r.name == host) else {
         let mut names: Vec<&str> = resolved.iter().map(|r| r.name).collect();
         names.sort_unstable();
-        return Err(Error::UnknownHost(host.into(), names.join(", ")));
+        return Err(Error::unknown_host(host, names.into_iter()));
     };
     let mut node = node_plan(mesh, me, resolved.len());
     let mut problems = vec![];
