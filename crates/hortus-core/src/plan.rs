@@ -574,13 +574,15 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
                 None
             }
             (None, None) => None,
-            (Some(prefix), Some(explicit)) if rules::bad_ipv4_address(explicit, &prefix).is_some() => {
-                let why = rules::bad_ipv4_address(explicit, &prefix).unwrap_or_default();
-                problems.push(Problem::node(name, "ipv4_address", why));
-                None
-            }
-            (Some(prefix), explicit) => {
-                let derived = explicit.or_else(|| node.id.checked_add(1).and_then(|n| prefix.nth(n)));
+            (Some(prefix), Some(explicit)) => match rules::bad_ipv4_address(explicit, &prefix) {
+                Some(why) => {
+                    problems.push(Problem::node(name, "ipv4_address", why));
+                    None
+                }
+                None => Some(explicit),
+            },
+            (Some(prefix), None) => {
+                let derived = node.id.checked_add(1).and_then(|n| prefix.nth(n));
                 if derived.is_none() {
                     problems.push(Problem::node(name, "id", format!(
                         "id {} does not fit in ipv4_prefix {prefix}; use a larger prefix or an explicit ipv4_address", node.id
