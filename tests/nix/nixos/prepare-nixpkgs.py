@@ -5,7 +5,8 @@
 
 The neg-serg/nixpkgs-slim clone drops modules from nixos/modules/module-list.nix
 that hortus hosts need (bird.nix, babeld.nix, the iptables/nftables firewall and
-NAT backends) and exposes only a whitelist of pkgs/by-name. This adds the
+NAT backends) or NixOS test VMs need, and exposes only a whitelist of
+pkgs/by-name. This adds the
 modules after firewall.nix and turns the whitelist off. A full nixpkgs tree
 needs neither and is left as it is. Run it on a copy (tests/nix/nixos/run.sh
 does): the tree is never committed.
@@ -21,6 +22,11 @@ modules = [
     "./services/networking/firewall-nftables.nix",
     "./services/networking/nat-iptables.nix",
     "./services/networking/nat-nftables.nix",
+    # For pkgs.testers.runNixOSTest (checks.x86_64-linux.vm-mesh): the test
+    # VMs' qemu-vm.nix sets options these declare.
+    "./services/networking/connman.nix",
+    "./virtualisation/qemu-guest-agent.nix",
+    "./tasks/filesystems/overlayfs.nix",
 ]
 
 module_list = tree / "nixos/modules/module-list.nix"
