@@ -131,6 +131,20 @@ if [ "${HORTUS_BLESS:-}" = 1 ]; then
 fi
 check "the six-node plan equals $golden/six-nodes.plan.json" cmp "$plan" "$golden/six-nodes.plan.json"
 
+# The committed plan and BIRD configs of checks.x86_64-linux.vm-mesh.
+vm=$here/vm-mesh
+mkdir -p "$work/vm-mesh"
+"$hortus" plan "$vm/hortus.toml" -o "$work/vm-mesh/plan.json"
+for node in alpha beta gamma; do
+    mkdir -p "$work/vm-mesh/$node"
+    "$hortus" render "$vm/hortus.toml" --host "$node" --format bird >"$work/vm-mesh/$node/bird.conf"
+done
+if [ "${HORTUS_BLESS:-}" = 1 ]; then
+    cp -r "$work/vm-mesh/." "$vm/"
+fi
+check "the vm-mesh test's committed plan and BIRD configs equal \`hortus plan\` / \`hortus render\`" \
+    diff -r -x hortus.toml "$vm" "$work/vm-mesh"
+
 # ------------------------------------------------- nix/lib.nix: host views
 if eval_json "$work/views.json" -E "
     let l = import ./nix/lib.nix; p = builtins.fromJSON (builtins.readFile $plan);
