@@ -73,7 +73,7 @@ def check_case(name, args, rc):
 
     if rc != 0:
         err = (out / f"{name}.err").read_text().splitlines()
-        errors = [l.strip() for l in err if "error:" in l] or err[-3:]
+        errors = [l.strip().removeprefix("| ") for l in err if "error:" in l] or err[-3:]
         check(False, "evaluates", " | ".join(errors[-3:])[:600])
         return results
     r = json.loads((out / f"{name}.json").read_text())
@@ -148,7 +148,7 @@ for name, args, rc, seconds, rss in cases:
             ok = all(v.endswith(".drv") and (store / v.lstrip("/")).exists() for v in (r["driver"], r["test"]))
             results.append((ok, f"driver and test .drv instantiated, nodes {r['nodes']}", r))
         else:
-            err = [l.strip() for l in (out / "vm-mesh.err").read_text().splitlines() if "error:" in l]
+            err = [l.strip().removeprefix("| ") for l in (out / "vm-mesh.err").read_text().splitlines() if "error:" in l]
             results.append((False, "evaluates", " | ".join(err[-3:])[:600]))
     else:
         results = check_case(name, args, int(rc))

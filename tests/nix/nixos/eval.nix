@@ -75,17 +75,19 @@ let
       { inherit inventory; };
 
   # A kernel without CONFIG_IP_NF_MATCH_RPFILTER: nixpkgs' iptables firewall
-  # then defaults checkReversePath to false.
+  # then defaults checkReversePath to false. (boot.kernelPackages' apply
+  # re-overrides the kernel with boot.kernel.features merged in, so the
+  # feature is turned off there; the config query survives.)
   noRPFilterModule =
     { pkgs, ... }:
     {
+      boot.kernel.features.netfilterRPFilter = false;
       boot.kernelPackages = pkgs.linuxPackages.extend (
         self: super: {
           kernel = super.kernel // {
             config = super.kernel.config // {
               isEnabled = option: option != "IP_NF_MATCH_RPFILTER" && super.kernel.config.isEnabled option;
             };
-            features = builtins.removeAttrs (super.kernel.features or { }) [ "netfilterRPFilter" ];
           };
         }
       );

@@ -130,12 +130,12 @@ mkdir -p "$work/out"
 printf 'case\targs\trc\tseconds\tmax_rss_kb\n' >"$work/out/cases.tsv"
 # run_case NAME ARGS...: evaluate eval.nix's result into out/NAME.json, timed.
 run_case() {
-    local name=$1 variant=v6 nixargs="" arg
+    local name=$1 variant=v6 nixargs="" settings="" arg
     shift
     for arg in "$@"; do
         case $arg in
             variant=*) variant=${arg#variant=} ;;
-            *) nixargs+=" ${arg%%=*} = ${arg#*=};" ;;
+            *) nixargs+=" ${arg%%=*} = ${arg#*=};" settings+=" $arg" ;;
         esac
     done
     local g=$work/gen/$variant
@@ -147,7 +147,7 @@ run_case() {
         "$nixi" --eval --strict --json -E "(import $here/eval.nix { nixpkgs = $nixpkgs; hortus = $repo; $nixargs }).result" \
         >"$work/out/$name.json" 2>"$work/out/$name.err"
     rc=$?
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "variant=$variant $*" "$rc" "$(elapsed "$start")" \
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "variant=$variant$settings" "$rc" "$(elapsed "$start")" \
         "$(tail -n1 "$work/out/$name.rss")" >>"$work/out/cases.tsv"
 }
 running=0
