@@ -10,6 +10,10 @@ bash scripts/install-test-deps.sh
 source scripts/env.sh
 export HORTUS_REQUIRE_TOOLS=1 HORTUS_LAB_TESTS=1
 
+echo "== cargo fmt --check and cargo clippy (warnings are errors)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+
 echo "== cargo test (workspace, without the lab)"
 cargo test --workspace --exclude hortus-lab
 

@@ -173,24 +173,58 @@ fn default_region() -> String {
 }
 
 impl Inventory {
-    /// Parses the TOML form (`hortus.toml`).
+    /// Parses the TOML form (`hortus.toml`). A leading byte order mark is
+    /// skipped. Errors name the line and column but never quote the source
+    /// line (it may hold a secret, or be 50 MB long).
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        toml::from_str(text).map_err(|e| Error::Parse(e.to_string()))
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        toml::from_str(text).map_err(|e| {
+            let message = match e.span() {
+                Some(span) => {
+                    let (line, column) = line_column(text, span.start);
+                    format!("TOML error at line {line}, column {column}: {}", e.message())
+                }
+                None => e.message().to_string(),
+            };
+            Error::parse(message.trim_end())
+        })
     }
 
-    /// Parses the JSON form (what Nix's `builtins.toJSON` writes).
+    /// Parses the JSON form (what Nix's `builtins.toJSON` writes). A leading
+    /// byte order mark is skipped.
     pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|e| Error::Parse(e.to_string()))
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        serde_json::from_str(text).map_err(|e| Error::parse(&e.to_string()))
     }
 
-    /// Parses by file name: `.json` is JSON, anything else TOML.
+    /// Parses by file name: `.json` (any case) is JSON; `-` (stdin) is JSON
+    /// when its first non-blank character is `{`; anything else is TOML.
     pub fn from_named_str(name: &str, text: &str) -> Result<Self, Error> {
-        if name.ends_with(".json") {
+        let json = if name == "-" {
+            text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']).starts_with('{')
+        } else {
+            name.len() >= 5
+                && name.is_char_boundary(name.len() - 5)
+                && name[name.len() - 5..].eq_ignore_ascii_case(".json")
+        };
+        if json {
             Self::from_json_str(text)
         } else {
             Self::from_toml_str(text)
         }
     }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 /// Deserialises a map, refusing a key seen twice (serde_json would keep the last).
