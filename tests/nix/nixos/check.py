@@ -163,6 +163,25 @@ for name, args, rc, seconds, rss in cases:
     rows.append((name, args.replace('"', ""), seconds, f"{int(rss) // 1024}" if rss.isdigit() else "?",
                  f"{good}/{len(results)}", "pass" if good == len(results) else "FAIL"))
 
+# The unit comparison itself notices a changed value, and ignores key order.
+sample = next((out / f"{c[0]}.json" for c in cases if c[0] != "vm-mesh" and c[2] == "0"), None)
+if sample is not None:
+    units = json.loads(sample.read_text())["units"]
+    name, text = next((n, t) for n, t in sorted(units.items()) if "MTUBytes=" in t)
+    changed = text.replace("MTUBytes=", "MTUBytes=1", 1)
+    # Every section's key lines in reverse order.
+    blocks, current = [], []
+    for line in text.splitlines():
+        if line.startswith("["):
+            blocks.append(current)
+            current = [line]
+        elif line.strip():
+            current.append(line)
+    blocks.append(current)
+    reordered = "\n".join(line for b in blocks for line in (b[:1] + b[1:][::-1] if b and b[0].startswith("[") else b))
+    ok = reordered != text and unit_diff(name, changed, text) != "" and unit_diff(name, reordered, text) == ""
+    passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+    print(f"{'ok  ' if ok else 'FAIL'} the unit comparison notices a changed MTUBytes in {name}, not reordered keys")
 print()
 header = ("case", "settings", "eval s", "max RSS MiB", "checks", "result")
 widths = [max(len(str(x[i])) for x in rows + [header]) for i in range(len(header))]
