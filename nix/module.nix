@@ -105,6 +105,12 @@ in
   _file = ./module.nix;
   key = toString ./module.nix;
 
+  # Sibling modules, one part of the plan each (they read
+  # config.services.hortus.plan and set nothing while it is null). Every
+  # NixOS option they set must be declared, with nixpkgs' type, in
+  # tests/nix/nixos-stubs.nix; tests/nix/nixos/run.sh evaluates them whole.
+  imports = [ ];
+
   options.services.hortus = {
     enable = mkEnableOption "the hortus WireGuard + Babel full mesh on this host";
 

@@ -9,7 +9,7 @@
 #
 # Environment:
 #   HORTUS_NIXPKGS      a nixpkgs tree: a full checkout, or a clone of
-#                       neg-serg/nixpkgs-slim at 47ec8b0206b6 (DEVELOPERS.md);
+#                       neg-serg/nixpkgs-slim at 47ec8b0206b6 (docs/nixos.md);
 #                       a tree that needs ./prepare-nixpkgs.py is prepared in
 #                       a hard-linked temporary copy. Unset: prints SKIPPED.
 #   HORTUS_BIN          the hortus binary (default target/release/hortus)
@@ -26,7 +26,7 @@ repo=$(cd "$here/../../.." && pwd)
 cd "$repo" || exit 2
 
 if [ -z "${HORTUS_NIXPKGS:-}" ]; then
-    echo "SKIPPED: whole-NixOS evaluation: set HORTUS_NIXPKGS to a nixpkgs tree (DEVELOPERS.md says how to get one)"
+    echo "SKIPPED: whole-NixOS evaluation: set HORTUS_NIXPKGS to a nixpkgs tree (docs/nixos.md, section Whole NixOS, says how to get one)"
     exit 0
 fi
 [ -f "$HORTUS_NIXPKGS/nixos/lib/eval-config.nix" ] || {
