@@ -3,17 +3,18 @@
 //!
 //! Everything is rendered in memory first, so bad input (unknown host,
 //! missing key path, unusable path) fails before any file is touched. With
-//! `-o DIR` the files are written into a staging directory inside DIR and
-//! then renamed into place: `DIR/bird.conf`, `DIR/babeld.conf`, and
-//! `DIR/networkd/`, which is replaced as a whole so files of removed peers
-//! disappear. A failure never leaves a half-written file.
+//! `-o DIR`, `DIR/bird.conf`, `DIR/babeld.conf` and `DIR/networkd/` are
+//! symlinks into `DIR/.hortus-render/current`, a generation that one rename
+//! switches (`hortus_fs::generations`): a render is all or nothing, and
+//! files no longer rendered (peers removed, files added by hand) are
+//! removed with a line on stderr.
 
-use crate::files::read_plan;
+use crate::files::{read_host_plan, shown};
+use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_core::HostPlan;
+use hortus_fs::generations::{self, Output};
 use hortus_render::{babeld, bird, networkd};
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -65,12 +66,6 @@ pub struct Args {
     babeld_pid_file: Option<String>,
 }
 
-/// One output: a path relative to the output directory and its text.
-struct Output {
-    path: PathBuf,
-    contents: String,
-}
-
 /// Renders the host's configs and prints or writes them.
 pub fn run(args: Args) -> Result<ExitCode> {
     let several_files = matches!(args.format, Format::Networkd | Format::All);
@@ -83,18 +78,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             format_name(args.format)
         );
     }
-    let plan = read_plan(&args.inventory)?;
-    let host = plan.host(&args.host)?;
+    let host = read_host_plan(&args.inventory, &args.host)?;
     let outputs = render(&host, &args)?;
-    for warning in &plan.warnings {
+    for warning in &host.warnings {
         eprintln!("hortus: warning: {warning}");
     }
     match &args.output {
         Some(dir) => write_outputs(dir, &outputs)?,
         None => {
-            let mut stdout = std::io::stdout().lock();
             for output in &outputs {
-                stdout.write_all(output.contents.as_bytes()).context("cannot write to stdout")?;
+                write_stdout(&output.contents)?;
             }
         }
     }
@@ -117,7 +110,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
     if all || args.format == Format::Bird {
         let opts = bird::Options { extra_config: None, include: args.bird_include.clone() };
         bird::validate(host, &opts)?;
-        outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts) });
+        outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts).into_bytes() });
     }
     if all || args.format == Format::Babeld {
         let mut opts = babeld::Options::default();
@@ -128,7 +121,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
             opts.pid_file = path.clone();
         }
         babeld::validate(host, &opts)?;
-        outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts) });
+        outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts).into_bytes() });
     }
     if all || args.format == Format::Networkd {
         let opts = networkd::Options {
@@ -136,76 +129,19 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
             preshared_key_file: args.preshared_key_file.clone(),
         };
         for file in networkd::render(host, &opts)? {
-            outputs.push(Output { path: Path::new(NETWORKD_DIR).join(file.name), contents: file.contents });
+            outputs
+                .push(Output { path: Path::new(NETWORKD_DIR).join(file.name), contents: file.contents.into_bytes() });
         }
     }
     Ok(outputs)
 }
 
-/// Writes `outputs` under `dir` through a staging directory, then renames
-/// each top-level entry into place.
+/// Publishes `outputs` into `dir` as one generation (all or nothing, see
+/// `hortus_fs::generations`) and reports the files it removed.
 fn write_outputs(dir: &Path, outputs: &[Output]) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create output directory {}", dir.display()))?;
-    let mut entries: Vec<&Path> = outputs.iter().map(|o| top_level(&o.path)).collect();
-    entries.dedup();
-    for entry in &entries {
-        let target = dir.join(entry);
-        let want_dir = *entry == Path::new(NETWORKD_DIR);
-        if let Ok(meta) = fs::symlink_metadata(&target) {
-            if meta.is_dir() != want_dir {
-                bail!(
-                    "cannot write {}: it exists and is not a {}",
-                    target.display(),
-                    if want_dir { "directory" } else { "file" }
-                );
-            }
-        }
-    }
-    let staging = dir.join(format!(".hortus-render.{}.tmp", std::process::id()));
-    let result = stage(&staging, outputs).and_then(|()| commit(dir, &staging, &entries));
-    let _ = fs::remove_dir_all(&staging);
-    result
-}
-
-fn top_level(path: &Path) -> &Path {
-    path.components().next().map(|c| Path::new(c.as_os_str())).unwrap_or(path)
-}
-
-/// Writes every output into `staging`, synced to disk.
-fn stage(staging: &Path, outputs: &[Output]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::create_dir(staging)
-        .with_context(|| format!("cannot write into {}", staging.parent().unwrap_or(staging).display()))?;
-    for output in outputs {
-        let path = staging.join(&output.path);
-        let write = || -> std::io::Result<()> {
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path)?;
-            file.write_all(output.contents.as_bytes())?;
-            file.sync_all()
-        };
-        write().with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// Renames the staged entries into `dir`. A directory entry replaces the
-/// old one as a whole; the old one is moved into `staging` to be deleted.
-fn commit(dir: &Path, staging: &Path, entries: &[&Path]) -> Result<()> {
-    for entry in entries {
-        let (staged, target) = (staging.join(entry), dir.join(entry));
-        if staged.is_dir() && target.exists() {
-            let old = staging.join(format!("{}.old", entry.display()));
-            fs::rename(&target, &old).with_context(|| format!("cannot replace {}", target.display()))?;
-            if let Err(err) = fs::rename(&staged, &target) {
-                let _ = fs::rename(&old, &target);
-                return Err(err).with_context(|| format!("cannot replace {}", target.display()));
-            }
-        } else {
-            fs::rename(&staged, &target).with_context(|| format!("cannot write {}", target.display()))?;
-        }
+    let published = generations::publish(dir, outputs).with_context(|| format!("cannot write into {}", shown(dir)))?;
+    for removed in &published.removed {
+        eprintln!("hortus: removed {} (not in this render)", shown(&dir.join(removed)));
     }
     Ok(())
 }
