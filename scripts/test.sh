@@ -17,6 +17,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test (workspace, without the lab)"
 cargo test --workspace --exclude hortus-lab
 
+echo "== cargo fuzz: the inventory target for ${FUZZ_SECONDS:-60} s"
+bash scripts/fuzz.sh
+
 echo "== nix: module, lib and flake"
 cargo build --release --bin hortus
 HORTUS_BIN="$PWD/target/release/hortus" bash tests/nix/run.sh
