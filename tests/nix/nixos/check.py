@@ -53,6 +53,11 @@ def unit_diff(name, nixos, rendered):
     return ""
 
 
+def stderr_warnings(name):
+    """The warnings Nix printed while evaluating case NAME (lib.warn, traces)."""
+    return [l.strip() for l in (out / f"{name}.err").read_text().splitlines() if "warning:" in l.lower()]
+
+
 def params(args):
     p = {"variant": "v6", "daemon": '"bird"', "mode": '"planFile"', "trustInterfaces": "true",
          "firewall": '"iptables"', "rpfilter": "true"}
@@ -85,6 +90,8 @@ def check_case(name, args, rc):
     check(r["failedAssertions"] == [], "no failed assertion", r["failedAssertions"])
     intended = [f"hortus: {w}" for w in plan["warnings"]]
     check(r["warnings"] == intended, "no warning but the plan's", r["warnings"])
+    stray = [l for l in stderr_warnings(name) if not any(w in l for w in intended)]
+    check(not stray, "no other warning printed while evaluating", stray[:5])
     check(r["plan"] == host_plan, "services.hortus.plan == hortus plan --host")
 
     # The routing daemon: the rendered config, the other one off.
@@ -147,6 +154,8 @@ for name, args, rc, seconds, rss in cases:
             r = json.loads((out / "vm-mesh.json").read_text())
             ok = all(v.endswith(".drv") and (store / v.lstrip("/")).exists() for v in (r["driver"], r["test"]))
             results.append((ok, f"driver and test .drv instantiated, nodes {r['nodes']}", r))
+            stray = stderr_warnings("vm-mesh")
+            results.append((not stray, "no warning printed while evaluating", stray[:5]))
         else:
             err = [l.strip().removeprefix("| ") for l in (out / "vm-mesh.err").read_text().splitlines() if "error:" in l]
             results.append((False, "evaluates", " | ".join(err[-3:])[:600]))

@@ -47,7 +47,7 @@ deps=${HORTUS_DEPS_DIR:-$repo/.deps}
 nixbin=$(bash "$here/install-nix.sh" "$deps/nix-2.26") || { echo "FAIL installing Nix 2.26 (tests/nix/nixos/install-nix.sh)"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hortus-nixos.XXXXXX")
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+[ "${HORTUS_NIXOS_KEEP:-}" = 1 ] && echo "keeping $work" || trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 store=${HORTUS_NIXOS_STORE:-$work/store}
 
 # ---- nixpkgs: a hard-linked copy when the tree needs preparing.
