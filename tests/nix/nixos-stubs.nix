@@ -136,6 +136,29 @@ let
     startAt = opt (types.either types.str (types.listOf types.str)) [ ];
   };
 
+  # Timers and path units: the common unit options and their own section.
+  unitOptions = lib.filterAttrs (
+    n: _:
+    !lib.elem n [
+      "environment"
+      "path"
+      "enableDefaultPath"
+      "serviceConfig"
+      "enableStrictShellChecks"
+      "script"
+      "scriptArgs"
+      "preStart"
+      "postStart"
+      "reload"
+      "preStop"
+      "postStop"
+      "reloadIfChanged"
+      "stopIfChanged"
+      "notSocketActivated"
+      "startAt"
+    ]
+  ) serviceOptions;
+
   # nixos/modules/services/networking/firewall.nix: commonOptions.
   firewallPorts = {
     allowedTCPPorts = ports;
@@ -300,10 +323,13 @@ in
       enable = flag;
       netdevs = opt (types.attrsOf (types.submodule { options = netdevOptions; })) { };
       networks = opt (types.attrsOf (types.submodule { options = networkOptions; })) { };
+      links = opt (types.attrsOf (types.submodule { options = commonNetworkOptions // { linkConfig = section; }; })) { };
       wait-online.ignoredInterfaces = strs;
     };
     # nixos/modules/system/boot/systemd.nix
     systemd.services = opt (types.attrsOf (types.submodule { options = serviceOptions; })) { };
+    systemd.timers = opt (types.attrsOf (types.submodule { options = unitOptions // { timerConfig = section; }; })) { };
+    systemd.paths = opt (types.attrsOf (types.submodule { options = unitOptions // { pathConfig = section; }; })) { };
     systemd.tmpfiles.rules = strs;
     # nixos/modules/system/etc/etc.nix
     environment.etc = opt (types.attrsOf (types.submodule etcFile)) { };
