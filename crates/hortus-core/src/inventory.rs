@@ -186,7 +186,8 @@ impl Inventory {
                 }
                 None => e.message().to_string(),
             };
-            Error::parse(message.trim_end())
+            let generic = toml::from_str::<serde_json::Value>(text).ok();
+            Error::parse(&with_unknown_fields(message.trim_end(), generic.as_ref()))
         })
     }
 
@@ -194,7 +195,10 @@ impl Inventory {
     /// byte order mark is skipped.
     pub fn from_json_str(text: &str) -> Result<Self, Error> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        serde_json::from_str(text).map_err(|e| Error::parse(&e.to_string()))
+        serde_json::from_str(text).map_err(|e| {
+            let generic = serde_json::from_str::<serde_json::Value>(text).ok();
+            Error::parse(&with_unknown_fields(&e.to_string(), generic.as_ref()))
+        })
     }
 
     /// Parses by file name: `.json` (any case) is JSON; `-` (stdin) is JSON
@@ -213,6 +217,78 @@ impl Inventory {
             Self::from_toml_str(text)
         }
     }
+}
+
+/// Fields of each level of the inventory (checked against the types by a test).
+const TOP_FIELDS: &[&str] = &["mesh", "nodes"];
+const MESH_FIELDS: &[&str] = &[
+    "prefix",
+    "ipv4_prefix",
+    "base_port",
+    "port_scheme",
+    "interface_prefix",
+    "anchor",
+    "mtu",
+    "keepalive",
+    "forward_overhead",
+    "routing",
+    "babel",
+];
+const BABEL_FIELDS: &[&str] = &[
+    "hello_interval_ms",
+    "update_interval_ms",
+    "rtt_cost",
+    "rtt_max_ms",
+    "rtt_decay",
+    "smoothing_half_life",
+    "kernel_scan_s",
+    "mac_key_file",
+];
+const NODE_FIELDS: &[&str] = &[
+    "id",
+    "public_key",
+    "endpoints",
+    "nat",
+    "censored",
+    "region",
+    "link_local",
+    "address",
+    "ipv4_address",
+    "mtu",
+    "keepalive",
+];
+
+/// `message`, plus every unknown field of `generic` (serde stops at the first).
+fn with_unknown_fields(message: &str, generic: Option<&serde_json::Value>) -> String {
+    let unknown = generic.map(unknown_fields).unwrap_or_default();
+    if unknown.len() < 2 {
+        return message.to_string();
+    }
+    let listed: Vec<String> = unknown.iter().map(|f| format!("`{f}`")).collect();
+    format!("{message}\nall {} unknown fields: {}", unknown.len(), listed.join(", "))
+}
+
+/// Dotted paths of the fields of `value` the inventory model does not have.
+fn unknown_fields(value: &serde_json::Value) -> Vec<String> {
+    fn extra(value: &serde_json::Value, known: &[&str], at: &str, out: &mut Vec<String>) {
+        if let Some(map) = value.as_object() {
+            out.extend(map.keys().filter(|k| !known.contains(&k.as_str())).map(|k| format!("{at}{k}")));
+        }
+    }
+    let mut out = vec![];
+    extra(value, TOP_FIELDS, "", &mut out);
+    if let Some(mesh) = value.get("mesh") {
+        extra(mesh, MESH_FIELDS, "mesh.", &mut out);
+        if let Some(babel) = mesh.get("babel") {
+            extra(babel, BABEL_FIELDS, "mesh.babel.", &mut out);
+        }
+    }
+    if let Some(nodes) = value.get("nodes").and_then(|n| n.as_object()) {
+        for (name, node) in nodes {
+            extra(node, NODE_FIELDS, &format!("nodes.{name}."), &mut out);
+        }
+    }
+    out
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
@@ -251,4 +327,29 @@ where
         }
     }
     deserializer.deserialize_map(UniqueKeys(std::marker::PhantomData))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(value: serde_json::Value) -> Vec<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    }
+
+    fn sorted(fields: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn field_lists_match_the_model() {
+        let mesh = MeshSettings::default();
+        assert_eq!(keys(serde_json::to_value(&mesh).unwrap()), sorted(MESH_FIELDS));
+        assert_eq!(keys(serde_json::to_value(&mesh.babel).unwrap()), sorted(BABEL_FIELDS));
+        let inventory = Inventory::from_toml_str("[nodes.a]\nid = 0\npublic_key = \"k\"").unwrap();
+        assert_eq!(keys(serde_json::to_value(&inventory).unwrap()), sorted(TOP_FIELDS));
+        assert_eq!(keys(serde_json::to_value(&inventory.nodes["a"]).unwrap()), sorted(NODE_FIELDS));
+    }
 }

@@ -34,6 +34,7 @@ pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod prefix;
+pub mod rules;
 
 pub use error::{Error, Problem};
 pub use inventory::{Inventory, MeshSettings, Node};

@@ -4,9 +4,10 @@
 use crate::addressing::{derived_link_local, is_link_local_64, router_id_from_id, Endpoint};
 use crate::ifname::{interface_name, valid_interface_name};
 use crate::inventory::{Inventory, MeshSettings, Node, PortScheme};
-use crate::keys::decode_key;
+use crate::keys::{check_usable_public_key, decode_key};
 use crate::policy::{decide, Decision, Path, Role, Side};
 use crate::ports::{first_collision, pair_port};
+use crate::rules;
 use crate::{Error, Problem};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -183,12 +184,14 @@ pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
         resolved.iter().map(|r| (r.name.to_string(), node_plan(mesh, r, resolved.len()))).collect();
     let mut problems = vec![];
     let mut skipped = vec![];
+    let mut edges = vec![];
     for (i, p) in resolved.iter().enumerate() {
-        for q in &resolved[i + 1..] {
+        for (j, q) in resolved.iter().enumerate().skip(i + 1) {
             match pair(mesh, p, q) {
                 Pair::Link(lp, lq) => {
                     push_link(nodes.get_mut(p.name).expect("resolved node"), lp);
                     push_link(nodes.get_mut(q.name).expect("resolved node"), lq);
+                    edges.push((i, j));
                 }
                 Pair::Skip(skip) => skipped.push(skip),
                 Pair::Problem(problem) => problems.push(problem),
@@ -197,6 +200,11 @@ pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
     }
     for (name, node) in &nodes {
         check_node_links(mesh, name, node, &mut problems);
+    }
+    if problems.is_empty() {
+        let parts = rules::islands(resolved.len(), &edges);
+        let named: Vec<Vec<&str>> = parts.iter().map(|p| p.iter().map(|i| resolved[*i].name).collect()).collect();
+        problems.extend(rules::split_mesh(&named));
     }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
@@ -247,6 +255,9 @@ pub fn build_host_plan(inventory: &Inventory, host: &str) -> Result<HostPlan, Er
 /// nodes come back sorted by id.
 fn prepare(inventory: &Inventory) -> Result<Vec<Resolved<'_>>, Error> {
     let mut problems = check_mesh(&inventory.mesh);
+    if inventory.nodes.is_empty() {
+        problems.push(Problem::mesh("nodes", "the inventory has no nodes"));
+    }
     let resolved = resolve_nodes(inventory, &mut problems);
     if problems.is_empty() {
         Ok(resolved)
@@ -373,7 +384,7 @@ fn make_links(
         .max()
         .expect("policy makes at least one side dial");
     if path == Path::Forwarded {
-        overhead += mesh.forward_overhead;
+        overhead = overhead.saturating_add(mesh.forward_overhead);
     }
     let underlay = p.node.mtu.unwrap_or(mesh.mtu).min(q.node.mtu.unwrap_or(mesh.mtu));
     let mtu = underlay.saturating_sub(overhead);
@@ -455,6 +466,8 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
             format!("`{}` is not a valid interface name (1..15 of [A-Za-z0-9._-])", mesh.anchor),
         ));
     }
+    rules::check_interface_names(mesh, &mut problems);
+    rules::check_mesh_values(mesh, &mut problems);
     if mesh.anchor.starts_with(&mesh.interface_prefix) {
         problems.push(Problem::mesh(
             "anchor",
@@ -518,13 +531,24 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
                 "expected 1 to 63 characters of [A-Za-z0-9_-], starting with a letter or digit",
             ));
         }
-        let key = decode_key(&node.public_key).map_err(|m| problems.push(Problem::node(name, "public_key", m))).ok();
+        let key = decode_key(&node.public_key)
+            .and_then(|k| check_usable_public_key(&k).map(|()| k))
+            .map_err(|m| problems.push(Problem::node(name, "public_key", m)))
+            .ok();
         let address = match node.address {
             Some(a) if !mesh.prefix.contains(a) => {
                 problems.push(Problem::node(
                     name,
                     "address",
                     format!("{a} is outside the mesh prefix {}", mesh.prefix),
+                ));
+                None
+            }
+            Some(a) if a == mesh.prefix.addr => {
+                problems.push(Problem::node(
+                    name,
+                    "address",
+                    format!("{a} is the network (subnet-router anycast) address of {}", mesh.prefix),
                 ));
                 None
             }
@@ -550,8 +574,15 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
                 None
             }
             (None, None) => None,
-            (Some(prefix), explicit) => {
-                let derived = explicit.or_else(|| node.id.checked_add(1).and_then(|n| prefix.nth(n)));
+            (Some(prefix), Some(explicit)) => match rules::bad_ipv4_address(explicit, &prefix) {
+                Some(why) => {
+                    problems.push(Problem::node(name, "ipv4_address", why));
+                    None
+                }
+                None => Some(explicit),
+            },
+            (Some(prefix), None) => {
+                let derived = node.id.checked_add(1).and_then(|n| prefix.nth(n));
                 if derived.is_none() {
                     problems.push(Problem::node(name, "id", format!(
                         "id {} does not fit in ipv4_prefix {prefix}; use a larger prefix or an explicit ipv4_address", node.id
@@ -571,7 +602,10 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
         let mut endpoints = vec![];
         for text in &node.endpoints {
             match Endpoint::parse(text) {
-                Ok(e) => endpoints.push(e),
+                Ok(e) => match rules::bad_endpoint(&e, mesh) {
+                    Some(why) => problems.push(Problem::node(name, "endpoints", why)),
+                    None => endpoints.push(e),
+                },
                 Err(m) => problems.push(Problem::node(name, "endpoints", m)),
             }
         }
@@ -579,6 +613,13 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
             if !(1280..=65535).contains(&mtu) {
                 problems.push(Problem::node(name, "mtu", format!("expected 1280..=65535, got {mtu}")));
             }
+        }
+        if node.keepalive == Some(0) {
+            problems.push(Problem::node(
+                name,
+                "keepalive",
+                "expected 1..=65535 seconds; 0 turns keepalive off, and a dialer behind NAT then loses its path",
+            ));
         }
         if node.region.is_empty() {
             problems.push(Problem::node(name, "region", "expected a non-empty region name"));

@@ -13,7 +13,7 @@ use crate::files::{read_host_plan, shown};
 use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_core::HostPlan;
-use hortus_fs::generations;
+use hortus_fs::generations::{self, Output};
 use hortus_render::{babeld, bird, networkd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -66,12 +66,6 @@ pub struct Args {
     babeld_pid_file: Option<String>,
 }
 
-/// One output: a path relative to the output directory and its text.
-struct Output {
-    path: PathBuf,
-    contents: String,
-}
-
 /// Renders the host's configs and prints or writes them.
 pub fn run(args: Args) -> Result<ExitCode> {
     let several_files = matches!(args.format, Format::Networkd | Format::All);
@@ -90,10 +84,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("hortus: warning: {warning}");
     }
     match &args.output {
-        Some(dir) => write_outputs(dir, outputs)?,
+        Some(dir) => write_outputs(dir, &outputs)?,
         None => {
             for output in &outputs {
-                write_stdout(output.contents.as_bytes())?;
+                write_stdout(&output.contents)?;
             }
         }
     }
@@ -116,7 +110,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
     if all || args.format == Format::Bird {
         let opts = bird::Options { extra_config: None, include: args.bird_include.clone() };
         bird::validate(host, &opts)?;
-        outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts) });
+        outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts).into_bytes() });
     }
     if all || args.format == Format::Babeld {
         let mut opts = babeld::Options::default();
@@ -127,7 +121,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
             opts.pid_file = path.clone();
         }
         babeld::validate(host, &opts)?;
-        outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts) });
+        outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts).into_bytes() });
     }
     if all || args.format == Format::Networkd {
         let opts = networkd::Options {
@@ -135,7 +129,8 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
             preshared_key_file: args.preshared_key_file.clone(),
         };
         for file in networkd::render(host, &opts)? {
-            outputs.push(Output { path: Path::new(NETWORKD_DIR).join(file.name), contents: file.contents });
+            outputs
+                .push(Output { path: Path::new(NETWORKD_DIR).join(file.name), contents: file.contents.into_bytes() });
         }
     }
     Ok(outputs)
@@ -143,10 +138,8 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
 
 /// Publishes `outputs` into `dir` as one generation (all or nothing, see
 /// `hortus_fs::generations`) and reports the files it removed.
-fn write_outputs(dir: &Path, outputs: Vec<Output>) -> Result<()> {
-    let outputs: Vec<generations::Output> =
-        outputs.into_iter().map(|o| generations::Output { path: o.path, contents: o.contents.into_bytes() }).collect();
-    let published = generations::publish(dir, &outputs).with_context(|| format!("cannot write into {}", shown(dir)))?;
+fn write_outputs(dir: &Path, outputs: &[Output]) -> Result<()> {
+    let published = generations::publish(dir, outputs).with_context(|| format!("cannot write into {}", shown(dir)))?;
     for removed in &published.removed {
         eprintln!("hortus: removed {} (not in this render)", shown(&dir.join(removed)));
     }
