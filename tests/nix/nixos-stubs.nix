@@ -100,8 +100,8 @@ let
     onFailure = unitNames;
     onSuccess = unitNames;
     unitConfig = section;
-    startLimitBurst = opt (types.nullOr types.int) null;
-    startLimitIntervalSec = opt (types.nullOr types.int) null;
+    startLimitBurst = mkOption { type = types.int; };
+    startLimitIntervalSec = mkOption { type = types.int; };
     restartTriggers = opt (types.listOf types.unspecified) [ ];
     reloadTriggers = opt (types.listOf unitOption) [ ];
     environment = opt (types.attrsOf (
@@ -153,6 +153,7 @@ let
       "preStop"
       "postStop"
       "reloadIfChanged"
+      "restartIfChanged"
       "stopIfChanged"
       "notSocketActivated"
       "startAt"
@@ -232,7 +233,7 @@ in
     warnings = opt (types.listOf types.str) [ ];
 
     # nixos/modules/tasks/network-interfaces.nix, config/networking.nix
-    networking.hostName = opt types.str "nixos";
+    networking.hostName = opt (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos";
     networking.hosts = opt (types.attrsOf (types.listOf types.str)) { };
     networking.useNetworkd = flag;
 
@@ -316,7 +317,12 @@ in
         features = { };
       };
     };
-    boot.kernelModules = strs;
+    # nixos/modules/system/boot/kernel.nix: a list, or names set to true.
+    boot.kernelModules = mkOption {
+      type = types.coercedTo (types.listOf types.str) (names: lib.genAttrs names (_: true)) (types.attrsOf types.bool);
+      default = { };
+      apply = modules: lib.attrNames (lib.filterAttrs (_: v: v) modules);
+    };
 
     # nixos/modules/system/boot/networkd.nix
     systemd.network = {
@@ -340,7 +346,7 @@ in
         options = {
           isSystemUser = flag;
           group = opt types.str "";
-          description = opt types.str "";
+          description = opt (types.passwdEntry types.str) "";
           extraGroups = strs;
         };
       }
@@ -348,7 +354,7 @@ in
     users.groups = opt (types.attrsOf (
       types.submodule {
         options.gid = opt (types.nullOr types.int) null;
-        options.members = strs;
+        options.members = opt (types.listOf (types.passwdEntry types.str)) [ ];
       }
     )) { };
 

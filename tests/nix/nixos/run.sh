@@ -175,6 +175,16 @@ if [[ vm-mesh =~ $only ]]; then
         "$(tail -n1 "$work/out/vm-mesh.rss")" >>"$work/out/cases.tsv"
 fi
 
+# ---- the CI tier's stand-ins (tests/nix/nixos-stubs.nix) against the real options.
+if [[ stand-ins =~ $only ]]; then
+    start=$(date +%s.%N)
+    /usr/bin/time -f %M -o "$work/out/stand-ins.rss" \
+        "$nixi" --eval --strict --json -E "import $here/stand-ins.nix { nixpkgs = $nixpkgs; }" \
+        >"$work/out/stand-ins.json" 2>"$work/out/stand-ins.err"
+    printf '%s\t%s\t%s\t%s\t%s\n' stand-ins "tests/nix/nixos-stubs.nix" "$?" "$(elapsed "$start")" \
+        "$(tail -n1 "$work/out/stand-ins.rss")" >>"$work/out/cases.tsv"
+fi
+
 python3 "$here/check.py" "$work/out" "$work/gen" "$store"
 rc=$?
 echo "whole-NixOS tier: $(elapsed "$t0") s"
