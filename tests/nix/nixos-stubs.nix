@@ -1,7 +1,7 @@
 # Stand-ins for NixOS, so hortus' module family can be evaluated with
 # nixpkgs' lib.evalModules alone (no nixpkgs tree). Written by us, after the
-# nixpkgs declarations named beside each option (checked against nixpkgs
-# 47ec8b0206b6, the tree tests/nix/nixos/run.sh evaluates whole):
+# nixpkgs declarations named beside each option (tests/nix/nixos/run.sh
+# checks that each exists in a whole NixOS with the same type):
 #
 # - every option the module family (nix/module.nix and its imports) may set,
 #   with nixpkgs' own type and therefore merge rule: a sysctl key is unique,
