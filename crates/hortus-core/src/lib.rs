@@ -25,6 +25,7 @@
 
 pub mod addressing;
 pub mod error;
+pub mod forwarder;
 pub mod hash;
 pub mod ifname;
 pub mod inventory;

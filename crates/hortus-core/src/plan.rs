@@ -1,7 +1,10 @@
 //! The plan: what every node runs. Its JSON is the contract documented in
 //! `docs/plan-format.md`; bump [`PLAN_VERSION`] on any breaking change.
 
+pub use crate::forwarder::Forwarder;
+
 use crate::addressing::{derived_link_local, is_link_local_64, router_id_from_id, Endpoint};
+use crate::forwarder::{tun_for, Transport, EXTERNAL_DEFAULT_OVERHEAD};
 use crate::ifname::{interface_name, valid_interface_name};
 use crate::inventory::{Inventory, MeshSettings, Node};
 use crate::keys::decode_key;
@@ -13,10 +16,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Version of the plan JSON format.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Longest BIRD kernel scan period accepted (a day); BIRD's own default is 60 s.
 const MAX_KERNEL_SCAN_S: u32 = 86_400;
+
+/// Largest `mesh.forward_overhead` accepted (bytes per packet).
+const MAX_FORWARD_OVERHEAD: u32 = 1000;
 
 /// Ports below this are well known; a plan using them gets a warning.
 const WELL_KNOWN_PORTS_END: u16 = 1024;
@@ -117,26 +123,6 @@ pub struct Link {
     pub peer_link_local: Ipv6Addr,
 }
 
-/// The side of a forwarder (hysteria, phantun, udp2raw...) one end runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, tag = "role", rename_all = "lowercase")]
-pub enum Forwarder {
-    /// On the dialer: accept WireGuard UDP on `listen` (127.0.0.1:port, the
-    /// link's Endpoint) and carry it to the peer's forwarder server at `remote`.
-    Client {
-        /// Local UDP address WireGuard sends to.
-        listen: String,
-        /// The peer's public `host:port` the transport connects to.
-        remote: String,
-    },
-    /// On the listener: accept the transport on the link's port and deliver
-    /// to the local WireGuard at `deliver` (127.0.0.1:port).
-    Server {
-        /// Local WireGuard address to deliver to.
-        deliver: String,
-    },
-}
-
 /// A pair the policy left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +207,9 @@ pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
             let (path, role_p, role_q) = match decide(side(p), side(q)) {
                 Decision::Link { path, p, q } => (path, p, q),
                 Decision::Skip(reason) => {
+                    if p.node.censored != q.node.censored {
+                        warnings.push(unforwardable_warning(mesh.forwarder, p.name, q.name));
+                    }
                     skipped.push(SkippedPair { nodes: [p.name.into(), q.name.into()], reason: reason.into() });
                     continue;
                 }
@@ -237,6 +226,7 @@ pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
     for (name, node) in &nodes {
         check_node_links(mesh, name, node, &mut problems);
     }
+    warnings.extend(external_forwarder_warning(mesh, &nodes));
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
@@ -274,7 +264,7 @@ fn make_links(
         .max()
         .expect("policy makes at least one side dial");
     if path == Path::Forwarded {
-        overhead += mesh.forward_overhead;
+        overhead += forward_overhead(mesh);
     }
     let underlay = p.node.mtu.unwrap_or(mesh.mtu).min(q.node.mtu.unwrap_or(mesh.mtu));
     let mtu = underlay.saturating_sub(overhead);
@@ -286,19 +276,16 @@ fn make_links(
             format!("link MTU {mtu} (underlay {underlay} - {overhead} bytes of headers) is below IPv6's minimum 1280"),
         ));
     }
-    let end = |me: &Resolved, peer: &Resolved, role: Role| {
-        let local = format!("127.0.0.1:{port}");
+    let end = |me: &Resolved, peer: &Resolved, role: Role| -> Result<Link, Problem> {
         let remote = peer.endpoint.as_ref().map(|e| e.with_port(port));
-        let (endpoint, forwarder) = match (path, role.dial) {
-            (Path::Direct, true) => (remote, None),
-            (Path::Direct, false) => (None, None),
-            (Path::Forwarded, true) => (
-                Some(local.clone()),
-                Some(Forwarder::Client { listen: local, remote: remote.expect("listener has an endpoint") }),
-            ),
-            (Path::Forwarded, false) => (None, Some(Forwarder::Server { deliver: local })),
+        let (endpoint, forwarder) = match path {
+            Path::Direct => (remote.filter(|_| role.dial), None),
+            Path::Forwarded => {
+                let forwarder = forwarder_end(mesh, me.name, peer, role.dial, port, remote)?;
+                (role.dial.then(|| local_forwarder(port)), Some(forwarder))
+            }
         };
-        Link {
+        Ok(Link {
             peer: peer.name.into(),
             peer_id: peer.node.id,
             interface: interface_name(&mesh.interface_prefix, peer.name),
@@ -313,24 +300,97 @@ fn make_links(
             peer_address: peer.address,
             peer_ipv4_address: peer.ipv4_address,
             peer_link_local: peer.link_local,
-        }
+        })
     };
-    Ok((end(p, q, role_p), end(q, p, role_q)))
+    Ok((end(p, q, role_p)?, end(q, p, role_q)?))
+}
+
+/// Why a pair that needs a forwarder gets none (the policy skipped it).
+fn unforwardable_warning(transport: Transport, p: &str, q: &str) -> String {
+    format!(
+        "pair `{p}`–`{q}` needs a forwarder past the censor but neither end can host its server \
+         (a {} server must accept the client's {} from outside: a public node with an endpoint, not behind NAT); \
+         the pair is skipped and Babel routes around it",
+        transport.name(),
+        transport.protocol().unwrap_or("connection")
+    )
+}
+
+/// With `forwarder = "none"`, every forwarded link waits for the operator's forwarder.
+fn external_forwarder_warning(mesh: &MeshSettings, nodes: &BTreeMap<String, NodePlan>) -> Option<String> {
+    if mesh.forwarder != Transport::External {
+        return None;
+    }
+    let servers = nodes.values().map(|n| n.forwarder_ports.len()).sum::<usize>();
+    (servers > 0).then(|| {
+        format!(
+            "{servers} forwarded link(s) and mesh.forwarder = \"none\": each needs a forwarder you run yourself \
+             (the plan's `forwarder` of both ends says where); without one they stay dead"
+        )
+    })
+}
+
+/// Bytes the mesh's forwarder adds per packet.
+fn forward_overhead(mesh: &MeshSettings) -> u32 {
+    mesh.forward_overhead.or(mesh.forwarder.overhead()).unwrap_or(EXTERNAL_DEFAULT_OVERHEAD)
+}
+
+/// Where WireGuard meets its local forwarder on a forwarded link.
+fn local_forwarder(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// The forwarder `me` runs on its forwarded link to `peer`: the client when
+/// it dials (to `remote`, the peer's endpoint), the server otherwise.
+fn forwarder_end(
+    mesh: &MeshSettings,
+    me: &str,
+    peer: &Resolved,
+    dials: bool,
+    port: u16,
+    remote: Option<String>,
+) -> Result<Forwarder, Problem> {
+    let transport = mesh.forwarder;
+    let tun = tun_for(transport, peer.name, peer.node.id, mesh.forwarder_ipv4_prefix, mesh.forwarder_ipv6_prefix)
+        .map_err(|field| {
+            Problem::node(
+                me,
+                field,
+                format!(
+                    "the {} TUN addresses for peer `{}` (id {}) do not fit in mesh.{field}; use a larger prefix",
+                    transport.name(),
+                    peer.name,
+                    peer.node.id
+                ),
+            )
+        })?;
+    let local = local_forwarder(port);
+    Ok(if dials {
+        Forwarder::Client {
+            transport,
+            listen: local,
+            remote: remote.expect("policy dials only nodes with an endpoint"),
+            tun,
+        }
+    } else {
+        Forwarder::Server { transport, port, deliver: local, tun }
+    })
 }
 
 /// Per-node checks that need all links: interface names and ports unique.
 fn check_node_links(mesh: &MeshSettings, name: &str, node: &NodePlan, problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<&str, &str> = HashMap::from([(mesh.anchor.as_str(), "the anchor")]);
+    let mut seen: HashMap<&str, String> = HashMap::from([(mesh.anchor.as_str(), "the anchor".to_string())]);
     for link in &node.links {
-        if let Some(other) = seen.insert(&link.interface, &link.peer) {
-            problems.push(Problem::node(
-                name,
-                "interface",
-                format!(
-                    "interface `{}` for peer `{}` collides with {other}; rename one of the nodes",
-                    link.interface, link.peer
-                ),
-            ));
+        let tun = link.forwarder.as_ref().and_then(Forwarder::tun).map(|t| t.name.as_str());
+        let names = [(Some(link.interface.as_str()), "interface"), (tun, "forwarder TUN")];
+        for (iface, what) in names.into_iter().filter_map(|(n, w)| Some((n?, w))) {
+            if let Some(other) = seen.insert(iface, format!("the {what} for peer `{}`", link.peer)) {
+                problems.push(Problem::node(
+                    name,
+                    "interface",
+                    format!("{what} `{iface}` for peer `{}` collides with {other}; rename one of the nodes", link.peer),
+                ));
+            }
         }
     }
     if let Some(port) = first_collision(node.links.iter().map(|l| l.port)) {
@@ -365,6 +425,7 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     if mesh.base_port == 0 || mesh.base_port > 65535 {
         problems.push(Problem::mesh("base_port", format!("expected 1..=65535, got {}", mesh.base_port)));
     }
+    problems.extend(check_forwarder_settings(mesh));
     if !(1280..=65535).contains(&mesh.mtu) {
         problems.push(Problem::mesh("mtu", format!("expected 1280..=65535, got {}", mesh.mtu)));
     }
@@ -398,6 +459,29 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
                 babel.rtt_max_ms
             ),
         ));
+    }
+    problems
+}
+
+/// The forwarder's prefixes stay clear of the overlay's, and its overhead is sane.
+fn check_forwarder_settings(mesh: &MeshSettings) -> Vec<Problem> {
+    let mut problems = vec![];
+    let (v6, v4) = (mesh.forwarder_ipv6_prefix, mesh.forwarder_ipv4_prefix);
+    if v6.contains(mesh.prefix.addr) || mesh.prefix.contains(v6.addr) {
+        problems.push(Problem::mesh("forwarder_ipv6_prefix", format!("{v6} overlaps the mesh prefix {}", mesh.prefix)));
+    }
+    if let Some(overlay) = mesh.ipv4_prefix {
+        if v4.contains(overlay.addr) || overlay.contains(v4.addr) {
+            problems.push(Problem::mesh("forwarder_ipv4_prefix", format!("{v4} overlaps ipv4_prefix {overlay}")));
+        }
+    }
+    if let Some(overhead) = mesh.forward_overhead {
+        if overhead > MAX_FORWARD_OVERHEAD {
+            problems.push(Problem::mesh(
+                "forward_overhead",
+                format!("expected 0..={MAX_FORWARD_OVERHEAD} bytes, got {overhead}"),
+            ));
+        }
     }
     problems
 }

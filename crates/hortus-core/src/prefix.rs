@@ -52,6 +52,12 @@ impl Ipv6Prefix {
 }
 
 impl Ipv4Prefix {
+    /// Whether `addr` lies inside this prefix.
+    pub fn contains(&self, addr: Ipv4Addr) -> bool {
+        let bits = 32 - u32::from(self.len);
+        bits >= 32 || (u32::from(addr) >> bits) == (u32::from(self.addr) >> bits)
+    }
+
     /// The address `offset` inside the prefix, or `None` if it does not fit
     /// (the all-ones host part is refused too).
     pub fn nth(&self, offset: u32) -> Option<Ipv4Addr> {

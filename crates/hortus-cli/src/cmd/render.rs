@@ -1,17 +1,17 @@
-//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,all}
+//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,forwarder,all}
 //! [-o DIR] [--private-key-file PATH] ...`
 //!
 //! Everything is rendered in memory first, so bad input (unknown host,
 //! missing key path, unusable path) fails before any file is touched. With
 //! `-o DIR` the files are written into a staging directory inside DIR and
 //! then renamed into place: `DIR/bird.conf`, `DIR/babeld.conf`, and
-//! `DIR/networkd/`, which is replaced as a whole so files of removed peers
-//! disappear. A failure never leaves a half-written file.
+//! `DIR/networkd/` and `DIR/forwarder/`, which are replaced as a whole so
+//! files of removed peers disappear. A failure never leaves a half-written file.
 
 use crate::files::read_plan;
 use anyhow::{bail, Context, Result};
 use hortus_core::HostPlan;
-use hortus_render::{babeld, bird, networkd};
+use hortus_render::{babeld, bird, forwarder, networkd};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,8 @@ use std::process::ExitCode;
 
 /// Subdirectory of the output directory holding the networkd files.
 const NETWORKD_DIR: &str = "networkd";
+/// Subdirectory of the output directory holding the forwarder files.
+const FORWARDER_DIR: &str = "forwarder";
 
 /// Which configs to render.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,6 +31,9 @@ pub enum Format {
     Babeld,
     /// systemd-networkd files (`networkd/`); needs -o and --private-key-file.
     Networkd,
+    /// systemd units, nftables rules and sysctls for the host's phantun
+    /// instances (`forwarder/`, empty when it has none); needs -o.
+    Forwarder,
     /// All of the above; needs -o and --private-key-file.
     All,
 }
@@ -63,21 +68,32 @@ pub struct Args {
     /// babeld's pid file.
     #[arg(long, value_name = "PATH")]
     babeld_pid_file: Option<String>,
+    /// phantun's client binary, for the forwarder units.
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/phantun_client")]
+    phantun_client: String,
+    /// phantun's server binary, for the forwarder units.
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/phantun_server")]
+    phantun_server: String,
+    /// Where the host keeps `forwarder/hortus-forwarder.nft` (its unit loads it from there).
+    #[arg(long, value_name = "PATH", default_value = "/etc/hortus/forwarder.nft")]
+    forwarder_nft_file: String,
 }
 
-/// One output: a path relative to the output directory and its text.
+/// One output: a path relative to the output directory and its text, or
+/// a directory to create (possibly left empty).
 struct Output {
     path: PathBuf,
     contents: String,
+    directory: bool,
 }
 
 /// Renders the host's configs and prints or writes them.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let several_files = matches!(args.format, Format::Networkd | Format::All);
+    let several_files = matches!(args.format, Format::Networkd | Format::Forwarder | Format::All);
     if several_files && args.output.is_none() {
         bail!("--format {} writes several files; give an output directory with -o DIR", format_name(args.format));
     }
-    if several_files && args.private_key_file.is_none() {
+    if matches!(args.format, Format::Networkd | Format::All) && args.private_key_file.is_none() {
         bail!(
             "--format {} needs --private-key-file PATH (where the host's WireGuard private key file is; only the path is written)",
             format_name(args.format)
@@ -106,6 +122,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Bird => "bird",
         Format::Babeld => "babeld",
         Format::Networkd => "networkd",
+        Format::Forwarder => "forwarder",
         Format::All => "all",
     }
 }
@@ -117,7 +134,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
     if all || args.format == Format::Bird {
         let opts = bird::Options { extra_config: None, include: args.bird_include.clone() };
         bird::validate(host, &opts)?;
-        outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts) });
+        outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts), directory: false });
     }
     if all || args.format == Format::Babeld {
         let mut opts = babeld::Options::default();
@@ -128,7 +145,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
             opts.pid_file = path.clone();
         }
         babeld::validate(host, &opts)?;
-        outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts) });
+        outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts), directory: false });
     }
     if all || args.format == Format::Networkd {
         let opts = networkd::Options {
@@ -136,8 +153,33 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
             preshared_key_file: args.preshared_key_file.clone(),
         };
         for file in networkd::render(host, &opts)? {
-            outputs.push(Output { path: Path::new(NETWORKD_DIR).join(file.name), contents: file.contents });
+            outputs.push(Output {
+                path: Path::new(NETWORKD_DIR).join(file.name),
+                contents: file.contents,
+                directory: false,
+            });
         }
+    }
+    if all || args.format == Format::Forwarder {
+        let opts = forwarder::Options {
+            phantun_client: args.phantun_client.clone(),
+            phantun_server: args.phantun_server.clone(),
+            nft_file: args.forwarder_nft_file.clone(),
+            ..forwarder::Options::default()
+        };
+        let files = forwarder::render(host, &opts)?;
+        if files.is_empty() {
+            eprintln!("hortus: {} runs no forwarder; {FORWARDER_DIR}/ is empty", host.host);
+        }
+        for file in files {
+            outputs.push(Output {
+                path: Path::new(FORWARDER_DIR).join(file.name),
+                contents: file.contents,
+                directory: false,
+            });
+        }
+        // The directory itself, so an empty one replaces a stale one.
+        outputs.push(Output { path: FORWARDER_DIR.into(), contents: String::new(), directory: true });
     }
     Ok(outputs)
 }
@@ -150,7 +192,7 @@ fn write_outputs(dir: &Path, outputs: &[Output]) -> Result<()> {
     entries.dedup();
     for entry in &entries {
         let target = dir.join(entry);
-        let want_dir = *entry == Path::new(NETWORKD_DIR);
+        let want_dir = *entry == Path::new(NETWORKD_DIR) || *entry == Path::new(FORWARDER_DIR);
         if let Ok(meta) = fs::symlink_metadata(&target) {
             if meta.is_dir() != want_dir {
                 bail!(
@@ -178,6 +220,10 @@ fn stage(staging: &Path, outputs: &[Output]) -> Result<()> {
         .with_context(|| format!("cannot write into {}", staging.parent().unwrap_or(staging).display()))?;
     for output in outputs {
         let path = staging.join(&output.path);
+        if output.directory {
+            fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            continue;
+        }
         let write = || -> std::io::Result<()> {
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent)?;
