@@ -339,6 +339,16 @@ else
 fi
 
 # --------------------------------------------------------------------------
+# Rust tools: rustfmt and clippy (scripts/test.sh runs both)
+# --------------------------------------------------------------------------
+if command -v rustup >/dev/null 2>&1; then
+    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
+cargo fmt --version >/dev/null 2>&1 || die "cargo fmt not available (rustup component add rustfmt)"
+cargo clippy --version >/dev/null 2>&1 || die "cargo clippy not available (rustup component add clippy)"
+
+# --------------------------------------------------------------------------
 # 3. Final report
 # --------------------------------------------------------------------------
 for c in wg wireguard-go babeld nft iperf3 socat ip unshare nsenter ping ps nix-instantiate; do

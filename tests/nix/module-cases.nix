@@ -9,10 +9,16 @@
   # prints for host `host`: plan --host, render --format bird / babeld.
   inventory,
   planFile,
+  # The same mesh with an IPv4 overlay (mesh.ipv4_prefix).
+  ipv4PlanFile,
   host,
   hostPlanFile,
   birdFile,
   babeldFile,
+  # null: every case, each run under builtins.tryEval (a case that throws,
+  # e.g. on a conflicting definition, fails alone); a name: that case alone,
+  # unguarded, for its error message.
+  only ? null,
 }:
 let
   inherit (import ./module-eval.nix { inherit lib pkgs; }) evalHost;
@@ -75,11 +81,56 @@ let
     detail = failedAssertions config;
   };
 
+  # The host's forwarding and mesh rp_filter sysctls (reading them merges
+  # every definition: a key defined twice fails here).
+  meshSysctl =
+    config:
+    lib.filterAttrs (
+      n: _: lib.hasSuffix ".forwarding" n || lib.elem n (map (i: "net.ipv4.conf.${i}.rp_filter") interfaces)
+    ) config.boot.kernel.sysctl;
+  expectedSysctl =
+    ipv4:
+    lib.genAttrs (map (i: "net.ipv4.conf.${i}.rp_filter") interfaces) (_: 0)
+    // {
+      "net.ipv6.conf.all.forwarding" = 1;
+    }
+    // lib.optionalAttrs ipv4 { "net.ipv4.conf.all.forwarding" = 1; };
+  # A host running babeld with the committed (stand-in) babeld config.
+  babeld = {
+    services.hortus.routingDaemon = "babeld";
+    services.hortus.babeldConfigFile = standIn;
+  };
+  ipv4 = {
+    services.hortus.planFile = lib.mkForce ipv4PlanFile;
+  };
+  # A kernel without the iptables rpfilter match (nixpkgs' default has it).
+  noRPFilter = {
+    boot.kernelPackages = {
+      kernel = {
+        config.isEnabled = _: false;
+        features = { };
+      };
+    };
+  };
+
   byInventory = fromInventory { };
   byPlanFile = fromPlanFile { };
   interfaces = mapping.interfaces expectedHostPlan;
+
+  guarded =
+    name: case:
+    let
+      result = builtins.tryEval (builtins.deepSeq case case);
+    in
+    if result.success then
+      result.value
+    else
+      {
+        ok = false;
+        detail = "evaluation failed";
+      };
 in
-{
+(cases: if only == null then builtins.mapAttrs guarded cases else cases.${only}) {
   "inventory (IFD): the plan option is `hortus plan --host`" = equal byInventory.services.hortus.plan expectedHostPlan;
 
   "inventory (IFD): services.bird.config is `hortus render --format bird` and bird.extraConfig" =
@@ -152,7 +203,7 @@ in
   "presharedKeyFile: every WireGuard peer gets it, the private key stays a path" =
     let
       config = fromPlanFile { services.hortus.presharedKeyFile = "/run/agenix/hortus-psk"; };
-      wireguard = builtins.filter (n: n ? wireguardPeers) (builtins.attrValues config.systemd.network.netdevs);
+      wireguard = builtins.filter (n: n.wireguardPeers != [ ]) (builtins.attrValues config.systemd.network.netdevs);
     in
     accepted config (
       builtins.length wireguard == builtins.length interfaces
@@ -235,13 +286,80 @@ in
     in
     equal {
       inherit (config.systemd.network) enable netdevs networks;
-      inherit (config) assertions;
+      assertions = map (a: a.message) config.assertions;
       bird = config.services.bird.enable;
     } {
       enable = false;
       netdevs = { };
       networks = { };
-      assertions = [ ];
+      # Only the stand-in iptables firewall's own.
+      assertions = [ "This kernel does not support rpfilter" ];
       bird = false;
     };
+
+  # Together with nixpkgs' own modules (their definitions in ./nixos-stubs.nix).
+  "babeld: nixpkgs' babeld.nix and hortus define IPv6 forwarding once (sysctl keys are unique)" =
+    let
+      config = fromPlanFile babeld;
+    in
+    equal (meshSysctl config) (expectedSysctl false // { "net.ipv4.conf.all.forwarding" = 1; });
+
+  "babeld + IPv4 overlay: IPv4 forwarding defined once too" =
+    let
+      config = fromPlanFile {
+        imports = [
+          babeld
+          ipv4
+        ];
+      };
+    in
+    equal (meshSysctl config) (expectedSysctl true);
+
+  "BIRD + IPv4 overlay: IPv4 forwarding, all.rp_filter 0 (the kernel takes the larger of all and the interface)" =
+    let
+      config = fromPlanFile ipv4;
+    in
+    accepted config (
+      meshSysctl config == expectedSysctl true && config.boot.kernel.sysctl."net.ipv4.conf.all.rp_filter" == 0
+    );
+
+  "babeld + IPv4 overlay: babeld.nix's all.rp_filter and hortus' agree" =
+    let
+      config = fromPlanFile {
+        imports = [
+          babeld
+          ipv4
+        ];
+      };
+    in
+    accepted config (config.boot.kernel.sysctl."net.ipv4.conf.all.rp_filter" == 0);
+
+  "iptables firewall, kernel without the rpfilter match: checkReversePath is nixpkgs' false, no failed assertion" =
+    let
+      config = fromPlanFile noRPFilter;
+    in
+    accepted config (config.networking.firewall.checkReversePath == false);
+
+  "nftables firewall: checkReversePath is loose" =
+    let
+      config = fromPlanFile { networking.nftables.enable = true; };
+    in
+    accepted config (config.networking.firewall.checkReversePath == "loose");
+
+  "a user's checkReversePath wins over hortus' loose" =
+    let
+      config = fromPlanFile { networking.firewall.checkReversePath = false; };
+    in
+    accepted config (config.networking.firewall.checkReversePath == false);
+
+  "IPv6 forwarding: hortus' definition wins over a plain one (babeld.nix's priority)" =
+    let
+      config = fromPlanFile { boot.kernel.sysctl."net.ipv6.conf.all.forwarding" = 0; };
+    in
+    accepted config (config.boot.kernel.sysctl."net.ipv6.conf.all.forwarding" == 1);
+
+  "refused: IPv6 forwarding forced off" =
+    refuses "needs net.ipv6.conf.all.forwarding = 1 in boot.kernel.sysctl; something set it to 0 with mkForce" (fromPlanFile {
+      boot.kernel.sysctl."net.ipv6.conf.all.forwarding" = lib.mkForce 0;
+    });
 }

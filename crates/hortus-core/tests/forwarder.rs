@@ -55,13 +55,15 @@ fn an_operators_forwarder_has_no_tun_the_old_overhead_and_a_warning() {
 
 #[test]
 fn both_ends_behind_nat_cannot_host_a_phantun_server() {
-    // b is censored and behind NAT; a behind NAT too: nobody accepts phantun's TCP.
-    let toml = pair("", "nat = true").replace("endpoints = [\"192.0.2.1\"]", "nat = true");
+    // b is censored and behind NAT; a behind NAT too: nobody accepts
+    // phantun's TCP. Public c serves both.
+    let toml = pair("", "nat = true").replace("endpoints = [\"192.0.2.1\"]", "nat = true")
+        + "[nodes.c]\nid = 2\npublic_key = \"ZQv51UhFw5mghyzt9YLs2F6ymCDnsnd4D7Rq7bqLUE4=\"\nendpoints = [\"192.0.2.3\"]\n";
     let plan = plan(&toml);
-    assert!(plan.nodes["a"].links.is_empty());
+    assert_eq!(plan.nodes["a"].links.len(), 1);
     assert_eq!(plan.skipped.len(), 1);
     assert!(
-        plan.warnings.iter().any(|w| w.contains("pair `a`–`b` needs a forwarder") && w.contains("phantun server")),
+        plan.warnings.iter().any(|w| w.contains("1 pair(s) need a forwarder") && w.contains("phantun server")),
         "{:?}",
         plan.warnings
     );
@@ -91,6 +93,6 @@ fn forwarder_prefixes_must_fit_and_stay_clear_of_the_overlay() {
             .contains("node `a`: `forwarder_ipv4_prefix`: the phantun TUN addresses for peer `b` (id 1) do not fit")),
         "{p:#?}"
     );
-    let p = problems(&pair("forward_overhead = 5000", ""));
-    assert!(p.iter().any(|p| p.contains("`forward_overhead`: expected 0..=1000 bytes, got 5000")), "{p:#?}");
+    let p = problems(&pair("forward_overhead = 70000", ""));
+    assert!(p.iter().any(|p| p.contains("`forward_overhead`: expected 0..=65535 bytes, got 70000")), "{p:#?}");
 }

@@ -3,6 +3,7 @@
 //! `hortus-lab` crate; this module parses arguments and prints.
 
 use crate::files::read_inventory;
+use crate::output::outln;
 use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use hortus_core::inventory::RoutingDaemon;
@@ -157,30 +158,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
         LabCommand::Status { json } => {
             let status = open()?.status()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                outln!("{}", serde_json::to_string_pretty(&status)?)?;
             } else {
-                status.iter().for_each(|s| print!("{s}"));
+                for s in &status {
+                    crate::output::write_stdout(s.to_string().as_bytes())?;
+                }
             }
         }
         LabCommand::Wait { timeout } => {
             let timeout = Duration::try_from_secs_f64(timeout).context("--timeout must be a non-negative number")?;
             let lab = open()?;
             let waited = lab.wait_connected(timeout)?;
-            println!(
+            outln!(
                 "full connectivity after waiting {:.2} s ({:.2} s since the daemons started)",
                 waited.as_secs_f64(),
                 lab.since_daemons_started().as_secs_f64()
-            );
+            )?;
         }
         LabCommand::Ping { a, b, count, interval, json } => {
             let r = open()?.ping(&a, &b, count, interval)?;
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                outln!("{}", serde_json::to_string(&r)?)?;
             } else {
                 let rtt = r
                     .rtt_ms
                     .map_or("no reply".into(), |(min, avg, max)| format!("rtt min/avg/max {min}/{avg}/{max} ms"));
-                println!("{a} -> {b}: {} sent, {} received, {} lost; {rtt}", r.transmitted, r.received, r.lost());
+                outln!("{a} -> {b}: {} sent, {} received, {} lost; {rtt}", r.transmitted, r.received, r.lost())?;
             }
             if r.received == 0 {
                 return Ok(ExitCode::FAILURE);
