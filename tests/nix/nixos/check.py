@@ -125,6 +125,28 @@ def check_case(name, args, rc):
           f"firewall backend {backend}, checkReversePath {json.dumps(want_rpf)}",
           {k: fw[k] for k in ("backend", "nftables", "checkReversePath")})
 
+    # Forwarders: a phantun unit per one `hortus render --format forwarder`
+    # writes, with its arguments; the servers' TCP ports open; NAT rules in
+    # the firewall backend's form.
+    fdir = g / host / "forwarder"
+    want_units = {f.name: f.read_text() for f in sorted(fdir.glob("hortus-phantun-*.service"))} if fdir.is_dir() else {}
+    f = r["forwarder"]
+
+    def exec_args(text):
+        line = next((l for l in text.splitlines() if l.startswith("ExecStart=")), "ExecStart=")
+        return line.split()[1:]
+
+    bad = {n: (exec_args(f["units"].get(n, "")), exec_args(t)) for n, t in want_units.items()
+           if exec_args(f["units"].get(n, "")) != exec_args(t)}
+    check(set(f["units"]) == set(want_units) and not bad,
+          f"{len(want_units)} phantun units == hortus render --format forwarder (ExecStart arguments)",
+          {"NixOS": sorted(f["units"]), "render": sorted(want_units), "differ": bad})
+    check(sorted(f["allowedTCPPorts"]) == sorted(host_plan["node"]["forwarder_ports"]),
+          "firewall opens the phantun servers' TCP ports", f["allowedTCPPorts"])
+    nat = (f["nftables"] or "") if backend == "nftables" else f["extraCommands"]
+    check(not want_units or ("masquerade" in nat.lower() or "dnat" in nat.lower()),
+          f"phantun NAT rules in the {backend} firewall", nat[:300])
+
     # Sysctls.
     s = r["sysctl"]
     ipv4 = host_plan["node"]["ipv4_address"] is not None
