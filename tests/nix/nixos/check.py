@@ -14,6 +14,7 @@ sysctls are what the case asks for. Prints one line per check, a summary
 table, and `N passed, N failed`.
 """
 import json
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -133,8 +134,9 @@ def check_case(name, args, rc):
     f = r["forwarder"]
 
     def exec_args(text):
+        # systemd's ExecStart= quoting, as far as these arguments need it (shell-like quotes).
         line = next((l for l in text.splitlines() if l.startswith("ExecStart=")), "ExecStart=")
-        return line.split()[1:]
+        return shlex.split(line.removeprefix("ExecStart="))[1:]
 
     bad = {n: (exec_args(f["units"].get(n, "")), exec_args(t)) for n, t in want_units.items()
            if exec_args(f["units"].get(n, "")) != exec_args(t)}
