@@ -14,6 +14,7 @@ sysctls are what the case asks for. Prints one line per check, a summary
 table, and `N passed, N failed`.
 """
 import json
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -131,6 +132,29 @@ def check_case(name, args, rc):
     check(fw["backend"] == backend and fw["nftables"] == (backend == "nftables") and fw["checkReversePath"] == want_rpf,
           f"firewall backend {backend}, checkReversePath {json.dumps(want_rpf)}",
           {k: fw[k] for k in ("backend", "nftables", "checkReversePath")})
+
+    # Forwarders: a phantun unit per one `hortus render --format forwarder`
+    # writes, with its arguments; the servers' TCP ports open; NAT rules in
+    # the firewall backend's form.
+    fdir = g / host / "forwarder"
+    want_units = {f.name: f.read_text() for f in sorted(fdir.glob("hortus-phantun-*.service"))} if fdir.is_dir() else {}
+    f = r["forwarder"]
+
+    def exec_args(text):
+        # systemd's ExecStart= quoting, as far as these arguments need it (shell-like quotes).
+        line = next((l for l in text.splitlines() if l.startswith("ExecStart=")), "ExecStart=")
+        return shlex.split(line.removeprefix("ExecStart="))[1:]
+
+    bad = {n: (exec_args(f["units"].get(n, "")), exec_args(t)) for n, t in want_units.items()
+           if exec_args(f["units"].get(n, "")) != exec_args(t)}
+    check(set(f["units"]) == set(want_units) and not bad,
+          f"{len(want_units)} phantun units == hortus render --format forwarder (ExecStart arguments)",
+          {"NixOS": sorted(f["units"]), "render": sorted(want_units), "differ": bad})
+    check(sorted(f["allowedTCPPorts"]) == sorted(host_plan["node"]["forwarder_ports"]),
+          "firewall opens the phantun servers' TCP ports", f["allowedTCPPorts"])
+    nat = (f["nftables"] or "") if backend == "nftables" else f["extraCommands"]
+    check(not want_units or ("masquerade" in nat.lower() or "dnat" in nat.lower()),
+          f"phantun NAT rules in the {backend} firewall", nat[:300])
 
     # Sysctls.
     s = r["sysctl"]
