@@ -17,5 +17,8 @@ echo "== nix: module, lib and flake"
 cargo build --release --bin hortus
 HORTUS_BIN="$PWD/target/release/hortus" bash tests/nix/run.sh
 
+echo "== host tier: kernel WireGuard + systemd-networkd + BIRD 3 / babeld in a QEMU guest"
+HORTUS_BIN="$PWD/target/release/hortus" bash tests/host/run.sh
+
 echo "== lab: network namespaces with wireguard-go, BIRD 3 and babeld"
 cargo test -p hortus-lab -- --test-threads=1
