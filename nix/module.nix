@@ -306,9 +306,9 @@ in
     (mkIf (hostPlan != null) {
       assertions = map (name: {
         assertion = forwardingOn name;
-        message = "services.hortus: this host routes for the mesh and needs ${name} = 1 in boot.kernel.sysctl; something set it to ${
+        message = "services.hortus: this host routes for the mesh and needs boot.kernel.sysctl.\"${name}\" = 1, but a stronger definition (e.g. mkForce) sets it to ${
           builtins.toJSON (config.boot.kernel.sysctl.${name} or null)
-        } with mkForce.";
+        }.";
       }) forwardingKeys;
 
       warnings = map (warning: "hortus: ${warning}") hostPlan.warnings;

@@ -361,13 +361,16 @@ ln -sfn "$PHANTUN_ROOT/bin/client" "$BIN/phantun_client"
 ln -sfn "$PHANTUN_ROOT/bin/server" "$BIN/phantun_server"
 
 # --------------------------------------------------------------------------
-# Rust tools: rustfmt and clippy (scripts/test.sh runs both)
+# Rust tools: rustfmt and clippy, cargo-fuzz (scripts/test.sh runs them)
 # --------------------------------------------------------------------------
 if command -v rustup >/dev/null 2>&1; then
     rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
     rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
 cargo fmt --version >/dev/null 2>&1 || die "cargo fmt not available (rustup component add rustfmt)"
+# cargo-fuzz for scripts/fuzz.sh (runs on stable with RUSTC_BOOTSTRAP=1; needs a C++ compiler for libFuzzer).
+command -v g++ >/dev/null 2>&1 || { system_apt_update; "${SUDO[@]}" apt-get install -y --no-install-recommends g++; }
+cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --version 0.13.2 --locked
 cargo clippy --version >/dev/null 2>&1 || die "cargo clippy not available (rustup component add clippy)"
 
 # --------------------------------------------------------------------------

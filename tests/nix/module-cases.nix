@@ -412,7 +412,7 @@ in
     accepted config (config.boot.kernel.sysctl."net.ipv6.conf.all.forwarding" == 1);
 
   "refused: IPv6 forwarding forced off" =
-    refuses "needs net.ipv6.conf.all.forwarding = 1 in boot.kernel.sysctl; something set it to 0 with mkForce" (fromPlanFile {
+    refuses "needs boot.kernel.sysctl.\"net.ipv6.conf.all.forwarding\" = 1, but a stronger definition (e.g. mkForce) sets it to 0." (fromPlanFile {
       boot.kernel.sysctl."net.ipv6.conf.all.forwarding" = lib.mkForce 0;
     });
 }

@@ -12,7 +12,7 @@
 //! The first run over outputs that are plain files or directories (an older
 //! hortus, or by hand) replaces each by its symlink, one rename per entry.
 
-use crate::{pid_alive, remove_stale_temporaries, write_new};
+use crate::{create_file, pid_alive, remove_stale_temporaries};
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
@@ -157,12 +157,13 @@ fn write_generation(
     current: Option<PathBuf>,
 ) -> io::Result<()> {
     fs::create_dir(new_gen)?;
+    let mut made = BTreeSet::new();
     for output in outputs {
         let path = new_gen.join(&output.path);
-        if let Some(parent) = path.parent() {
+        if let Some(parent) = path.parent().filter(|p| made.insert(p.to_path_buf())) {
             fs::create_dir_all(parent)?;
         }
-        write_new(&path, &output.contents, 0o644)?;
+        create_file(&path, &output.contents, 0o644)?;
     }
     if let Some(current) = current.filter(|c| c.is_dir()) {
         for kept in fs::read_dir(&current)?.flatten() {

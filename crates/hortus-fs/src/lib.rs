@@ -49,10 +49,15 @@ pub fn create_exclusive(path: &Path, contents: &[u8], mode: u32) -> io::Result<(
     result
 }
 
-/// Creates `path` (which must not exist) with `contents`, synced to disk.
-pub(crate) fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    // A leftover of a crashed run with the same pid would block create_new.
+/// Creates the temporary `path` with `contents`, synced to disk, first
+/// removing a leftover of a crashed run with the same pid.
+fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let _ = fs::remove_file(path);
+    create_file(path, contents, mode)
+}
+
+/// Creates `path`, which must not exist, with `contents`, synced to disk.
+pub(crate) fn create_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
     file.write_all(contents)?;
     file.sync_all()

@@ -81,6 +81,15 @@ impl Lab {
         if !missing.is_empty() {
             return Err(LabError::MissingTools(missing));
         }
+        if wireguard == WireGuardImpl::Userspace {
+            let interfaces: u64 = lab_plan.plan.nodes.values().map(|n| n.links.len() as u64).sum();
+            if let Some((old, new)) = crate::limits::ensure_inotify_instances(interfaces)? {
+                progress(&format!(
+                    "hortus lab: raised fs.inotify.max_user_instances from {old} to {new} \
+                     ({interfaces} wireguard-go processes hold one each)"
+                ));
+            }
+        }
         create_dir(&opts.state_dir, 0o700)?;
         let state = LabState {
             version: STATE_VERSION,

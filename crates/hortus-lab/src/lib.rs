@@ -39,6 +39,7 @@ pub mod faults;
 pub mod forwarders;
 pub mod lab;
 pub mod lab_plan;
+pub mod limits;
 pub mod network;
 pub mod node;
 pub mod probe;

@@ -31,7 +31,7 @@ impl Lab {
         let links = self.node_plan(name)?.links.clone();
         for link in &links {
             self.create_interface(name, link)?;
-            self.link_up(name, link)?;
+            self.link_up(name, link).map_err(|e| self.wireguard_exited(name, link).unwrap_or(e))?;
         }
         for link in &links {
             self.start_forwarder(name, link)?;
@@ -90,6 +90,18 @@ impl Lab {
                     .map_err(|_| started_badly(&format!("wireguard-go for `{iface}` on `{name}`"), &log))
             }
         }
+    }
+
+    /// When `link`'s wireguard-go has exited (it may create its interface
+    /// and socket and still fail), the error naming it with its log.
+    fn wireguard_exited(&self, name: &str, link: &Link) -> Option<LabError> {
+        let kind = ProcessKind::WireGuard { interface: link.interface.clone() };
+        let process = self.state.processes.iter().rev().find(|p| p.node == name && p.kind == kind)?;
+        if process.alive() {
+            return None;
+        }
+        let log = self.dir.node(name).file(&format!("wireguard-{}.log", link.interface));
+        Some(started_badly(&format!("wireguard-go for `{}` on `{name}`", link.interface), &log))
     }
 
     /// `wg set` with the plan's settings for `link`, but the keepalive.

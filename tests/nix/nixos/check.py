@@ -54,6 +54,11 @@ def unit_diff(name, nixos, rendered):
     return ""
 
 
+def stderr_warnings(name):
+    """The warnings Nix printed while evaluating case NAME (lib.warn, traces)."""
+    return [l.strip() for l in (out / f"{name}.err").read_text().splitlines() if "warning:" in l.lower()]
+
+
 def params(args):
     p = {"variant": "v6", "daemon": '"bird"', "mode": '"planFile"', "trustInterfaces": "true",
          "firewall": '"iptables"', "rpfilter": "true"}
@@ -86,6 +91,8 @@ def check_case(name, args, rc):
     check(r["failedAssertions"] == [], "no failed assertion", r["failedAssertions"])
     intended = [f"hortus: {w}" for w in plan["warnings"]]
     check(r["warnings"] == intended, "no warning but the plan's", r["warnings"])
+    stray = [l for l in stderr_warnings(name) if not any(w in l for w in intended)]
+    check(not stray, "no other warning printed while evaluating", stray[:5])
     check(r["plan"] == host_plan, "services.hortus.plan == hortus plan --host")
 
     # The routing daemon: the rendered config, the other one off.
@@ -165,12 +172,24 @@ def check_case(name, args, rc):
 
 cases = [l.split("\t") for l in (out / "cases.tsv").read_text().splitlines()[1:]]
 for name, args, rc, seconds, rss in cases:
-    if name == "vm-mesh":
+    if name == "stand-ins":
+        results = []
+        if rc == "0":
+            r = json.loads((out / "stand-ins.json").read_text())
+            results.append((r["count"] > 0 and not r["differences"],
+                            f"the {r['count']} options tests/nix/nixos-stubs.nix declares exist in NixOS with the same types",
+                            r["differences"]))
+        else:
+            err = [l.strip().removeprefix("| ") for l in (out / "stand-ins.err").read_text().splitlines() if "error:" in l]
+            results.append((False, "evaluates", " | ".join(err[-3:])[:600]))
+    elif name == "vm-mesh":
         results = []
         if rc == "0":
             r = json.loads((out / "vm-mesh.json").read_text())
             ok = all(v.endswith(".drv") and (store / v.lstrip("/")).exists() for v in (r["driver"], r["test"]))
             results.append((ok, f"driver and test .drv instantiated, nodes {r['nodes']}", r))
+            stray = stderr_warnings("vm-mesh")
+            results.append((not stray, "no warning printed while evaluating", stray[:5]))
         else:
             err = [l.strip().removeprefix("| ") for l in (out / "vm-mesh.err").read_text().splitlines() if "error:" in l]
             results.append((False, "evaluates", " | ".join(err[-3:])[:600]))
@@ -188,7 +207,7 @@ for name, args, rc, seconds, rss in cases:
                  f"{good}/{len(results)}", "pass" if good == len(results) else "FAIL"))
 
 # The unit comparison itself notices a changed value, and ignores key order.
-sample = next((out / f"{c[0]}.json" for c in cases if c[0] != "vm-mesh" and c[2] == "0"), None)
+sample = next((out / f"{c[0]}.json" for c in cases if c[0] not in ("vm-mesh", "stand-ins") and c[2] == "0"), None)
 if sample is not None:
     units = json.loads(sample.read_text())["units"]
     name, text = next((n, t) for n, t in sorted(units.items()) if "MTUBytes=" in t)

@@ -212,3 +212,21 @@ pub fn all_public(n: u8) -> Inventory {
     }
     Inventory::from_toml_str(&text).expect("inventory")
 }
+
+/// The inventory `scripts/gen-inventory.py N cantor` writes, with
+/// `base_port` 20000 and real keys: `node0..`, every 5th (id % 5 == 3)
+/// behind NAT, every 7th (id % 7 == 6) censored, regions `r0`–`r2`.
+pub fn generated(n: u8) -> Inventory {
+    let mut text = String::from("[mesh]\nport_scheme = \"cantor\"\nbase_port = 20000\n");
+    for i in 0..n {
+        let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
+        text += &format!(
+            "[nodes.node{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"198.18.0.{}\"]\nnat = {}\ncensored = {}\nregion = \"r{}\"\n",
+            i + 1,
+            i % 5 == 3,
+            i % 7 == 6,
+            i % 3
+        );
+    }
+    Inventory::from_toml_str(&text).expect("inventory")
+}
