@@ -91,6 +91,7 @@ in
   # nixosModules.hortus and this path together one module.
   _file = ./module.nix;
   key = toString ./module.nix;
+  imports = [ ./reconcile.nix ];
 
   options.services.hortus = {
     enable = mkEnableOption "the hortus WireGuard + Babel full mesh on this host";

@@ -80,5 +80,8 @@ in
       enable = flag;
       extraConfig = lines;
     };
+    # Set by nix/reconcile.nix.
+    environment.etc = loose { };
+    systemd.services = loose { };
   };
 }

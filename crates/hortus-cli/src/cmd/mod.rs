@@ -5,4 +5,5 @@ pub mod keys;
 pub mod lab;
 pub mod plan;
 pub mod ports;
+pub mod reconcile;
 pub mod render;
