@@ -347,7 +347,17 @@ converged_as_planned() {
     done
     t=$(wait_for 90 mesh_ok)
     chk "$1: every node routes to and reaches every other node ($t s)" test "$t" != timeout || dump_state
+    # A restarted networkd replaces a link's peer: the session restarts when
+    # the far end notices (up to ~15 s of unanswered data for WireGuard).
+    t=$(wait_for 40 all_handshaken)
+    chk "$1: every link has a handshake ($t s)" test "$t" != timeout
     check_links
+}
+all_handshaken() {
+    local n
+    for n in "${NODES[@]}"; do
+        ! in_node "$n" wg show all latest-handshakes | grep -q $'\t0$' || return 1
+    done
 }
 
 # ping_start FROM TO SECONDS: a 5/s ping in the background ($! is its pid);
