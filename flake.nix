@@ -79,7 +79,8 @@
       formatter = forAllSystems (system: pkgs: pkgs.nixfmt);
 
       checks = forAllSystems (
-        system: pkgs: {
+        system: pkgs:
+        {
           # Builds the binary and runs the workspace tests (without the lab).
           hortus = self.packages.${system}.hortus;
           # The mapping of the six-node example plan against the goldens.
@@ -101,6 +102,17 @@
             goldenDir = ./tests/nix/golden;
           };
         }
+        // (
+          if system == "x86_64-linux" then
+            {
+              # Three NixOS VMs (one behind NAT) with kernel WireGuard,
+              # systemd-networkd and BIRD 3: reachability and fail-over.
+              # Needs KVM (docs/nixos.md).
+              vm-mesh = import ./tests/nix/vm-mesh.nix { inherit pkgs; };
+            }
+          else
+            { }
+        )
       );
     };
 }

@@ -19,6 +19,7 @@ let
     mkIf
     mkMerge
     mkOption
+    mkOverride
     types
     ;
 
@@ -85,13 +86,33 @@ let
   ];
 
   interfaces = mapping.interfaces hostPlan;
+
+  # A sysctl key is unique per priority (nixpkgs' sysctl type merges with
+  # mergeOneOption): babeld.nix defines both forwarding keys plainly (100),
+  # nat.nix, docker.nix, tailscale.nix and others with mkOverride 97–99,
+  # network-interfaces.nix with mkDefault. hortus takes a priority of its
+  # own that beats the plain ones; mkForce still overrides it, and the
+  # assertion below then says what the mesh needs.
+  forwardingPriority = mkOverride 95;
+  forwardingOn = name: lib.elem (config.boot.kernel.sysctl.${name} or null) [ 1 true "1" ];
+  forwardingKeys = lib.filter (lib.hasSuffix ".forwarding") (
+    lib.attrNames (if hostPlan == null then { } else mapping.sysctl hostPlan)
+  );
 in
 {
   # Name the file in error messages, and make importing the flake's
   # nixosModules.hortus and this path together one module.
   _file = ./module.nix;
   key = toString ./module.nix;
-  imports = [ ./reconcile.nix ];
+
+  # Sibling modules, one part of the plan each (they read
+  # config.services.hortus.plan and set nothing while it is null). Every
+  # NixOS option they set must be declared, with nixpkgs' type, in
+  # tests/nix/nixos-stubs.nix; tests/nix/nixos/run.sh evaluates them whole.
+  imports = [
+    ./forwarder.nix
+    ./reconcile.nix
+  ];
 
   options.services.hortus = {
     enable = mkEnableOption "the hortus WireGuard + Babel full mesh on this host";
@@ -286,6 +307,13 @@ in
     }
 
     (mkIf (hostPlan != null) {
+      assertions = map (name: {
+        assertion = forwardingOn name;
+        message = "services.hortus: this host routes for the mesh and needs boot.kernel.sysctl.\"${name}\" = 1, but a stronger definition (e.g. mkForce) sets it to ${
+          builtins.toJSON (config.boot.kernel.sysctl.${name} or null)
+        }.";
+      }) forwardingKeys;
+
       warnings = map (warning: "hortus: ${warning}") hostPlan.warnings;
 
       systemd.network = {
@@ -300,7 +328,9 @@ in
       };
 
       boot.kernel.sysctl = mkMerge [
-        (mapping.sysctl hostPlan)
+        (lib.mapAttrs (name: value: if lib.hasSuffix ".forwarding" name then forwardingPriority value else value) (
+          mapping.sysctl hostPlan
+        ))
         # The kernel applies the larger of `all` and the interface's value.
         (mkIf (hostPlan.node.ipv4_address != null) { "net.ipv4.conf.all.rp_filter" = mkDefault 0; })
       ];
@@ -314,8 +344,11 @@ in
           })
         );
         # Babel picks each direction's path on its own; a strict reverse-path
-        # check drops packets that come back over another link.
-        checkReversePath = mkDefault "loose";
+        # check drops packets that come back over another link. Below
+        # mkDefault, so that nixpkgs' own `mkDefault false` (the iptables
+        # firewall on a kernel without the rpfilter match) and any user
+        # setting win, above the option's default (true, strict).
+        checkReversePath = mkOverride 1100 "loose";
       };
 
       services.bird = mkIf (cfg.routingDaemon == "bird" && birdConfig != null) {

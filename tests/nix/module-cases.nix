@@ -9,10 +9,16 @@
   # prints for host `host`: plan --host, render --format bird / babeld.
   inventory,
   planFile,
+  # The same mesh with an IPv4 overlay (mesh.ipv4_prefix).
+  ipv4PlanFile,
   host,
   hostPlanFile,
   birdFile,
   babeldFile,
+  # null: every case, each run under builtins.tryEval (a case that throws,
+  # e.g. on a conflicting definition, fails alone); a name: that case alone,
+  # unguarded, for its error message.
+  only ? null,
 }:
 let
   inherit (import ./module-eval.nix { inherit lib pkgs; }) evalHost;
@@ -22,6 +28,8 @@ let
   plan = builtins.fromJSON (builtins.readFile planFile);
   expectedHostPlan = builtins.fromJSON (builtins.readFile hostPlanFile);
   standIn = builtins.toFile "stand-in.conf" "# stand-in\n";
+  # Stands in for pkgs.phantun (the stub pkgs has none): a store path.
+  phantunStandIn = builtins.toFile "phantun" "";
 
   # A host configured from the committed plan, plus `extra` settings.
   fromPlanFile =
@@ -34,6 +42,7 @@ let
         hostName = lib.mkDefault host;
         privateKeyFile = lib.mkDefault keyFile;
         birdConfigFile = lib.mkDefault standIn;
+        forwarder.package = lib.mkDefault phantunStandIn;
       };
     };
 
@@ -75,11 +84,56 @@ let
     detail = failedAssertions config;
   };
 
+  # The host's forwarding and mesh rp_filter sysctls (reading them merges
+  # every definition: a key defined twice fails here).
+  meshSysctl =
+    config:
+    lib.filterAttrs (
+      n: _: lib.hasSuffix ".forwarding" n || lib.elem n (map (i: "net.ipv4.conf.${i}.rp_filter") interfaces)
+    ) config.boot.kernel.sysctl;
+  expectedSysctl =
+    ipv4:
+    lib.genAttrs (map (i: "net.ipv4.conf.${i}.rp_filter") interfaces) (_: 0)
+    // {
+      "net.ipv6.conf.all.forwarding" = 1;
+    }
+    // lib.optionalAttrs ipv4 { "net.ipv4.conf.all.forwarding" = 1; };
+  # A host running babeld with the committed (stand-in) babeld config.
+  babeld = {
+    services.hortus.routingDaemon = "babeld";
+    services.hortus.babeldConfigFile = standIn;
+  };
+  ipv4 = {
+    services.hortus.planFile = lib.mkForce ipv4PlanFile;
+  };
+  # A kernel without the iptables rpfilter match (nixpkgs' default has it).
+  noRPFilter = {
+    boot.kernelPackages = {
+      kernel = {
+        config.isEnabled = _: false;
+        features = { };
+      };
+    };
+  };
+
   byInventory = fromInventory { };
   byPlanFile = fromPlanFile { };
   interfaces = mapping.interfaces expectedHostPlan;
+
+  guarded =
+    name: case:
+    let
+      result = builtins.tryEval (builtins.deepSeq case case);
+    in
+    if result.success then
+      result.value
+    else
+      {
+        ok = false;
+        detail = "evaluation failed";
+      };
 in
-{
+(cases: if only == null then builtins.mapAttrs guarded cases else cases.${only}) {
   "inventory (IFD): the plan option is `hortus plan --host`" = equal byInventory.services.hortus.plan expectedHostPlan;
 
   "inventory (IFD): services.bird.config is `hortus render --format bird` and bird.extraConfig" =
@@ -175,7 +229,7 @@ in
   "presharedKeyFile: every WireGuard peer gets it, the private key stays a path" =
     let
       config = fromPlanFile { services.hortus.presharedKeyFile = "/run/agenix/hortus-psk"; };
-      wireguard = builtins.filter (n: n ? wireguardPeers) (builtins.attrValues config.systemd.network.netdevs);
+      wireguard = builtins.filter (n: n.wireguardPeers != [ ]) (builtins.attrValues config.systemd.network.netdevs);
     in
     accepted config (
       builtins.length wireguard == builtins.length interfaces
@@ -222,7 +276,57 @@ in
     services.hortus.hostName = "hastur";
   });
 
-  "refused: a plan of another format version" = refuses "the plan has version 99, this module reads version 1" (fromPlanFile {
+  "forwarder: a hardened phantun service per phantun link of the plan, with `hortus render --format forwarder`'s command line" =
+    let
+      services = lib.filterAttrs (n: _: lib.hasPrefix "hortus-phantun-" n) byPlanFile.systemd.services;
+      toHastur = services."hortus-phantun-hastur" or { serviceConfig = { }; };
+      links = builtins.filter (l: l.forwarder != null) expectedHostPlan.node.links;
+    in
+    accepted byPlanFile (
+      lib.attrNames services == lib.sort (a: b: a < b) (map (l: "hortus-phantun-${l.peer}") links)
+      && toHastur.serviceConfig.ExecStart
+        == "${phantunStandIn}/bin/client --local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur --tun-local 10.237.0.2 --tun-peer 10.237.0.3 --tun-local6 fcc8::2 --tun-peer6 fcc8::3"
+      && toHastur.serviceConfig.AmbientCapabilities == [ "CAP_NET_ADMIN" ]
+      && toHastur.serviceConfig.CapabilityBoundingSet == [ "CAP_NET_ADMIN" ]
+      && toHastur.serviceConfig.Restart == "always"
+      && lib.elem "systemd-networkd.service" toHastur.after
+    );
+
+  "forwarder: nftables firewall gets the NAT table and opens the server's TCP port" =
+    let
+      config = fromPlanFile { networking.nftables.enable = true; };
+      table = config.networking.nftables.tables.hortus_forwarder or { content = ""; };
+    in
+    accepted config (
+      table.family == "inet"
+      && lib.hasInfix "tcp dport 51832 dnat ip to 10.237.0.9" table.content
+      && lib.hasInfix "tcp dport 51832 dnat ip6 to fcc8::9" table.content
+      && lib.hasInfix "iifname \"ph-hastur\" masquerade" table.content
+      && config.networking.firewall.allowedTCPPorts == [ 51832 ]
+      && config.networking.firewall.extraCommands == ""
+    );
+
+  "forwarder: iptables firewall gets the same rules in chains of its own" =
+    let
+      fw = byPlanFile.networking.firewall;
+    in
+    accepted byPlanFile (
+      lib.hasInfix "iptables -t nat -A hortus-fwd-pre ! -i ph-yidhra -p tcp --dport 51832 -m addrtype --dst-type LOCAL -j DNAT --to-destination 10.237.0.9" fw.extraCommands
+      && lib.hasInfix "iptables -t nat -A hortus-fwd-post -s 10.237.0.3 -j MASQUERADE" fw.extraCommands
+      && lib.hasInfix "ip6tables -t nat -X hortus-fwd-post" fw.extraStopCommands
+      && !(byPlanFile.networking.nftables.tables ? hortus_forwarder)
+    );
+
+  "forwarder.enable = false runs no phantun and opens no TCP port" =
+    let
+      config = fromPlanFile { services.hortus.forwarder.enable = false; };
+    in
+    accepted config (
+      !(lib.any (lib.hasPrefix "hortus-phantun-") (lib.attrNames config.systemd.services))
+      && config.networking.firewall.allowedTCPPorts == [ ]
+    );
+
+  "refused: a plan of another format version" = refuses "the plan has version 99, this module reads version ${toString mapping.planVersion}" (fromPlanFile {
     services.hortus.planFile = lib.mkForce (planWith (p: p // { version = 99; }));
   });
 
@@ -258,13 +362,80 @@ in
     in
     equal {
       inherit (config.systemd.network) enable netdevs networks;
-      inherit (config) assertions;
+      assertions = map (a: a.message) config.assertions;
       bird = config.services.bird.enable;
     } {
       enable = false;
       netdevs = { };
       networks = { };
-      assertions = [ ];
+      # Only the stand-in iptables firewall's own.
+      assertions = [ "This kernel does not support rpfilter" ];
       bird = false;
     };
+
+  # Together with nixpkgs' own modules (their definitions in ./nixos-stubs.nix).
+  "babeld: nixpkgs' babeld.nix and hortus define IPv6 forwarding once (sysctl keys are unique)" =
+    let
+      config = fromPlanFile babeld;
+    in
+    equal (meshSysctl config) (expectedSysctl false // { "net.ipv4.conf.all.forwarding" = 1; });
+
+  "babeld + IPv4 overlay: IPv4 forwarding defined once too" =
+    let
+      config = fromPlanFile {
+        imports = [
+          babeld
+          ipv4
+        ];
+      };
+    in
+    equal (meshSysctl config) (expectedSysctl true);
+
+  "BIRD + IPv4 overlay: IPv4 forwarding, all.rp_filter 0 (the kernel takes the larger of all and the interface)" =
+    let
+      config = fromPlanFile ipv4;
+    in
+    accepted config (
+      meshSysctl config == expectedSysctl true && config.boot.kernel.sysctl."net.ipv4.conf.all.rp_filter" == 0
+    );
+
+  "babeld + IPv4 overlay: babeld.nix's all.rp_filter and hortus' agree" =
+    let
+      config = fromPlanFile {
+        imports = [
+          babeld
+          ipv4
+        ];
+      };
+    in
+    accepted config (config.boot.kernel.sysctl."net.ipv4.conf.all.rp_filter" == 0);
+
+  "iptables firewall, kernel without the rpfilter match: checkReversePath is nixpkgs' false, no failed assertion" =
+    let
+      config = fromPlanFile noRPFilter;
+    in
+    accepted config (config.networking.firewall.checkReversePath == false);
+
+  "nftables firewall: checkReversePath is loose" =
+    let
+      config = fromPlanFile { networking.nftables.enable = true; };
+    in
+    accepted config (config.networking.firewall.checkReversePath == "loose");
+
+  "a user's checkReversePath wins over hortus' loose" =
+    let
+      config = fromPlanFile { networking.firewall.checkReversePath = false; };
+    in
+    accepted config (config.networking.firewall.checkReversePath == false);
+
+  "IPv6 forwarding: hortus' definition wins over a plain one (babeld.nix's priority)" =
+    let
+      config = fromPlanFile { boot.kernel.sysctl."net.ipv6.conf.all.forwarding" = 0; };
+    in
+    accepted config (config.boot.kernel.sysctl."net.ipv6.conf.all.forwarding" == 1);
+
+  "refused: IPv6 forwarding forced off" =
+    refuses "needs boot.kernel.sysctl.\"net.ipv6.conf.all.forwarding\" = 1, but a stronger definition (e.g. mkForce) sets it to 0." (fromPlanFile {
+      boot.kernel.sysctl."net.ipv6.conf.all.forwarding" = lib.mkForce 0;
+    });
 }

@@ -36,17 +36,24 @@ let
     else
       throw (builtins.concatStringsSep "\n" (map (a: a.message) failed));
 
+  # A networkd unit as the module defined it: the stand-in's options left
+  # at their defaults (enable, empty sections) dropped.
+  defined = lib.mapAttrs (
+    _: unit: lib.filterAttrs (n: v: n != "enable" && v != { } && v != [ ] && v != "" && v != null) unit
+  );
+
   goldenShape = config: {
-    netdevs = config.systemd.network.netdevs;
-    networks = config.systemd.network.networks;
+    netdevs = defined config.systemd.network.netdevs;
+    networks = defined config.systemd.network.networks;
     firewall = { inherit (config.networking.firewall) allowedUDPPorts trustedInterfaces; };
-    sysctl = config.boot.kernel.sysctl;
+    # Without the stand-in's declared keys left at null (rmem_max, wmem_max).
+    sysctl = lib.filterAttrs (_: v: v != null) config.boot.kernel.sysctl;
   };
 
   plan = builtins.fromJSON (builtins.readFile planFile);
 in
 if planFile == null then
-  { inherit evalHost checked; }
+  { inherit evalHost checked defined; }
 else
   builtins.listToAttrs (
     map (host: {

@@ -13,6 +13,8 @@
 #   HORTUS_NIXPKGS_LIB    a nixpkgs lib checkout (the directory holding lib/,
 #                         e.g. nix-community/nixpkgs.lib); the module checks
 #                         need it and print SKIPPED without it
+#   HORTUS_NIXPKGS        a whole nixpkgs tree (tests/nix/nixos/run.sh's);
+#                         its lib/ serves when HORTUS_NIXPKGS_LIB is unset
 #   HORTUS_REQUIRE_TOOLS  1 = a missing tool (nix, python3, networkd) fails
 #                         instead of skipping
 #   HORTUS_BLESS          1 = regenerate the goldens from this run
@@ -82,6 +84,11 @@ if [ ! -x "$hortus" ]; then
     hortus=$repo/target/release/hortus
 fi
 
+# A whole nixpkgs tree (the whole-NixOS tier's, tests/nix/nixos/) holds lib/ too.
+if [ -z "${HORTUS_NIXPKGS_LIB:-}" ] && [ -f "${HORTUS_NIXPKGS:-/nonexistent}/lib/default.nix" ]; then
+    HORTUS_NIXPKGS_LIB=$HORTUS_NIXPKGS
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/hortus-nix-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -114,11 +121,29 @@ for host in "${hosts[@]}"; do
         fail "hortus render --host $host" "$(cat "$work/render.err")"
 done
 
+# The same mesh with an IPv4 overlay.
+sed 's|^prefix = "fdcc::/64"|&\nipv4_prefix = "10.42.0.0/24"|' examples/six-nodes.toml >"$work/six-nodes-ipv4.toml"
+"$hortus" plan "$work/six-nodes-ipv4.toml" >"$work/plan-ipv4.json"
+
 if [ "${HORTUS_BLESS:-}" = 1 ]; then
     mkdir -p "$golden"
     cp "$plan" "$golden/six-nodes.plan.json"
 fi
 check "the six-node plan equals $golden/six-nodes.plan.json" cmp "$plan" "$golden/six-nodes.plan.json"
+
+# The committed plan and BIRD configs of checks.x86_64-linux.vm-mesh.
+vm=$here/vm-mesh
+mkdir -p "$work/vm-mesh"
+"$hortus" plan "$vm/hortus.toml" -o "$work/vm-mesh/plan.json"
+for node in alpha beta gamma; do
+    mkdir -p "$work/vm-mesh/$node"
+    "$hortus" render "$vm/hortus.toml" --host "$node" --format bird >"$work/vm-mesh/$node/bird.conf"
+done
+if [ "${HORTUS_BLESS:-}" = 1 ]; then
+    cp -r "$work/vm-mesh/." "$vm/"
+fi
+check "the vm-mesh test's committed plan and BIRD configs equal \`hortus plan\` / \`hortus render\`" \
+    diff -r -x hortus.toml "$vm" "$work/vm-mesh"
 
 # ------------------------------------------------- nix/lib.nix: host views
 if eval_json "$work/views.json" -E "
@@ -265,8 +290,8 @@ check_equal "flake: nixosModules.hortus is a function, evaluated without nixpkgs
     "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.hortus" --apply builtins.isFunction 2>&1)" true
 check_equal "flake: nixosModules.default is a function too" \
     "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.default" --apply builtins.isFunction 2>&1)" true
-check_equal "flake: lib.planVersion = 1, without nixpkgs" \
-    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" 1
+check_equal "flake: lib.planVersion = 2, without nixpkgs" \
+    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" 2
 if nix "${nix_flags[@]}" eval --json --impure "${build_flags[@]}" --expr "
     let pkgs = $stub_pkgs; in
     (builtins.getFlake \"path:$flake\").lib.mkPlan { inherit pkgs; inventory = $repo/examples/six-nodes.toml; }" \
@@ -329,11 +354,26 @@ assert not bad and len(module) == len(sys.argv[3:]), f"differ: {bad}"
     if eval_json "$work/cases.json" "${ifd_flags[@]}" "$here/module-cases.nix" \
         --arg lib "$nixlib" --arg pkgs "$stub_pkgs" \
         --arg inventory "$repo/examples/six-nodes.toml" --arg planFile "$plan" --argstr host abhoth \
+        --arg ipv4PlanFile "$work/plan-ipv4.json" \
         --arg hostPlanFile "$work/abhoth.plan.json" \
         --arg birdFile "$work/abhoth.render/bird.conf" --arg babeldFile "$work/abhoth.render/babeld.conf" \
         2>"$work/err"; then
         while IFS=$'\t' read -r ok name detail; do
-            if [ "$ok" = true ]; then pass "module: $name"; else fail "module: $name" "$detail"; fi
+            if [ "$ok" = true ]; then
+                pass "module: $name"
+            elif [ "$detail" = '"evaluation failed"' ]; then
+                # The case alone, unguarded: its error message.
+                nix-instantiate --eval --strict --json "${ifd_flags[@]}" "$here/module-cases.nix" \
+                    --arg lib "$nixlib" --arg pkgs "$stub_pkgs" \
+                    --arg inventory "$repo/examples/six-nodes.toml" --arg planFile "$plan" --argstr host abhoth \
+                    --arg ipv4PlanFile "$work/plan-ipv4.json" \
+                    --arg hostPlanFile "$work/abhoth.plan.json" \
+                    --arg birdFile "$work/abhoth.render/bird.conf" --arg babeldFile "$work/abhoth.render/babeld.conf" \
+                    --argstr only "$name" >/dev/null 2>"$work/case.err"
+                fail "module: $name" "$(grep -v '^ *… while\|^ *at \|^ *|\|^$' "$work/case.err" | tail -n 8)"
+            else
+                fail "module: $name" "$detail"
+            fi
         done < <(python3 -c '
 import json, sys
 for name, case in sorted(json.load(open(sys.argv[1])).items()):

@@ -3,8 +3,10 @@
 
 mod cmd;
 mod files;
+mod output;
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Plan, render and test a WireGuard + Babel full mesh from one inventory.
@@ -50,8 +52,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(err) if err.is::<output::StdoutClosed>() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("hortus: error: {err:#}");
+            // Redacted, escaped and cut: errors may quote inventory text or paths.
+            let message = hortus_core::excerpt::sanitize_message(&format!("{err:#}"), 1000);
+            let _ = writeln!(std::io::stderr(), "hortus: error: {message}");
             ExitCode::FAILURE
         }
     }

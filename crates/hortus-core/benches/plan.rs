@@ -1,14 +1,16 @@
-//! Plan time for meshes of 10, 50, 250 and 1000 nodes (see BENCHMARKS.md).
+//! Plan time for meshes of 10 to 2000 nodes, and one host's view for 500 to
+//! 5000 nodes (see BENCHMARKS.md).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use hortus_core::inventory::PortScheme;
-use hortus_core::{build_plan, Inventory};
+use hortus_core::{build_host_plan, build_plan, Inventory};
 
 fn mesh(n: u32) -> Inventory {
     let mut text = String::from("[mesh]\nport_scheme = \"xor\"\nbase_port = 40000\n");
     for id in 0..n {
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(&id.to_le_bytes());
+        key[31] = 0x55;
         let key = base64_key(&key);
         let nat = id % 5 == 3;
         let censored = id % 7 == 6;
@@ -31,10 +33,20 @@ fn base64_key(bytes: &[u8; 32]) -> String {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("build_plan");
     group.sample_size(10);
-    for n in [10, 50, 250, 1000] {
+    for n in [10, 50, 250, 500, 1000, 2000] {
         let inventory = mesh(n);
         group
             .bench_with_input(BenchmarkId::from_parameter(n), &inventory, |b, inv| b.iter(|| build_plan(inv).unwrap()));
+    }
+    group.finish();
+    let mut group = c.benchmark_group("build_host_plan");
+    group.sample_size(10);
+    for n in [500, 2000, 5000] {
+        let inventory = mesh(n);
+        let host = format!("node{}", n / 2);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &inventory, |b, inv| {
+            b.iter(|| build_host_plan(inv, &host).unwrap())
+        });
     }
     group.finish();
     let mut group = c.benchmark_group("plan_to_json");

@@ -54,6 +54,13 @@ impl Endpoint {
         if text.len() > 253 || !labels_ok {
             return Err(format!("`{text}` is neither an IP address nor a valid DNS name"));
         }
+        // `198.51.100` is no host name (a top-level domain is never all
+        // digits) but resolvers read it as the address 198.51.0.100.
+        if text.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(format!(
+                "`{text}` is neither a complete IP address nor a DNS name (its last label is all digits)"
+            ));
+        }
         Ok(Endpoint::Dns(text.to_string()))
     }
 
@@ -96,6 +103,9 @@ mod tests {
         assert_eq!(Endpoint::parse("a.example.org").unwrap().with_port(7), "a.example.org:7");
         assert!(Endpoint::parse("a.example.org:51820").is_err());
         assert!(Endpoint::parse("bad_name").is_err());
+        assert!(Endpoint::parse("198.51.100").unwrap_err().contains("last label is all digits"));
+        assert!(Endpoint::parse("1").is_err());
+        assert!(Endpoint::parse("host1.example.org").is_ok());
         assert!(Endpoint::parse("").is_err());
     }
 

@@ -1,6 +1,10 @@
 //! Errors: a parse failure, or a list of every problem found in an inventory.
 
+use crate::excerpt::{excerpt, excerpt_max, sanitize_message};
 use std::fmt;
+
+/// Longest problem message or parse error line shown, in characters.
+const MAX_MESSAGE: usize = 400;
 
 /// One thing wrong with an inventory, naming where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,19 +18,24 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem with a field of node `node`.
+    /// A problem with a field of node `node`. Names and messages are shown
+    /// through [`excerpt`]: escaped, keys redacted, cut.
     pub fn node(node: &str, field: &str, message: impl Into<String>) -> Self {
-        Problem { subject: format!("node `{node}`"), field: field.into(), message: message.into() }
+        Problem { subject: format!("node `{}`", excerpt(node)), field: field.into(), message: shown(message) }
     }
 
     /// A problem with a mesh-wide setting.
     pub fn mesh(field: &str, message: impl Into<String>) -> Self {
-        Problem { subject: "mesh".into(), field: field.into(), message: message.into() }
+        Problem { subject: "mesh".into(), field: field.into(), message: shown(message) }
     }
 
     /// A problem with the link between nodes `a` and `b`.
     pub fn pair(a: &str, b: &str, field: &str, message: impl Into<String>) -> Self {
-        Problem { subject: format!("pair `{a}`–`{b}`"), field: field.into(), message: message.into() }
+        Problem {
+            subject: format!("pair `{}`–`{}`", excerpt(a), excerpt(b)),
+            field: field.into(),
+            message: shown(message),
+        }
     }
 }
 
@@ -49,6 +58,26 @@ pub enum Error {
     /// `--host` named a node the inventory does not have.
     #[error("host `{0}` is not in the inventory (known: {1})")]
     UnknownHost(String, String),
+}
+
+fn shown(message: impl Into<String>) -> String {
+    excerpt_max(&message.into(), MAX_MESSAGE)
+}
+
+impl Error {
+    /// A parse error; the message is shown safely (see [`sanitize_message`]).
+    pub fn parse(message: &str) -> Self {
+        Error::Parse(sanitize_message(message, MAX_MESSAGE))
+    }
+
+    /// `--host` named `host`, which is not among `known` (sorted names).
+    pub fn unknown_host<'a>(host: &str, known: impl ExactSizeIterator<Item = &'a str>) -> Self {
+        let count = known.len();
+        let shown: Vec<&str> = known.take(20).collect();
+        let more = count - shown.len();
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        Error::UnknownHost(excerpt(host), format!("{}{more}", excerpt_max(&shown.join(", "), MAX_MESSAGE)))
+    }
 }
 
 fn list(problems: &[Problem]) -> String {

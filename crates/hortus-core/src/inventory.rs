@@ -2,6 +2,7 @@
 //! (`builtins.toJSON`). One serde model serves both; unknown fields are
 //! refused so a typo never silently falls back to a default.
 
+use crate::forwarder::Transport;
 use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
 use crate::Error;
 use serde::de::{MapAccess, Visitor};
@@ -65,8 +66,17 @@ pub struct MeshSettings {
     pub mtu: u32,
     /// PersistentKeepalive seconds where the policy asks for keepalive.
     pub keepalive: u16,
-    /// Bytes a local forwarder (hysteria, phantun, udp2raw...) adds per packet.
-    pub forward_overhead: u32,
+    /// The forwarder forwarded links run: `phantun` (planned, rendered and
+    /// run by hortus) or `none` (described; the operator brings it).
+    pub forwarder: Transport,
+    /// Bytes the forwarder adds per packet; `None` takes the transport's
+    /// measured value (phantun: 12), or 40 for `forwarder = "none"`.
+    pub forward_overhead: Option<u32>,
+    /// IPv4 prefix of the forwarders' point-to-point TUN addresses (each
+    /// host uses the pair `2(peer id + 1)`, `+1` for its link to a peer).
+    pub forwarder_ipv4_prefix: Ipv4Prefix,
+    /// IPv6 prefix of the forwarders' TUN addresses, numbered the same way.
+    pub forwarder_ipv6_prefix: Ipv6Prefix,
     /// Routing daemon.
     pub routing: RoutingDaemon,
     /// Babel timers and costs.
@@ -84,7 +94,10 @@ impl Default for MeshSettings {
             anchor: "anchor-0".into(),
             mtu: 1500,
             keepalive: 25,
-            forward_overhead: 40,
+            forwarder: Transport::Phantun,
+            forward_overhead: None,
+            forwarder_ipv4_prefix: "10.237.0.0/16".parse().expect("valid default prefix"),
+            forwarder_ipv6_prefix: "fcc8::/64".parse().expect("valid default prefix"),
             routing: RoutingDaemon::Bird,
             babel: BabelSettings::default(),
         }
@@ -173,24 +186,137 @@ fn default_region() -> String {
 }
 
 impl Inventory {
-    /// Parses the TOML form (`hortus.toml`).
+    /// Parses the TOML form (`hortus.toml`). A leading byte order mark is
+    /// skipped. Errors name the line and column but never quote the source
+    /// line (it may hold a secret, or be 50 MB long).
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        toml::from_str(text).map_err(|e| Error::Parse(e.to_string()))
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        toml::from_str(text).map_err(|e| {
+            let message = match e.span() {
+                Some(span) => {
+                    let (line, column) = line_column(text, span.start);
+                    format!("TOML error at line {line}, column {column}: {}", e.message())
+                }
+                None => e.message().to_string(),
+            };
+            let generic = toml::from_str::<serde_json::Value>(text).ok();
+            Error::parse(&with_unknown_fields(message.trim_end(), generic.as_ref()))
+        })
     }
 
-    /// Parses the JSON form (what Nix's `builtins.toJSON` writes).
+    /// Parses the JSON form (what Nix's `builtins.toJSON` writes). A leading
+    /// byte order mark is skipped.
     pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|e| Error::Parse(e.to_string()))
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        serde_json::from_str(text).map_err(|e| {
+            let generic = serde_json::from_str::<serde_json::Value>(text).ok();
+            Error::parse(&with_unknown_fields(&e.to_string(), generic.as_ref()))
+        })
     }
 
-    /// Parses by file name: `.json` is JSON, anything else TOML.
+    /// Parses by file name: `.json` (any case) is JSON; `-` (stdin) is JSON
+    /// when its first non-blank character is `{`; anything else is TOML.
     pub fn from_named_str(name: &str, text: &str) -> Result<Self, Error> {
-        if name.ends_with(".json") {
+        let json = if name == "-" {
+            text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']).starts_with('{')
+        } else {
+            name.len() >= 5
+                && name.is_char_boundary(name.len() - 5)
+                && name[name.len() - 5..].eq_ignore_ascii_case(".json")
+        };
+        if json {
             Self::from_json_str(text)
         } else {
             Self::from_toml_str(text)
         }
     }
+}
+
+/// Fields of each level of the inventory (checked against the types by a test).
+const TOP_FIELDS: &[&str] = &["mesh", "nodes"];
+const MESH_FIELDS: &[&str] = &[
+    "prefix",
+    "ipv4_prefix",
+    "base_port",
+    "port_scheme",
+    "interface_prefix",
+    "anchor",
+    "mtu",
+    "keepalive",
+    "forwarder",
+    "forward_overhead",
+    "forwarder_ipv4_prefix",
+    "forwarder_ipv6_prefix",
+    "routing",
+    "babel",
+];
+const BABEL_FIELDS: &[&str] = &[
+    "hello_interval_ms",
+    "update_interval_ms",
+    "rtt_cost",
+    "rtt_max_ms",
+    "rtt_decay",
+    "smoothing_half_life",
+    "kernel_scan_s",
+    "mac_key_file",
+];
+const NODE_FIELDS: &[&str] = &[
+    "id",
+    "public_key",
+    "endpoints",
+    "nat",
+    "censored",
+    "region",
+    "link_local",
+    "address",
+    "ipv4_address",
+    "mtu",
+    "keepalive",
+];
+
+/// `message`, plus every unknown field of `generic` (serde stops at the first).
+fn with_unknown_fields(message: &str, generic: Option<&serde_json::Value>) -> String {
+    let unknown = generic.map(unknown_fields).unwrap_or_default();
+    if unknown.len() < 2 {
+        return message.to_string();
+    }
+    let listed: Vec<String> = unknown.iter().map(|f| format!("`{f}`")).collect();
+    format!("{message}\nall {} unknown fields: {}", unknown.len(), listed.join(", "))
+}
+
+/// Dotted paths of the fields of `value` the inventory model does not have.
+fn unknown_fields(value: &serde_json::Value) -> Vec<String> {
+    fn extra(value: &serde_json::Value, known: &[&str], at: &str, out: &mut Vec<String>) {
+        if let Some(map) = value.as_object() {
+            out.extend(map.keys().filter(|k| !known.contains(&k.as_str())).map(|k| format!("{at}{k}")));
+        }
+    }
+    let mut out = vec![];
+    extra(value, TOP_FIELDS, "", &mut out);
+    if let Some(mesh) = value.get("mesh") {
+        extra(mesh, MESH_FIELDS, "mesh.", &mut out);
+        if let Some(babel) = mesh.get("babel") {
+            extra(babel, BABEL_FIELDS, "mesh.babel.", &mut out);
+        }
+    }
+    if let Some(nodes) = value.get("nodes").and_then(|n| n.as_object()) {
+        for (name, node) in nodes {
+            extra(node, NODE_FIELDS, &format!("nodes.{name}."), &mut out);
+        }
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 /// Deserialises a map, refusing a key seen twice (serde_json would keep the last).
@@ -217,4 +343,29 @@ where
         }
     }
     deserializer.deserialize_map(UniqueKeys(std::marker::PhantomData))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(value: serde_json::Value) -> Vec<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    }
+
+    fn sorted(fields: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn field_lists_match_the_model() {
+        let mesh = MeshSettings::default();
+        assert_eq!(keys(serde_json::to_value(&mesh).unwrap()), sorted(MESH_FIELDS));
+        assert_eq!(keys(serde_json::to_value(&mesh.babel).unwrap()), sorted(BABEL_FIELDS));
+        let inventory = Inventory::from_toml_str("[nodes.a]\nid = 0\npublic_key = \"k\"").unwrap();
+        assert_eq!(keys(serde_json::to_value(&inventory).unwrap()), sorted(TOP_FIELDS));
+        assert_eq!(keys(serde_json::to_value(&inventory.nodes["a"]).unwrap()), sorted(NODE_FIELDS));
+    }
 }

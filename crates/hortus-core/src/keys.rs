@@ -14,6 +14,20 @@ pub fn decode_key(text: &str) -> Result<[u8; 32], String> {
         .map_err(|_| format!("expected base64 of 32 bytes, got {} bytes", bytes.len()))
 }
 
+/// Checks that a decoded public key can make a handshake: not one of the
+/// Curve25519 points of small order (all zeros among them), whose shared
+/// secret with any private key is all zeros, which WireGuard refuses.
+pub fn check_usable_public_key(key: &[u8; 32]) -> Result<(), String> {
+    // A clamped scalar is a multiple of the cofactor 8: it maps exactly the
+    // small-order points to zero.
+    let probe = StaticSecret::from([0x42; 32]);
+    if probe.diffie_hellman(&PublicKey::from(*key)).was_contributory() {
+        Ok(())
+    } else {
+        Err("a point of small order (e.g. all zeros): no WireGuard handshake can use it; use `wg pubkey` of a real private key".into())
+    }
+}
+
 /// Turns 32 random bytes into a WireGuard private key (clamped like `wg genkey`).
 pub fn private_key_from_bytes(mut bytes: [u8; 32]) -> String {
     bytes[0] &= 248;
@@ -44,6 +58,19 @@ mod tests {
     fn rejects_short_and_garbage_keys() {
         assert!(decode_key("AAAA").unwrap_err().contains("3 bytes"));
         assert!(decode_key("not base64!").unwrap_err().contains("invalid base64"));
+    }
+
+    #[test]
+    fn small_order_points_are_refused() {
+        assert!(check_usable_public_key(&[0; 32]).is_err());
+        let mut one = [0; 32];
+        one[0] = 1;
+        assert!(check_usable_public_key(&one).is_err());
+        // The order-8 point from the libsodium blocklist.
+        let order8 = hex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
+        assert!(check_usable_public_key(&order8.try_into().unwrap()).is_err());
+        let real = decode_key(&public_key(&private_key_from_bytes([7; 32])).unwrap()).unwrap();
+        assert!(check_usable_public_key(&real).is_ok());
     }
 
     #[test]

@@ -25,6 +25,8 @@
 
 pub mod addressing;
 pub mod error;
+pub mod excerpt;
+pub mod forwarder;
 pub mod hash;
 pub mod ifname;
 pub mod inventory;
@@ -33,7 +35,8 @@ pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod prefix;
+pub mod rules;
 
 pub use error::{Error, Problem};
 pub use inventory::{Inventory, MeshSettings, Node};
-pub use plan::{build_plan, HostPlan, Link, NodePlan, Plan, PLAN_VERSION};
+pub use plan::{build_host_plan, build_plan, HostPlan, Link, NodePlan, Plan, PLAN_VERSION};

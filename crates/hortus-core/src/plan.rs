@@ -1,19 +1,23 @@
 //! The plan: what every node runs. Its JSON is the contract documented in
 //! `docs/plan-format.md`; bump [`PLAN_VERSION`] on any breaking change.
 
+pub use crate::forwarder::Forwarder;
+
 use crate::addressing::{derived_link_local, is_link_local_64, router_id_from_id, Endpoint};
+use crate::forwarder::{tun_for, Transport, EXTERNAL_DEFAULT_OVERHEAD};
 use crate::ifname::{interface_name, valid_interface_name};
-use crate::inventory::{Inventory, MeshSettings, Node};
-use crate::keys::decode_key;
+use crate::inventory::{Inventory, MeshSettings, Node, PortScheme};
+use crate::keys::{check_usable_public_key, decode_key};
 use crate::policy::{decide, Decision, Path, Role, Side};
 use crate::ports::{first_collision, pair_port};
+use crate::rules;
 use crate::{Error, Problem};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Version of the plan JSON format.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Longest BIRD kernel scan period accepted (a day); BIRD's own default is 60 s.
 const MAX_KERNEL_SCAN_S: u32 = 86_400;
@@ -117,26 +121,6 @@ pub struct Link {
     pub peer_link_local: Ipv6Addr,
 }
 
-/// The side of a forwarder (hysteria, phantun, udp2raw...) one end runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, tag = "role", rename_all = "lowercase")]
-pub enum Forwarder {
-    /// On the dialer: accept WireGuard UDP on `listen` (127.0.0.1:port, the
-    /// link's Endpoint) and carry it to the peer's forwarder server at `remote`.
-    Client {
-        /// Local UDP address WireGuard sends to.
-        listen: String,
-        /// The peer's public `host:port` the transport connects to.
-        remote: String,
-    },
-    /// On the listener: accept the transport on the link's port and deliver
-    /// to the local WireGuard at `deliver` (127.0.0.1:port).
-    Server {
-        /// Local WireGuard address to deliver to.
-        deliver: String,
-    },
-}
-
 /// A pair the policy left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,9 +134,8 @@ pub struct SkippedPair {
 impl Plan {
     /// The view of one host.
     pub fn host(&self, name: &str) -> Result<HostPlan, Error> {
-        let node = self.nodes.get(name).ok_or_else(|| {
-            Error::UnknownHost(name.into(), self.nodes.keys().cloned().collect::<Vec<_>>().join(", "))
-        })?;
+        let node =
+            self.nodes.get(name).ok_or_else(|| Error::unknown_host(name, self.nodes.keys().map(|k| k.as_str())))?;
         Ok(HostPlan {
             version: self.version,
             mesh: self.mesh.clone(),
@@ -176,71 +159,182 @@ struct Resolved<'a> {
 }
 
 /// Validates `inventory` and computes the plan, or lists every problem.
+/// Costs O(n²) time and space for n nodes: every pair is decided.
 pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
-    let mut problems = check_mesh(&inventory.mesh);
-    let resolved = resolve_nodes(inventory, &mut problems);
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
-    }
+    let resolved = prepare(inventory)?;
     let mesh = &inventory.mesh;
-    let mut nodes: BTreeMap<String, NodePlan> = resolved
-        .iter()
-        .map(|r| {
-            let plan = NodePlan {
-                id: r.node.id,
-                address: r.address,
-                ipv4_address: r.ipv4_address,
-                link_local: r.link_local,
-                router_id: r.router_id,
-                anchor: mesh.anchor.clone(),
-                public_key: r.node.public_key.trim().to_string(),
-                firewall_udp_ports: vec![],
-                forwarder_ports: vec![],
-                links: Vec::with_capacity(resolved.len() - 1),
-            };
-            (r.name.to_string(), plan)
-        })
-        .collect();
+    let mut nodes: BTreeMap<String, NodePlan> =
+        resolved.iter().map(|r| (r.name.to_string(), node_plan(mesh, r, resolved.len()))).collect();
+    let mut problems = vec![];
     let mut skipped = vec![];
-    let mut warnings = vec![];
+    let mut edges = vec![];
     for (i, p) in resolved.iter().enumerate() {
-        for q in &resolved[i + 1..] {
-            let port = match pair_port(mesh.port_scheme, mesh.base_port, p.node.id, q.node.id) {
-                Ok(port) => port,
-                Err(n) => {
-                    problems.push(Problem::pair(p.name, q.name, "port", format!(
-                        "port {n} is outside 1..=65535 (ids {} and {}, scheme {:?}, base {}); use port_scheme = \"xor\" or \"dense\", or another base_port",
-                        p.node.id, q.node.id, mesh.port_scheme, mesh.base_port
-                    )));
-                    continue;
-                }
-            };
-            if port < WELL_KNOWN_PORTS_END {
-                warnings.push(format!("pair `{}`–`{}` uses well-known port {port}", p.name, q.name));
-            }
-            let (path, role_p, role_q) = match decide(side(p), side(q)) {
-                Decision::Link { path, p, q } => (path, p, q),
-                Decision::Skip(reason) => {
-                    skipped.push(SkippedPair { nodes: [p.name.into(), q.name.into()], reason: reason.into() });
-                    continue;
-                }
-            };
-            match make_links(mesh, (p, role_p), (q, role_q), path, port) {
-                Ok((lp, lq)) => {
+        for (j, q) in resolved.iter().enumerate().skip(i + 1) {
+            match pair(mesh, p, q) {
+                Pair::Link(lp, lq) => {
                     push_link(nodes.get_mut(p.name).expect("resolved node"), lp);
                     push_link(nodes.get_mut(q.name).expect("resolved node"), lq);
+                    edges.push((i, j));
                 }
-                Err(problem) => problems.push(problem),
+                Pair::Skip(skip) => skipped.push(skip),
+                Pair::Problem(problem) => problems.push(problem),
             }
         }
     }
     for (name, node) in &nodes {
         check_node_links(mesh, name, node, &mut problems);
     }
+    if problems.is_empty() {
+        let parts = rules::islands(resolved.len(), &edges);
+        let named: Vec<Vec<&str>> = parts.iter().map(|p| p.iter().map(|i| resolved[*i].name).collect()).collect();
+        problems.extend(rules::split_mesh(&named));
+    }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    let mut warnings = well_known_port_warnings(mesh, &resolved);
+    warnings.extend(forwarder_warnings(mesh, &resolved));
     Ok(Plan { version: PLAN_VERSION, mesh: mesh.clone(), nodes, skipped, warnings })
+}
+
+/// One host's view, as [`Plan::host`] gives it from the whole plan, in O(n)
+/// time and space: every node is resolved and checked, but only the pairs
+/// involving `host` are decided. Problems of pairs between two other nodes
+/// are found by [`build_plan`] (`hortus check`), not here.
+pub fn build_host_plan(inventory: &Inventory, host: &str) -> Result<HostPlan, Error> {
+    let resolved = prepare(inventory)?;
+    let mesh = &inventory.mesh;
+    let Some(me) = resolved.iter().find(|r| r.name == host) else {
+        let mut names: Vec<&str> = resolved.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        return Err(Error::unknown_host(host, names.into_iter()));
+    };
+    let mut node = node_plan(mesh, me, resolved.len());
+    let mut problems = vec![];
+    let mut skipped = vec![];
+    // `resolved` is sorted by id, so links come in the same order as in the whole plan.
+    for other in resolved.iter().filter(|r| r.name != host) {
+        let (p, q) = if other.node.id < me.node.id { (other, me) } else { (me, other) };
+        match pair(mesh, p, q) {
+            Pair::Link(lp, lq) => push_link(&mut node, if p.name == host { lp } else { lq }),
+            Pair::Skip(skip) => skipped.push(skip),
+            Pair::Problem(problem) => problems.push(problem),
+        }
+    }
+    check_node_links(mesh, host, &node, &mut problems);
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    Ok(HostPlan {
+        version: PLAN_VERSION,
+        mesh: mesh.clone(),
+        host: host.into(),
+        node,
+        skipped,
+        warnings: [well_known_port_warnings(mesh, &resolved), forwarder_warnings(mesh, &resolved)].concat(),
+    })
+}
+
+/// Checks the mesh settings and every node's own fields (O(n log n)); the
+/// nodes come back sorted by id.
+fn prepare(inventory: &Inventory) -> Result<Vec<Resolved<'_>>, Error> {
+    let mut problems = check_mesh(&inventory.mesh);
+    if inventory.nodes.is_empty() {
+        problems.push(Problem::mesh("nodes", "the inventory has no nodes"));
+    }
+    let resolved = resolve_nodes(inventory, &mut problems);
+    if problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// A node's plan before its links are added.
+fn node_plan(mesh: &MeshSettings, r: &Resolved, nodes: usize) -> NodePlan {
+    NodePlan {
+        id: r.node.id,
+        address: r.address,
+        ipv4_address: r.ipv4_address,
+        link_local: r.link_local,
+        router_id: r.router_id,
+        anchor: mesh.anchor.clone(),
+        public_key: r.node.public_key.trim().to_string(),
+        firewall_udp_ports: vec![],
+        forwarder_ports: vec![],
+        links: Vec::with_capacity(nodes.saturating_sub(1)),
+    }
+}
+
+/// What the pair `p`–`q` (`p` the lower id) becomes. Consumed as soon as it
+/// is made, never stored, so the large `Link` variant is not boxed.
+#[allow(clippy::large_enum_variant)]
+enum Pair {
+    /// A link: `p`'s end and `q`'s end.
+    Link(Link, Link),
+    /// Left out by the policy.
+    Skip(SkippedPair),
+    /// Cannot be built.
+    Problem(Problem),
+}
+
+fn pair(mesh: &MeshSettings, p: &Resolved, q: &Resolved) -> Pair {
+    let port = match pair_port(mesh.port_scheme, mesh.base_port, p.node.id, q.node.id) {
+        Ok(port) => port,
+        Err(n) => {
+            return Pair::Problem(Problem::pair(p.name, q.name, "port", format!(
+                "port {n} is outside 1..=65535 (ids {} and {}, scheme {:?}, base {}); use port_scheme = \"xor\" or \"dense\", or another base_port",
+                p.node.id, q.node.id, mesh.port_scheme, mesh.base_port
+            )));
+        }
+    };
+    match decide(side(p), side(q)) {
+        Decision::Link { path, p: role_p, q: role_q } => match make_links(mesh, (p, role_p), (q, role_q), path, port) {
+            Ok((lp, lq)) => Pair::Link(lp, lq),
+            Err(problem) => Pair::Problem(problem),
+        },
+        Decision::Skip(reason) => {
+            Pair::Skip(SkippedPair { nodes: [p.name.into(), q.name.into()], reason: reason.into() })
+        }
+    }
+}
+
+/// A warning for every pair, linked or skipped, whose port is below 1024, in
+/// pair order (lower id, then higher id). Costs O(n) plus the warnings: a
+/// pair index below `limit = 1024 - base` needs both ids <= `limit` (cantor,
+/// dense) or ids whose XOR is below `limit` (xor).
+fn well_known_port_warnings(mesh: &MeshSettings, resolved: &[Resolved]) -> Vec<String> {
+    let Some(limit) = u32::from(WELL_KNOWN_PORTS_END).checked_sub(mesh.base_port).filter(|l| *l > 0) else {
+        return vec![];
+    };
+    let mut pairs: Vec<(&Resolved, &Resolved)> = vec![];
+    match mesh.port_scheme {
+        PortScheme::Xor => {
+            let by_id: HashMap<u32, &Resolved> = resolved.iter().map(|r| (r.node.id, r)).collect();
+            for p in resolved {
+                for k in 1..limit {
+                    match by_id.get(&(p.node.id ^ k)) {
+                        Some(q) if q.node.id > p.node.id => pairs.push((p, q)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        PortScheme::Cantor | PortScheme::Dense => {
+            let small: Vec<&Resolved> = resolved.iter().filter(|r| r.node.id <= limit).collect();
+            for (i, p) in small.iter().enumerate() {
+                pairs.extend(small[i + 1..].iter().map(|q| (*p, *q)));
+            }
+        }
+    }
+    pairs.sort_unstable_by_key(|(p, q)| (p.node.id, q.node.id));
+    pairs
+        .into_iter()
+        .filter_map(|(p, q)| {
+            let port = pair_port(mesh.port_scheme, mesh.base_port, p.node.id, q.node.id).ok()?;
+            (port < WELL_KNOWN_PORTS_END).then(|| format!("pair `{}`–`{}` uses well-known port {port}", p.name, q.name))
+        })
+        .collect()
 }
 
 fn push_link(node: &mut NodePlan, link: Link) {
@@ -274,7 +368,7 @@ fn make_links(
         .max()
         .expect("policy makes at least one side dial");
     if path == Path::Forwarded {
-        overhead += mesh.forward_overhead;
+        overhead = overhead.saturating_add(forward_overhead(mesh));
     }
     let underlay = p.node.mtu.unwrap_or(mesh.mtu).min(q.node.mtu.unwrap_or(mesh.mtu));
     let mtu = underlay.saturating_sub(overhead);
@@ -286,19 +380,16 @@ fn make_links(
             format!("link MTU {mtu} (underlay {underlay} - {overhead} bytes of headers) is below IPv6's minimum 1280"),
         ));
     }
-    let end = |me: &Resolved, peer: &Resolved, role: Role| {
-        let local = format!("127.0.0.1:{port}");
+    let end = |me: &Resolved, peer: &Resolved, role: Role| -> Result<Link, Problem> {
         let remote = peer.endpoint.as_ref().map(|e| e.with_port(port));
-        let (endpoint, forwarder) = match (path, role.dial) {
-            (Path::Direct, true) => (remote, None),
-            (Path::Direct, false) => (None, None),
-            (Path::Forwarded, true) => (
-                Some(local.clone()),
-                Some(Forwarder::Client { listen: local, remote: remote.expect("listener has an endpoint") }),
-            ),
-            (Path::Forwarded, false) => (None, Some(Forwarder::Server { deliver: local })),
+        let (endpoint, forwarder) = match path {
+            Path::Direct => (remote.filter(|_| role.dial), None),
+            Path::Forwarded => {
+                let forwarder = forwarder_end(mesh, me.name, peer, role.dial, port, remote)?;
+                (role.dial.then(|| local_forwarder(port)), Some(forwarder))
+            }
         };
-        Link {
+        Ok(Link {
             peer: peer.name.into(),
             peer_id: peer.node.id,
             interface: interface_name(&mesh.interface_prefix, peer.name),
@@ -313,24 +404,107 @@ fn make_links(
             peer_address: peer.address,
             peer_ipv4_address: peer.ipv4_address,
             peer_link_local: peer.link_local,
-        }
+        })
     };
-    Ok((end(p, q, role_p), end(q, p, role_q)))
+    Ok((end(p, q, role_p)?, end(q, p, role_q)?))
+}
+
+/// Warnings about forwarded links, the same for the whole plan and every
+/// host view, in O(n): pairs that need a forwarder no end can host (the
+/// policy skips them: a forwarder's server must accept the client's
+/// connection from outside), and, with `forwarder = "none"`, the links
+/// waiting for the operator's forwarder.
+fn forwarder_warnings(mesh: &MeshSettings, resolved: &[Resolved]) -> Vec<String> {
+    let count = |censored: bool, public: Option<bool>| {
+        resolved
+            .iter()
+            .filter(|r| r.node.censored == censored)
+            .filter(|r| public.is_none_or(|p| p == (r.endpoint.is_some() && !r.node.nat)))
+            .count()
+    };
+    let unforwardable = count(true, Some(false)) * count(false, Some(false));
+    let forwarded = count(true, None) * count(false, None) - unforwardable;
+    let transport = mesh.forwarder;
+    let mut warnings = vec![];
+    if unforwardable > 0 {
+        warnings.push(format!(
+            "{unforwardable} pair(s) need a forwarder past the censor but neither end can host its server \
+             (a {} server must accept the client's {} from outside: a public node with an endpoint, not behind NAT); \
+             they are in `skipped` and Babel routes around them",
+            transport.name(),
+            transport.protocol().unwrap_or("connection")
+        ));
+    }
+    if transport == Transport::External && forwarded > 0 {
+        warnings.push(format!(
+            "{forwarded} forwarded link(s) and mesh.forwarder = \"none\": each needs a forwarder you run yourself \
+             (the plan's `forwarder` of both ends says where); without one they stay dead"
+        ));
+    }
+    warnings
+}
+
+/// Bytes the mesh's forwarder adds per packet.
+fn forward_overhead(mesh: &MeshSettings) -> u32 {
+    mesh.forward_overhead.or(mesh.forwarder.overhead()).unwrap_or(EXTERNAL_DEFAULT_OVERHEAD)
+}
+
+/// Where WireGuard meets its local forwarder on a forwarded link.
+fn local_forwarder(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// The forwarder `me` runs on its forwarded link to `peer`: the client when
+/// it dials (to `remote`, the peer's endpoint), the server otherwise.
+fn forwarder_end(
+    mesh: &MeshSettings,
+    me: &str,
+    peer: &Resolved,
+    dials: bool,
+    port: u16,
+    remote: Option<String>,
+) -> Result<Forwarder, Problem> {
+    let transport = mesh.forwarder;
+    let tun = tun_for(transport, peer.name, peer.node.id, mesh.forwarder_ipv4_prefix, mesh.forwarder_ipv6_prefix)
+        .map_err(|field| {
+            Problem::node(
+                me,
+                field,
+                format!(
+                    "the {} TUN addresses for peer `{}` (id {}) do not fit in mesh.{field}; use a larger prefix",
+                    transport.name(),
+                    peer.name,
+                    peer.node.id
+                ),
+            )
+        })?;
+    let local = local_forwarder(port);
+    Ok(if dials {
+        Forwarder::Client {
+            transport,
+            listen: local,
+            remote: remote.expect("policy dials only nodes with an endpoint"),
+            tun,
+        }
+    } else {
+        Forwarder::Server { transport, port, deliver: local, tun }
+    })
 }
 
 /// Per-node checks that need all links: interface names and ports unique.
 fn check_node_links(mesh: &MeshSettings, name: &str, node: &NodePlan, problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<&str, &str> = HashMap::from([(mesh.anchor.as_str(), "the anchor")]);
+    let mut seen: HashMap<&str, String> = HashMap::from([(mesh.anchor.as_str(), "the anchor".to_string())]);
     for link in &node.links {
-        if let Some(other) = seen.insert(&link.interface, &link.peer) {
-            problems.push(Problem::node(
-                name,
-                "interface",
-                format!(
-                    "interface `{}` for peer `{}` collides with {other}; rename one of the nodes",
-                    link.interface, link.peer
-                ),
-            ));
+        let tun = link.forwarder.as_ref().and_then(Forwarder::tun).map(|t| t.name.as_str());
+        let names = [(Some(link.interface.as_str()), "interface"), (tun, "forwarder TUN")];
+        for (iface, what) in names.into_iter().filter_map(|(n, w)| Some((n?, w))) {
+            if let Some(other) = seen.insert(iface, format!("the {what} for peer `{}`", link.peer)) {
+                problems.push(Problem::node(
+                    name,
+                    "interface",
+                    format!("{what} `{iface}` for peer `{}` collides with {other}; rename one of the nodes", link.peer),
+                ));
+            }
         }
     }
     if let Some(port) = first_collision(node.links.iter().map(|l| l.port)) {
@@ -356,6 +530,8 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
             format!("`{}` is not a valid interface name (1..15 of [A-Za-z0-9._-])", mesh.anchor),
         ));
     }
+    rules::check_interface_names(mesh, &mut problems);
+    rules::check_mesh_values(mesh, &mut problems);
     if mesh.anchor.starts_with(&mesh.interface_prefix) {
         problems.push(Problem::mesh(
             "anchor",
@@ -365,6 +541,7 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     if mesh.base_port == 0 || mesh.base_port > 65535 {
         problems.push(Problem::mesh("base_port", format!("expected 1..=65535, got {}", mesh.base_port)));
     }
+    problems.extend(check_forwarder_settings(mesh));
     if !(1280..=65535).contains(&mesh.mtu) {
         problems.push(Problem::mesh("mtu", format!("expected 1280..=65535, got {}", mesh.mtu)));
     }
@@ -402,6 +579,21 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     problems
 }
 
+/// The forwarder's prefixes stay clear of the overlay's.
+fn check_forwarder_settings(mesh: &MeshSettings) -> Vec<Problem> {
+    let mut problems = vec![];
+    let (v6, v4) = (mesh.forwarder_ipv6_prefix, mesh.forwarder_ipv4_prefix);
+    if v6.contains(mesh.prefix.addr) || mesh.prefix.contains(v6.addr) {
+        problems.push(Problem::mesh("forwarder_ipv6_prefix", format!("{v6} overlaps the mesh prefix {}", mesh.prefix)));
+    }
+    if let Some(overlay) = mesh.ipv4_prefix {
+        if v4.contains(overlay.addr) || overlay.contains(v4.addr) {
+            problems.push(Problem::mesh("forwarder_ipv4_prefix", format!("{v4} overlaps ipv4_prefix {overlay}")));
+        }
+    }
+    problems
+}
+
 /// Derives and checks every node's own fields; collisions between nodes too.
 fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> Vec<Resolved<'a>> {
     let mesh = &inventory.mesh;
@@ -419,13 +611,24 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
                 "expected 1 to 63 characters of [A-Za-z0-9_-], starting with a letter or digit",
             ));
         }
-        let key = decode_key(&node.public_key).map_err(|m| problems.push(Problem::node(name, "public_key", m))).ok();
+        let key = decode_key(&node.public_key)
+            .and_then(|k| check_usable_public_key(&k).map(|()| k))
+            .map_err(|m| problems.push(Problem::node(name, "public_key", m)))
+            .ok();
         let address = match node.address {
             Some(a) if !mesh.prefix.contains(a) => {
                 problems.push(Problem::node(
                     name,
                     "address",
                     format!("{a} is outside the mesh prefix {}", mesh.prefix),
+                ));
+                None
+            }
+            Some(a) if a == mesh.prefix.addr => {
+                problems.push(Problem::node(
+                    name,
+                    "address",
+                    format!("{a} is the network (subnet-router anycast) address of {}", mesh.prefix),
                 ));
                 None
             }
@@ -451,8 +654,15 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
                 None
             }
             (None, None) => None,
-            (Some(prefix), explicit) => {
-                let derived = explicit.or_else(|| node.id.checked_add(1).and_then(|n| prefix.nth(n)));
+            (Some(prefix), Some(explicit)) => match rules::bad_ipv4_address(explicit, &prefix) {
+                Some(why) => {
+                    problems.push(Problem::node(name, "ipv4_address", why));
+                    None
+                }
+                None => Some(explicit),
+            },
+            (Some(prefix), None) => {
+                let derived = node.id.checked_add(1).and_then(|n| prefix.nth(n));
                 if derived.is_none() {
                     problems.push(Problem::node(name, "id", format!(
                         "id {} does not fit in ipv4_prefix {prefix}; use a larger prefix or an explicit ipv4_address", node.id
@@ -472,7 +682,10 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
         let mut endpoints = vec![];
         for text in &node.endpoints {
             match Endpoint::parse(text) {
-                Ok(e) => endpoints.push(e),
+                Ok(e) => match rules::bad_endpoint(&e, mesh) {
+                    Some(why) => problems.push(Problem::node(name, "endpoints", why)),
+                    None => endpoints.push(e),
+                },
                 Err(m) => problems.push(Problem::node(name, "endpoints", m)),
             }
         }
@@ -480,6 +693,13 @@ fn resolve_nodes<'a>(inventory: &'a Inventory, problems: &mut Vec<Problem>) -> V
             if !(1280..=65535).contains(&mtu) {
                 problems.push(Problem::node(name, "mtu", format!("expected 1280..=65535, got {mtu}")));
             }
+        }
+        if node.keepalive == Some(0) {
+            problems.push(Problem::node(
+                name,
+                "keepalive",
+                "expected 1..=65535 seconds; 0 turns keepalive off, and a dialer behind NAT then loses its path",
+            ));
         }
         if node.region.is_empty() {
             problems.push(Problem::node(name, "region", "expected a non-empty region name"));

@@ -4,8 +4,9 @@
 use crate::inventory::PortScheme;
 
 /// The port index (before adding the base) of the pair `{a, b}`; `a != b`.
-pub fn pair_index(scheme: PortScheme, a: u32, b: u32) -> u64 {
-    let (lo, hi) = (u64::from(a.min(b)), u64::from(a.max(b)));
+/// Computed in 128 bits: no id pair can wrap it.
+pub fn pair_index(scheme: PortScheme, a: u32, b: u32) -> u128 {
+    let (lo, hi) = (u128::from(a.min(b)), u128::from(a.max(b)));
     match scheme {
         PortScheme::Cantor => (lo + hi) * (lo + hi + 1) / 2 + hi,
         PortScheme::Dense => hi * (hi - 1) / 2 + lo,
@@ -14,8 +15,8 @@ pub fn pair_index(scheme: PortScheme, a: u32, b: u32) -> u64 {
 }
 
 /// The UDP port of the pair `{a, b}`, or the number that does not fit in 1..=65535.
-pub fn pair_port(scheme: PortScheme, base: u32, a: u32, b: u32) -> Result<u16, u64> {
-    let port = u64::from(base) + pair_index(scheme, a, b);
+pub fn pair_port(scheme: PortScheme, base: u32, a: u32, b: u32) -> Result<u16, u128> {
+    let port = u128::from(base) + pair_index(scheme, a, b);
     match u16::try_from(port) {
         Ok(p) if p >= 1 => Ok(p),
         _ => Err(port),
@@ -50,6 +51,15 @@ mod tests {
     fn overflow_is_reported() {
         assert_eq!(pair_port(PortScheme::Cantor, 65000, 20, 30), Err(65000 + 1305));
         assert_eq!(pair_port(PortScheme::Dense, 0, 0, 1), Err(0));
+    }
+
+    #[test]
+    fn huge_ids_never_wrap() {
+        // (2^32-2 + 2^32-1)(..+1)/2 is about 2^65: a u64 wrapped to a small, wrong port.
+        let index = pair_index(PortScheme::Cantor, u32::MAX - 1, u32::MAX);
+        assert_eq!(index, 36893488130239234050);
+        assert_eq!(pair_port(PortScheme::Cantor, 51800, u32::MAX - 1, u32::MAX), Err(51800 + index));
+        assert!(pair_port(PortScheme::Dense, 1, 0, u32::MAX).is_err());
     }
 
     #[test]

@@ -52,6 +52,24 @@ impl Ipv6Prefix {
 }
 
 impl Ipv4Prefix {
+    /// Whether `addr` lies inside this prefix.
+    pub fn contains(&self, addr: Ipv4Addr) -> bool {
+        let host_mask = u32::MAX.checked_shr(u32::from(self.len)).unwrap_or(0);
+        u32::from(addr) & !host_mask == u32::from(self.addr)
+    }
+
+    /// The all-ones host address (broadcast) of the prefix.
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | u32::MAX.checked_shr(u32::from(self.len)).unwrap_or(0))
+    }
+
+    /// Whether the two prefixes share any address.
+    pub fn overlaps(&self, other: &Ipv4Prefix) -> bool {
+        self.contains(other.addr) || other.contains(self.addr)
+    }
+}
+
+impl Ipv4Prefix {
     /// The address `offset` inside the prefix, or `None` if it does not fit
     /// (the all-ones host part is refused too).
     pub fn nth(&self, offset: u32) -> Option<Ipv4Addr> {
@@ -72,8 +90,8 @@ impl FromStr for Ipv6Prefix {
         if len > 128 {
             return Err(format!("prefix length {len} > 128 in `{s}`"));
         }
-        let host = 128 - u32::from(len);
-        if host < 128 && u128::from(addr) << (128 - host) != 0 || host == 128 && u128::from(addr) != 0 {
+        let host_mask = u128::MAX.checked_shr(u32::from(len)).unwrap_or(0);
+        if u128::from(addr) & host_mask != 0 {
             return Err(format!("`{s}` has host bits set"));
         }
         Ok(Ipv6Prefix { addr, len })
@@ -88,8 +106,8 @@ impl FromStr for Ipv4Prefix {
         if len > 32 {
             return Err(format!("prefix length {len} > 32 in `{s}`"));
         }
-        let host = 32 - u32::from(len);
-        if host < 32 && u32::from(addr) << (32 - host) != 0 || host == 32 && u32::from(addr) != 0 {
+        let host_mask = u32::MAX.checked_shr(u32::from(len)).unwrap_or(0);
+        if u32::from(addr) & host_mask != 0 {
             return Err(format!("`{s}` has host bits set"));
         }
         Ok(Ipv4Prefix { addr, len })
@@ -135,6 +153,18 @@ mod tests {
         let v4: Ipv4Prefix = "10.42.0.0/30".parse().unwrap();
         assert_eq!(v4.nth(2), Some("10.42.0.2".parse().unwrap()));
         assert_eq!(v4.nth(3), None, "all-ones host part refused");
+    }
+
+    #[test]
+    fn full_length_prefixes_have_no_host_bits() {
+        // Shifting by the full width wrapped (release) or panicked (debug).
+        assert_eq!("fdcc::1/128".parse::<Ipv6Prefix>().unwrap().len, 128);
+        assert_eq!("10.0.0.1/32".parse::<Ipv4Prefix>().unwrap().len, 32);
+        assert!("::/0".parse::<Ipv6Prefix>().is_ok());
+        assert!("::1/0".parse::<Ipv6Prefix>().is_err());
+        let v4: Ipv4Prefix = "10.42.0.0/24".parse().unwrap();
+        assert!(v4.contains("10.42.0.9".parse().unwrap()) && !v4.contains("10.43.0.9".parse().unwrap()));
+        assert_eq!(v4.broadcast(), "10.42.0.255".parse::<Ipv4Addr>().unwrap());
     }
 
     #[test]

@@ -6,14 +6,10 @@
 
 mod common;
 
-use common::{hosts, lonely, plan, repo, six_nodes, tool_missing, GOLDEN_KEY_FILE};
+use common::{check, check_all, hosts, lonely, plan, six_nodes, tool_missing, Outcome, GOLDEN_KEY_FILE};
 use hortus_core::{HostPlan, Inventory};
 use hortus_render::{babeld, bird, networkd};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Exit status of the check scripts when the check itself cannot run.
-const CANNOT_RUN: i32 = 2;
+use std::path::PathBuf;
 
 /// A named host plan to render.
 struct Case {
@@ -41,45 +37,6 @@ fn with_odd_timers() -> Inventory {
     inventory.mesh.babel.smoothing_half_life = 0;
     inventory.mesh.babel.kernel_scan_s = 30;
     inventory
-}
-
-/// What a check script said about one config.
-enum Outcome {
-    Accepted,
-    Rejected(String),
-    /// The check itself could not run (tool missing, not root...).
-    CannotRun(String),
-}
-
-/// Runs `scripts/<script> <arg>`.
-fn check(script: &str, arg: &Path) -> Outcome {
-    let out = Command::new("bash").arg(repo().join("scripts").join(script)).arg(arg).output().expect("run bash");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    match out.status.code() {
-        Some(0) => Outcome::Accepted,
-        Some(CANNOT_RUN) => Outcome::CannotRun(format!("{script} cannot run: {}", text.trim())),
-        _ => Outcome::Rejected(text),
-    }
-}
-
-/// Checks every `(name, path)` in parallel threads; panics listing
-/// rejections, or skips (or fails) once if the check cannot run.
-fn check_all(script: &str, items: &[(String, PathBuf)]) {
-    let outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.iter().map(|(name, path)| (name.clone(), scope.spawn(move || check(script, path)))).collect();
-        handles.into_iter().map(|(name, h)| (name, h.join().expect("check thread"))).collect()
-    });
-    let mut rejected = vec![];
-    for (name, outcome) in outcomes {
-        match outcome {
-            Outcome::Accepted => {}
-            Outcome::Rejected(text) => rejected.push(format!("{name}:\n{text}")),
-            Outcome::CannotRun(why) => return tool_missing(&why),
-        }
-    }
-    assert!(rejected.is_empty(), "{script} rejected:\n{}", rejected.join("\n"));
-    eprintln!("{script}: {} configs accepted", items.len());
 }
 
 /// Renders every host of every `(variant, inventory, options)` with

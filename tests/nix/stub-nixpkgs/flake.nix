@@ -59,6 +59,14 @@
               rustPlatform.buildRustPackage =
                 args: stub "${args.pname}-${args.version}" // { inherit (args) src cargoLock; };
               mkShell = args: stub "shell";
+              # The test's nodes are evaluated by tests/nix/nixos/run.sh
+              # against a real nixpkgs; here only its shape matters.
+              testers.runNixOSTest =
+                args:
+                stub "vm-test-run-${args.name}"
+                // {
+                  inherit (args) nodes testScript;
+                };
               runCommand =
                 name: env: script:
                 derivation (

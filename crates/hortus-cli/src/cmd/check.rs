@@ -1,6 +1,7 @@
 //! `hortus check INVENTORY`
 
 use crate::files::read_plan;
+use crate::output::outln;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,11 +18,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let plan = read_plan(&args.inventory)?;
     let links: usize = plan.nodes.values().map(|n| n.links.len()).sum::<usize>() / 2;
     for warning in &plan.warnings {
-        println!("warning: {warning}");
+        outln!("warning: {warning}")?;
     }
     for skip in &plan.skipped {
-        println!("skipped: {}–{}: {}", skip.nodes[0], skip.nodes[1], skip.reason);
+        outln!("skipped: {}–{}: {}", skip.nodes[0], skip.nodes[1], skip.reason)?;
     }
-    println!("ok: {} nodes, {links} links, {} pairs skipped", plan.nodes.len(), plan.skipped.len());
+    outln!("ok: {} nodes, {links} links, {} pairs skipped", plan.nodes.len(), plan.skipped.len())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,9 @@
 //! `hortus keygen` and `hortus pubkey`.
 
-use crate::files::write_atomic;
+use crate::files::shown;
+use crate::output::outln;
 use anyhow::{bail, Context, Result};
+use hortus_core::excerpt::excerpt;
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use std::io::Read;
 use std::path::PathBuf;
@@ -22,26 +24,44 @@ pub struct KeygenArgs {
 }
 
 /// Writes NAME.key and NAME.pub for each name; prints `NAME PUBLIC_KEY`.
-/// Existing key files are never overwritten.
+/// Every name is checked before anything is written: a bad name, a name
+/// given twice or an existing NAME.key or NAME.pub fails the whole run.
+/// Files are created exclusively, so two runs at once never overwrite a key
+/// or pair a `.pub` with another run's `.key`.
 pub fn keygen(args: KeygenArgs) -> Result<ExitCode> {
+    let mut seen = std::collections::HashSet::new();
     for name in &args.names {
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
-            bail!("`{name}` is not a usable key file name");
+        if name.is_empty() || name.contains('/') || name.starts_with('.') || name.chars().any(char::is_control) {
+            bail!("`{}` is not a usable key file name", excerpt(name));
         }
-        let private_path = args.out_dir.join(format!("{name}.key"));
-        if private_path.exists() {
-            bail!("{} exists; refusing to overwrite a private key", private_path.display());
+        if !seen.insert(name) {
+            bail!("`{}` is given twice", excerpt(name));
         }
+        for ext in ["key", "pub"] {
+            let path = args.out_dir.join(format!("{name}.{ext}"));
+            if std::fs::symlink_metadata(&path).is_ok() {
+                bail!("{} exists; refusing to overwrite a key (nothing was written)", shown(&path));
+            }
+        }
+    }
+    for name in &args.names {
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
         let private = private_key_from_bytes(bytes);
         let public = public_key(&private).map_err(anyhow::Error::msg)?;
-        write_atomic(&private_path, format!("{private}\n").as_bytes(), 0o600)?;
-        write_atomic(&args.out_dir.join(format!("{name}.pub")), format!("{public}\n").as_bytes(), 0o644)?;
+        let private_path = args.out_dir.join(format!("{name}.key"));
+        let public_path = args.out_dir.join(format!("{name}.pub"));
+        hortus_fs::create_exclusive(&private_path, format!("{private}\n").as_bytes(), 0o600)
+            .with_context(|| format!("cannot create {}", shown(&private_path)))?;
+        if let Err(e) = hortus_fs::create_exclusive(&public_path, format!("{public}\n").as_bytes(), 0o644) {
+            // Ours, just made: a .key without its .pub is removed again.
+            let _ = std::fs::remove_file(&private_path);
+            return Err(e).with_context(|| format!("cannot create {}", shown(&public_path)));
+        }
         if args.print_private {
-            println!("{name} {public} {private}");
+            outln!("{name} {public} {private}")?;
         } else {
-            println!("{name} {public}");
+            outln!("{name} {public}")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -52,6 +72,6 @@ pub fn pubkey() -> Result<ExitCode> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
     let public = public_key(&text).map_err(|e| anyhow::anyhow!("private key on stdin: {e}"))?;
-    println!("{public}");
+    outln!("{public}")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! `hortus-lab` crate; this module parses arguments and prints.
 
 use crate::files::read_inventory;
+use crate::output::outln;
 use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use hortus_core::inventory::RoutingDaemon;
@@ -24,7 +25,7 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum LabCommand {
-    /// Bring INVENTORY up: one namespace per node, WireGuard, relays, routing daemons.
+    /// Bring INVENTORY up: one namespace per node, WireGuard, forwarders, routing daemons.
     Up {
         /// The inventory (TOML, or JSON by extension).
         inventory: PathBuf,
@@ -81,19 +82,22 @@ enum LabCommand {
         /// The other end.
         b: String,
     },
-    /// Kill NODE like a power loss: SIGKILL its daemon, WireGuard and relays, uplink down.
+    /// Kill NODE like a power loss: SIGKILL its daemon, WireGuard and forwarders, uplink down.
     Kill {
         /// The node.
         node: String,
+        /// Only crash the forwarder (phantun) of NODE's link to PEER.
+        #[arg(long, value_name = "PEER")]
+        forwarder: Option<String>,
     },
-    /// Boot a killed NODE again.
+    /// Boot a killed NODE again, or restart the forwarders of NODE that are not running.
     Revive {
         /// The node.
         node: String,
     },
     /// Tear everything down (also after a crash), by the PIDs and namespaces in the state.
     Down,
-    /// The UDP-over-TCP forwarder the lab runs for forwarded links.
+    /// The UDP-over-TCP relay the lab runs for `mesh.forwarder = "none"`.
     #[command(hide = true, subcommand)]
     Relay(RelayCommand),
 }
@@ -154,30 +158,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
         LabCommand::Status { json } => {
             let status = open()?.status()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                outln!("{}", serde_json::to_string_pretty(&status)?)?;
             } else {
-                status.iter().for_each(|s| print!("{s}"));
+                for s in &status {
+                    crate::output::write_stdout(s.to_string().as_bytes())?;
+                }
             }
         }
         LabCommand::Wait { timeout } => {
             let timeout = Duration::try_from_secs_f64(timeout).context("--timeout must be a non-negative number")?;
             let lab = open()?;
             let waited = lab.wait_connected(timeout)?;
-            println!(
+            outln!(
                 "full connectivity after waiting {:.2} s ({:.2} s since the daemons started)",
                 waited.as_secs_f64(),
                 lab.since_daemons_started().as_secs_f64()
-            );
+            )?;
         }
         LabCommand::Ping { a, b, count, interval, json } => {
             let r = open()?.ping(&a, &b, count, interval)?;
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                outln!("{}", serde_json::to_string(&r)?)?;
             } else {
                 let rtt = r
                     .rtt_ms
                     .map_or("no reply".into(), |(min, avg, max)| format!("rtt min/avg/max {min}/{avg}/{max} ms"));
-                println!("{a} -> {b}: {} sent, {} received, {} lost; {rtt}", r.transmitted, r.received, r.lost());
+                outln!("{a} -> {b}: {} sent, {} received, {} lost; {rtt}", r.transmitted, r.received, r.lost())?;
             }
             if r.received == 0 {
                 return Ok(ExitCode::FAILURE);
@@ -188,7 +194,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             open()?.cut(&a, &b, mode)?;
         }
         LabCommand::Heal { a, b } => open()?.heal(&a, &b)?,
-        LabCommand::Kill { node } => open()?.kill(&node)?,
+        LabCommand::Kill { node, forwarder: None } => open()?.kill(&node)?,
+        LabCommand::Kill { node, forwarder: Some(peer) } => open()?.kill_forwarder(&node, &peer)?,
         LabCommand::Revive { node } => open()?.revive(&node)?,
         LabCommand::Down => {
             let report = hortus_lab::down(&dir)?;

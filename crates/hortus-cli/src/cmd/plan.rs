@@ -1,6 +1,6 @@
 //! `hortus plan INVENTORY [--host NAME] [-o FILE]`
 
-use crate::files::{read_plan, write_output};
+use crate::files::{read_host_plan, read_plan, write_output};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,13 +20,18 @@ pub struct Args {
 
 /// Prints the plan as pretty JSON with a trailing newline.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let plan = read_plan(&args.inventory)?;
-    let mut json = match &args.host {
-        Some(host) => serde_json::to_string_pretty(&plan.host(host)?)?,
-        None => serde_json::to_string_pretty(&plan)?,
+    let (mut json, warnings) = match &args.host {
+        Some(host) => {
+            let view = read_host_plan(&args.inventory, host)?;
+            (serde_json::to_string_pretty(&view)?, view.warnings)
+        }
+        None => {
+            let plan = read_plan(&args.inventory)?;
+            (serde_json::to_string_pretty(&plan)?, plan.warnings)
+        }
     };
     json.push('\n');
-    for warning in &plan.warnings {
+    for warning in &warnings {
         eprintln!("hortus: warning: {warning}");
     }
     write_output(args.output.as_deref(), json.as_bytes())?;

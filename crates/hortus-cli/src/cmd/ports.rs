@@ -1,6 +1,7 @@
 //! `hortus ports INVENTORY`: the pair-port table.
 
 use crate::files::read_plan;
+use crate::output::outln;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,10 +29,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (id(f.next().unwrap_or_default()), id(f.next().unwrap_or_default()))
     });
     for line in lines {
-        println!("{line}");
+        outln!("{line}")?;
     }
     for skip in &plan.skipped {
-        println!("{} {} - skipped ({})", skip.nodes[0], skip.nodes[1], skip.reason);
+        outln!("{} {} - skipped ({})", skip.nodes[0], skip.nodes[1], skip.reason)?;
     }
     Ok(ExitCode::SUCCESS)
 }

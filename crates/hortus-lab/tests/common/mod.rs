@@ -23,6 +23,8 @@ pub fn lab_ready(test: &str, daemon: RoutingDaemon) -> bool {
         return false;
     }
     let mut missing = hortus_lab::tools::missing(daemon, !hortus_lab::tools::kernel_wireguard());
+    // Forwarded links run the real phantun.
+    missing.extend(hortus_lab::tools::missing_phantun());
     if !hortus_lab::tools::is_root() {
         missing.push("root".into());
     }
@@ -207,6 +209,24 @@ pub fn all_public(n: u8) -> Inventory {
     for i in 0..n {
         let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
         text += &format!("[nodes.n{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n", i + 1);
+    }
+    Inventory::from_toml_str(&text).expect("inventory")
+}
+
+/// The inventory `scripts/gen-inventory.py N cantor` writes, with
+/// `base_port` 20000 and real keys: `node0..`, every 5th (id % 5 == 3)
+/// behind NAT, every 7th (id % 7 == 6) censored, regions `r0`–`r2`.
+pub fn generated(n: u8) -> Inventory {
+    let mut text = String::from("[mesh]\nport_scheme = \"cantor\"\nbase_port = 20000\n");
+    for i in 0..n {
+        let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
+        text += &format!(
+            "[nodes.node{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"198.18.0.{}\"]\nnat = {}\ncensored = {}\nregion = \"r{}\"\n",
+            i + 1,
+            i % 5 == 3,
+            i % 7 == 6,
+            i % 3
+        );
     }
     Inventory::from_toml_str(&text).expect("inventory")
 }

@@ -5,6 +5,7 @@
 
 use hortus_core::{build_plan, HostPlan, Inventory, Plan};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// Private key path the golden networkd files point at.
 pub const GOLDEN_KEY_FILE: &str = "/etc/hortus/wireguard.key";
@@ -55,4 +56,46 @@ pub fn tool_missing(why: &str) {
         panic!("HORTUS_REQUIRE_TOOLS is set but {why}");
     }
     eprintln!("SKIPPED: {why}");
+}
+
+/// Exit status of the check scripts when the check itself cannot run.
+pub const CANNOT_RUN: i32 = 2;
+
+/// What a check script said about one config.
+pub enum Outcome {
+    Accepted,
+    Rejected(String),
+    /// The check itself could not run (tool missing, not root...).
+    CannotRun(String),
+}
+
+/// Runs `scripts/<script> <arg>`.
+pub fn check(script: &str, arg: &Path) -> Outcome {
+    let out = Command::new("bash").arg(repo().join("scripts").join(script)).arg(arg).output().expect("run bash");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    match out.status.code() {
+        Some(0) => Outcome::Accepted,
+        Some(CANNOT_RUN) => Outcome::CannotRun(format!("{script} cannot run: {}", text.trim())),
+        _ => Outcome::Rejected(text),
+    }
+}
+
+/// Checks every `(name, path)` in parallel threads; panics listing
+/// rejections, or skips (or fails) once if the check cannot run.
+pub fn check_all(script: &str, items: &[(String, PathBuf)]) {
+    let outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.iter().map(|(name, path)| (name.clone(), scope.spawn(move || check(script, path)))).collect();
+        handles.into_iter().map(|(name, h)| (name, h.join().expect("check thread"))).collect()
+    });
+    let mut rejected = vec![];
+    for (name, outcome) in outcomes {
+        match outcome {
+            Outcome::Accepted => {}
+            Outcome::Rejected(text) => rejected.push(format!("{name}:\n{text}")),
+            Outcome::CannotRun(why) => return tool_missing(&why),
+        }
+    }
+    assert!(rejected.is_empty(), "{script} rejected:\n{}", rejected.join("\n"));
+    eprintln!("{script}: {} configs accepted", items.len());
 }
