@@ -360,9 +360,10 @@ all_handshaken() {
     done
 }
 
-# ping_start FROM TO SECONDS: a 5/s ping in the background ($! is its pid);
+# ping_start FROM TO SECONDS: a 5/s ping in the background ($! is its pid;
+# -c, not a -w deadline, so that no reply still in flight counts as lost);
 # ping_result PID: waits for it, prints lost/sent.
-ping_start() { in_node "$1" ping -6 -n -q -i 0.2 -w "$3" "${ULA[$2]}" > "$S/ping.out" 2>&1 & }
+ping_start() { in_node "$1" ping -6 -n -q -i 0.2 -W 2 -c $(($3 * 5)) "${ULA[$2]}" > "$S/ping.out" 2>&1 & }
 ping_result() { wait "$1"; awk '/transmitted/{print $1 - $4 "/" $1}' "$S/ping.out"; }
 
 lifecycle() {
@@ -490,6 +491,13 @@ if [[ " $PHASES " == *" babeld "* ]]; then
     start_babeld
     [[ " $PHASES " == *" bird "* ]] || { sleep 1; check_links; }
     daemon_phase
+    # babeld has no config reload: NixOS restarts it when its config
+    # changes. How long alpha's routes are gone across a restart:
+    in_node alpha kill "$(in_node alpha cat /run/babeld.pid)"
+    wait_for 10 sh -c "! nsenter -t ${HOLDER[alpha]} -n ip -6 route show proto babel | grep -q ." >/dev/null
+    in_node alpha babeld -D -c "$S/alpha/out/babeld.conf"
+    t=$(wait_for 60 mesh_ok)
+    chk "babeld restarted on alpha (its routes withdrawn): every pair routed and answering again ($t s)" test "$t" != timeout
 fi
 
 if [[ " $PHASES " == *" lifecycle "* ]]; then

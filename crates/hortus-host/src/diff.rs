@@ -70,6 +70,11 @@ fn difference(plan: &HostPlan, link: &Link, live: &LiveInterface) -> Option<Stri
     if live.mtu != Some(link.mtu) {
         return Some(format!("MTU {}, planned {}", show(live.mtu), link.mtu));
     }
+    if wg.public_key.is_none() && wg.peers.is_empty() {
+        // Not configured (yet): systemd-networkd creates the link first and
+        // then sets key and peer; recreating would not change that.
+        return None;
+    }
     if link.listen && wg.listen_port != Some(link.port) {
         return Some(format!("listens on port {}, planned {}", show(wg.listen_port), link.port));
     }
@@ -215,6 +220,17 @@ mod tests {
             assert_eq!(got[0].change, Change::Recreate);
             assert!(got[0].to_string().starts_with(&format!("recreate {}: {want}", link.interface)), "{}", got[0]);
         }
+    }
+
+    #[test]
+    fn a_link_networkd_has_not_configured_yet_is_left_alone() {
+        let plan = plan("alpha");
+        let link = &plan.node.links[0];
+        let mut interface = live(&plan, link, 3);
+        interface.wireguard = Some(WireGuardState { listen_port: Some(41000), public_key: None, peers: vec![] });
+        assert_eq!(actions(&plan, &[interface.clone()]), vec![]);
+        interface.mtu = Some(1280);
+        assert_eq!(actions(&plan, &[interface])[0].change, Change::Recreate);
     }
 
     #[test]
