@@ -17,6 +17,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test (workspace, without the lab)"
 cargo test --workspace --exclude hortus-lab
 
+echo "== cargo fuzz: the inventory target for ${FUZZ_SECONDS:-60} s"
+bash scripts/fuzz.sh
+
 echo "== nix: module, lib and flake"
 cargo build --release --bin hortus
 HORTUS_BIN="$PWD/target/release/hortus" bash tests/nix/run.sh
@@ -24,5 +27,8 @@ HORTUS_BIN="$PWD/target/release/hortus" bash tests/nix/run.sh
 echo "== nix: whole NixOS (nixos/lib/eval-config.nix; SKIPPED without HORTUS_NIXPKGS)"
 HORTUS_BIN="$PWD/target/release/hortus" bash tests/nix/nixos/run.sh
 
-echo "== lab: network namespaces with wireguard-go, BIRD 3 and babeld"
+echo "== host tier: kernel WireGuard + systemd-networkd + BIRD 3 / babeld in a QEMU guest"
+HORTUS_BIN="$PWD/target/release/hortus" bash tests/host/run.sh
+
+echo "== lab: network namespaces with wireguard-go, phantun, BIRD 3 and babeld"
 cargo test -p hortus-lab -- --test-threads=1

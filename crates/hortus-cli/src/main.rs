@@ -37,6 +37,9 @@ enum Command {
     Status(cmd::status::Args),
     /// Bring a plan up in network namespaces and test it (root only).
     Lab(cmd::lab::Args),
+    /// On a live host: delete mesh interfaces the plan no longer has or that
+    /// differ from it, then reload systemd-networkd (root only).
+    Reconcile(cmd::reconcile::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => cmd::graph::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Lab(args) => cmd::lab::run(args),
+        Command::Reconcile(args) => cmd::reconcile::run(args),
     };
     match result {
         Ok(code) => code,

@@ -24,6 +24,12 @@ use std::path::{Path, PathBuf};
 /// Temporaries left by killed earlier runs are removed first.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     check_target(path)?;
+    replace_atomic(path, contents, mode)
+}
+
+/// [`write_atomic`] without the target check: replaces whatever entry is
+/// at `path` (the caller has checked it is its own).
+pub(crate) fn replace_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let (dir, tmp_prefix) = temporary_prefix(path)?;
     remove_stale_temporaries(&dir, &tmp_prefix);
     let tmp = dir.join(format!("{tmp_prefix}{}", std::process::id()));
@@ -49,10 +55,15 @@ pub fn create_exclusive(path: &Path, contents: &[u8], mode: u32) -> io::Result<(
     result
 }
 
-/// Creates `path` (which must not exist) with `contents`, synced to disk.
-pub(crate) fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    // A leftover of a crashed run with the same pid would block create_new.
+/// Creates the temporary `path` with `contents`, synced to disk, first
+/// removing a leftover of a crashed run with the same pid.
+fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let _ = fs::remove_file(path);
+    create_file(path, contents, mode)
+}
+
+/// Creates `path`, which must not exist, with `contents`, synced to disk.
+pub(crate) fn create_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
     file.write_all(contents)?;
     file.sync_all()

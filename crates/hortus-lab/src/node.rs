@@ -1,5 +1,5 @@
 //! What runs on one node: its WireGuard interfaces (kernel or
-//! wireguard-go) configured from the plan, its relays for forwarded links,
+//! wireguard-go) configured from the plan, its forwarders (crate::forwarders),
 //! and its routing daemon with the config hortus renders.
 
 use crate::error::{LabError, Result};
@@ -10,7 +10,6 @@ use crate::process::ProcessKind;
 use crate::state::WireGuardImpl;
 use crate::tools;
 use hortus_core::inventory::RoutingDaemon;
-use hortus_core::plan::Forwarder;
 use hortus_core::Link;
 use hortus_render::interface::link_addresses;
 use hortus_render::{babeld, bird};
@@ -24,10 +23,10 @@ const MAX_SOCKET_PATH: usize = 107;
 
 impl Lab {
     /// Creates `name`'s WireGuard interfaces (up, with their addresses, but
-    /// no peer yet) and starts its relays. Peers come later
+    /// no peer yet) and starts its forwarders. Peers come later
     /// ([`Lab::configure_peers`]): an interface with a peer starts a
     /// handshake at its first packet, which would be lost (and retried only
-    /// 5 s later) while a forwarded link's relays are not connected yet.
+    /// 5 s later) while a forwarded link's forwarders are not connected yet.
     pub(crate) fn start_links(&mut self, name: &str) -> Result<()> {
         let links = self.node_plan(name)?.links.clone();
         for link in &links {
@@ -35,7 +34,7 @@ impl Lab {
             self.link_up(name, link).map_err(|e| self.wireguard_exited(name, link).unwrap_or(e))?;
         }
         for link in &links {
-            self.start_relay(name, link)?;
+            self.start_forwarder(name, link)?;
         }
         Ok(())
     }
@@ -134,24 +133,6 @@ impl Lab {
             add_address(&ns, iface, &address.ip_address_args(), address.address.is_ipv6())?;
         }
         Ok(())
-    }
-
-    /// Starts `hortus lab relay` for a forwarded link.
-    fn start_relay(&mut self, name: &str, link: &Link) -> Result<()> {
-        let Some(forwarder) = &link.forwarder else {
-            return Ok(());
-        };
-        let port = link.port.to_string();
-        let args: Vec<&str> = match forwarder {
-            Forwarder::Client { listen, remote } => {
-                vec!["lab", "relay", "client", "--listen", listen, "--remote", remote]
-            }
-            Forwarder::Server { deliver } => vec!["lab", "relay", "server", "--port", &port, "--deliver", deliver],
-        };
-        let exe = self.state.relay_exe.to_string_lossy().into_owned();
-        let log = self.dir.node(name).file(&format!("relay-{}.log", link.peer));
-        let pid = Cmd::new(&exe, args).in_ns(&self.state.node_ns(name)).spawn_logged(&log)?;
-        self.record(name, ProcessKind::Relay { peer: link.peer.clone() }, pid, &log)
     }
 
     /// Renders `name`'s routing daemon config and starts the daemon.

@@ -23,6 +23,8 @@ pub fn lab_ready(test: &str, daemon: RoutingDaemon) -> bool {
         return false;
     }
     let mut missing = hortus_lab::tools::missing(daemon, !hortus_lab::tools::kernel_wireguard());
+    // Forwarded links run the real phantun.
+    missing.extend(hortus_lab::tools::missing_phantun());
     if !hortus_lab::tools::is_root() {
         missing.push("root".into());
     }
