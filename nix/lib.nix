@@ -37,7 +37,7 @@ rec {
   /**
     The plan format version this mapping reads (`version` in the plan JSON).
   */
-  planVersion = 1;
+  planVersion = 2;
 
   inherit babelPort;
 
@@ -213,8 +213,21 @@ rec {
   };
 
   /**
-    `boot.kernel.sysctl` of a host view: IPv6 (and, with an IPv4 overlay,
-    IPv4) forwarding, and no reverse-path filter on the mesh interfaces
+    The host's phantun instances (docs/plan-format.md, `forwarder`): one per
+    forwarded link whose forwarder's transport is phantun, as
+    `{ link, forwarder, client }` in link order.
+  */
+  phantunInstances =
+    hostPlan:
+    map (link: {
+      inherit link;
+      inherit (link) forwarder;
+      client = link.forwarder.role == "client";
+    }) (filter (link: link.forwarder != null && link.forwarder.transport == "phantun") hostPlan.node.links);
+
+  /**
+    `boot.kernel.sysctl` of a host view: IPv6 (and, with an IPv4 overlay
+    or phantun instances, IPv4) forwarding, and no reverse-path filter on the mesh interfaces
     (Babel routes are asymmetric by design).
   */
   sysctl =
@@ -222,7 +235,8 @@ rec {
     let
       # In sysctl.d keys a dot inside an interface name is written as `/`.
       key = interface: "net.ipv4.conf.${replaceStrings [ "." ] [ "/" ] interface}.rp_filter";
-      withIpv4 = hostPlan.node.ipv4_address != null;
+      # phantun routes between its TUN devices and the uplink (IPv4 too).
+      withIpv4 = hostPlan.node.ipv4_address != null || phantunInstances hostPlan != [ ];
     in
     listToAttrs (
       map (interface: {

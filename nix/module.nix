@@ -109,7 +109,7 @@ in
   # config.services.hortus.plan and set nothing while it is null). Every
   # NixOS option they set must be declared, with nixpkgs' type, in
   # tests/nix/nixos-stubs.nix; tests/nix/nixos/run.sh evaluates them whole.
-  imports = [ ];
+  imports = [ ./forwarder.nix ];
 
   options.services.hortus = {
     enable = mkEnableOption "the hortus WireGuard + Babel full mesh on this host";
@@ -306,9 +306,9 @@ in
     (mkIf (hostPlan != null) {
       assertions = map (name: {
         assertion = forwardingOn name;
-        message = "services.hortus: this host routes for the mesh and needs ${name} = 1 in boot.kernel.sysctl; something set it to ${
+        message = "services.hortus: this host routes for the mesh and needs boot.kernel.sysctl.\"${name}\" = 1, but a stronger definition (e.g. mkForce) sets it to ${
           builtins.toJSON (config.boot.kernel.sysctl.${name} or null)
-        } with mkForce.";
+        }.";
       }) forwardingKeys;
 
       warnings = map (warning: "hortus: ${warning}") hostPlan.warnings;

@@ -4,7 +4,8 @@
 #   source scripts/env.sh
 #
 # Exports HORTUS_DEPS_DIR, HORTUS_BIRD, HORTUS_BIRDC and puts
-# $HORTUS_DEPS_DIR/bin (private BIRD 3 wrappers) first on PATH.
+# $HORTUS_DEPS_DIR/bin (private BIRD 3 wrappers, phantun_client and
+# phantun_server) first on PATH.
 # Run scripts/install-test-deps.sh first.
 
 if [ -n "${BASH_SOURCE[0]:-}" ]; then

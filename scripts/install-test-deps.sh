@@ -339,6 +339,28 @@ else
 fi
 
 # --------------------------------------------------------------------------
+# phantun (forwarded links in the lab, the forwarder unit checks): built
+# from crates.io into a private root (about a minute on 2 cores); its
+# binaries are `client` and `server` (as in nixpkgs), linked into $BIN as
+# phantun_client and phantun_server (upstream's release names).
+# --------------------------------------------------------------------------
+PHANTUN_VERSION=0.8.1
+PHANTUN_ROOT=$DEPS/phantun
+phantun_ok() {
+    [ -x "$PHANTUN_ROOT/bin/client" ] && [ -x "$PHANTUN_ROOT/bin/server" ] \
+        && "$PHANTUN_ROOT/bin/client" --version 2>/dev/null | grep -q " $PHANTUN_VERSION\$"
+}
+if [ "${HORTUS_DEPS_REFRESH:-0}" = 1 ] || ! phantun_ok; then
+    log "building phantun $PHANTUN_VERSION from crates.io into $PHANTUN_ROOT"
+    cargo install --quiet --locked --force phantun --version "$PHANTUN_VERSION" --root "$PHANTUN_ROOT" \
+        || die "cargo install phantun failed"
+    phantun_ok || die "phantun $PHANTUN_VERSION not usable after install"
+fi
+mkdir -p "$BIN"
+ln -sfn "$PHANTUN_ROOT/bin/client" "$BIN/phantun_client"
+ln -sfn "$PHANTUN_ROOT/bin/server" "$BIN/phantun_server"
+
+# --------------------------------------------------------------------------
 # Rust tools: rustfmt and clippy, cargo-fuzz (scripts/test.sh runs them)
 # --------------------------------------------------------------------------
 if command -v rustup >/dev/null 2>&1; then
@@ -357,7 +379,10 @@ cargo clippy --version >/dev/null 2>&1 || die "cargo clippy not available (rustu
 for c in wg wireguard-go babeld nft iperf3 socat ip unshare nsenter ping ps nix-instantiate; do
     command -v "$c" >/dev/null 2>&1 || die "command $c not found after install"
 done
+for c in phantun_client phantun_server; do
+    [ -x "$BIN/$c" ] || die "$BIN/$c missing after install"
+done
 [ -x /lib/systemd/systemd-networkd ] || die "/lib/systemd/systemd-networkd missing"
 
-log "ok: $("$BIN/bird" --version 2>&1), $(babeld -V 2>&1 || true), $(wg --version | cut -d' ' -f1-2)"
+log "ok: $("$BIN/bird" --version 2>&1), $(babeld -V 2>&1 || true), $(wg --version | cut -d' ' -f1-2), phantun $("$BIN/phantun_client" --version | cut -d" " -f3)"
 log "use: source scripts/env.sh"

@@ -27,5 +27,8 @@ HORTUS_BIN="$PWD/target/release/hortus" bash tests/nix/run.sh
 echo "== nix: whole NixOS (nixos/lib/eval-config.nix; SKIPPED without HORTUS_NIXPKGS)"
 HORTUS_BIN="$PWD/target/release/hortus" bash tests/nix/nixos/run.sh
 
-echo "== lab: network namespaces with wireguard-go, BIRD 3 and babeld"
+echo "== host tier: kernel WireGuard + systemd-networkd + BIRD 3 / babeld in a QEMU guest"
+HORTUS_BIN="$PWD/target/release/hortus" bash tests/host/run.sh
+
+echo "== lab: network namespaces with wireguard-go, phantun, BIRD 3 and babeld"
 cargo test -p hortus-lab -- --test-threads=1

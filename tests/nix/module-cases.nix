@@ -28,6 +28,8 @@ let
   plan = builtins.fromJSON (builtins.readFile planFile);
   expectedHostPlan = builtins.fromJSON (builtins.readFile hostPlanFile);
   standIn = builtins.toFile "stand-in.conf" "# stand-in\n";
+  # Stands in for pkgs.phantun (the stub pkgs has none): a store path.
+  phantunStandIn = builtins.toFile "phantun" "";
 
   # A host configured from the committed plan, plus `extra` settings.
   fromPlanFile =
@@ -40,6 +42,7 @@ let
         hostName = lib.mkDefault host;
         privateKeyFile = lib.mkDefault keyFile;
         birdConfigFile = lib.mkDefault standIn;
+        forwarder.package = lib.mkDefault phantunStandIn;
       };
     };
 
@@ -250,7 +253,57 @@ in
     services.hortus.hostName = "hastur";
   });
 
-  "refused: a plan of another format version" = refuses "the plan has version 99, this module reads version 1" (fromPlanFile {
+  "forwarder: a hardened phantun service per phantun link of the plan, with `hortus render --format forwarder`'s command line" =
+    let
+      services = lib.filterAttrs (n: _: lib.hasPrefix "hortus-phantun-" n) byPlanFile.systemd.services;
+      toHastur = services."hortus-phantun-hastur" or { serviceConfig = { }; };
+      links = builtins.filter (l: l.forwarder != null) expectedHostPlan.node.links;
+    in
+    accepted byPlanFile (
+      lib.attrNames services == lib.sort (a: b: a < b) (map (l: "hortus-phantun-${l.peer}") links)
+      && toHastur.serviceConfig.ExecStart
+        == "${phantunStandIn}/bin/client --local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur --tun-local 10.237.0.2 --tun-peer 10.237.0.3 --tun-local6 fcc8::2 --tun-peer6 fcc8::3"
+      && toHastur.serviceConfig.AmbientCapabilities == [ "CAP_NET_ADMIN" ]
+      && toHastur.serviceConfig.CapabilityBoundingSet == [ "CAP_NET_ADMIN" ]
+      && toHastur.serviceConfig.Restart == "always"
+      && lib.elem "systemd-networkd.service" toHastur.after
+    );
+
+  "forwarder: nftables firewall gets the NAT table and opens the server's TCP port" =
+    let
+      config = fromPlanFile { networking.nftables.enable = true; };
+      table = config.networking.nftables.tables.hortus_forwarder or { content = ""; };
+    in
+    accepted config (
+      table.family == "inet"
+      && lib.hasInfix "tcp dport 51832 dnat ip to 10.237.0.9" table.content
+      && lib.hasInfix "tcp dport 51832 dnat ip6 to fcc8::9" table.content
+      && lib.hasInfix "iifname \"ph-hastur\" masquerade" table.content
+      && config.networking.firewall.allowedTCPPorts == [ 51832 ]
+      && config.networking.firewall.extraCommands == ""
+    );
+
+  "forwarder: iptables firewall gets the same rules in chains of its own" =
+    let
+      fw = byPlanFile.networking.firewall;
+    in
+    accepted byPlanFile (
+      lib.hasInfix "iptables -t nat -A hortus-fwd-pre ! -i ph-yidhra -p tcp --dport 51832 -m addrtype --dst-type LOCAL -j DNAT --to-destination 10.237.0.9" fw.extraCommands
+      && lib.hasInfix "iptables -t nat -A hortus-fwd-post -s 10.237.0.3 -j MASQUERADE" fw.extraCommands
+      && lib.hasInfix "ip6tables -t nat -X hortus-fwd-post" fw.extraStopCommands
+      && !(byPlanFile.networking.nftables.tables ? hortus_forwarder)
+    );
+
+  "forwarder.enable = false runs no phantun and opens no TCP port" =
+    let
+      config = fromPlanFile { services.hortus.forwarder.enable = false; };
+    in
+    accepted config (
+      !(lib.any (lib.hasPrefix "hortus-phantun-") (lib.attrNames config.systemd.services))
+      && config.networking.firewall.allowedTCPPorts == [ ]
+    );
+
+  "refused: a plan of another format version" = refuses "the plan has version 99, this module reads version ${toString mapping.planVersion}" (fromPlanFile {
     services.hortus.planFile = lib.mkForce (planWith (p: p // { version = 99; }));
   });
 
@@ -359,7 +412,7 @@ in
     accepted config (config.boot.kernel.sysctl."net.ipv6.conf.all.forwarding" == 1);
 
   "refused: IPv6 forwarding forced off" =
-    refuses "needs net.ipv6.conf.all.forwarding = 1 in boot.kernel.sysctl; something set it to 0 with mkForce" (fromPlanFile {
+    refuses "needs boot.kernel.sysctl.\"net.ipv6.conf.all.forwarding\" = 1, but a stronger definition (e.g. mkForce) sets it to 0." (fromPlanFile {
       boot.kernel.sysctl."net.ipv6.conf.all.forwarding" = lib.mkForce 0;
     });
 }

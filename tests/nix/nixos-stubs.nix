@@ -1,7 +1,7 @@
 # Stand-ins for NixOS, so hortus' module family can be evaluated with
 # nixpkgs' lib.evalModules alone (no nixpkgs tree). Written by us, after the
-# nixpkgs declarations named beside each option (checked against nixpkgs
-# 47ec8b0206b6, the tree tests/nix/nixos/run.sh evaluates whole):
+# nixpkgs declarations named beside each option (tests/nix/nixos/run.sh
+# checks that each exists in a whole NixOS with the same type):
 #
 # - every option the module family (nix/module.nix and its imports) may set,
 #   with nixpkgs' own type and therefore merge rule: a sysctl key is unique,
@@ -100,8 +100,8 @@ let
     onFailure = unitNames;
     onSuccess = unitNames;
     unitConfig = section;
-    startLimitBurst = opt (types.nullOr types.int) null;
-    startLimitIntervalSec = opt (types.nullOr types.int) null;
+    startLimitBurst = mkOption { type = types.int; };
+    startLimitIntervalSec = mkOption { type = types.int; };
     restartTriggers = opt (types.listOf types.unspecified) [ ];
     reloadTriggers = opt (types.listOf unitOption) [ ];
     environment = opt (types.attrsOf (
@@ -135,6 +135,30 @@ let
     notSocketActivated = flag;
     startAt = opt (types.either types.str (types.listOf types.str)) [ ];
   };
+
+  # Timers and path units: the common unit options and their own section.
+  unitOptions = lib.filterAttrs (
+    n: _:
+    !lib.elem n [
+      "environment"
+      "path"
+      "enableDefaultPath"
+      "serviceConfig"
+      "enableStrictShellChecks"
+      "script"
+      "scriptArgs"
+      "preStart"
+      "postStart"
+      "reload"
+      "preStop"
+      "postStop"
+      "reloadIfChanged"
+      "restartIfChanged"
+      "stopIfChanged"
+      "notSocketActivated"
+      "startAt"
+    ]
+  ) serviceOptions;
 
   # nixos/modules/services/networking/firewall.nix: commonOptions.
   firewallPorts = {
@@ -209,7 +233,7 @@ in
     warnings = opt (types.listOf types.str) [ ];
 
     # nixos/modules/tasks/network-interfaces.nix, config/networking.nix
-    networking.hostName = opt types.str "nixos";
+    networking.hostName = opt (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos";
     networking.hosts = opt (types.attrsOf (types.listOf types.str)) { };
     networking.useNetworkd = flag;
 
@@ -293,17 +317,25 @@ in
         features = { };
       };
     };
-    boot.kernelModules = strs;
+    # nixos/modules/system/boot/kernel.nix: a list, or names set to true.
+    boot.kernelModules = mkOption {
+      type = types.coercedTo (types.listOf types.str) (names: lib.genAttrs names (_: true)) (types.attrsOf types.bool);
+      default = { };
+      apply = modules: lib.attrNames (lib.filterAttrs (_: v: v) modules);
+    };
 
     # nixos/modules/system/boot/networkd.nix
     systemd.network = {
       enable = flag;
       netdevs = opt (types.attrsOf (types.submodule { options = netdevOptions; })) { };
       networks = opt (types.attrsOf (types.submodule { options = networkOptions; })) { };
+      links = opt (types.attrsOf (types.submodule { options = commonNetworkOptions // { linkConfig = section; }; })) { };
       wait-online.ignoredInterfaces = strs;
     };
     # nixos/modules/system/boot/systemd.nix
     systemd.services = opt (types.attrsOf (types.submodule { options = serviceOptions; })) { };
+    systemd.timers = opt (types.attrsOf (types.submodule { options = unitOptions // { timerConfig = section; }; })) { };
+    systemd.paths = opt (types.attrsOf (types.submodule { options = unitOptions // { pathConfig = section; }; })) { };
     systemd.tmpfiles.rules = strs;
     # nixos/modules/system/etc/etc.nix
     environment.etc = opt (types.attrsOf (types.submodule etcFile)) { };
@@ -314,7 +346,7 @@ in
         options = {
           isSystemUser = flag;
           group = opt types.str "";
-          description = opt types.str "";
+          description = opt (types.passwdEntry types.str) "";
           extraGroups = strs;
         };
       }
@@ -322,7 +354,7 @@ in
     users.groups = opt (types.attrsOf (
       types.submodule {
         options.gid = opt (types.nullOr types.int) null;
-        options.members = strs;
+        options.members = opt (types.listOf (types.passwdEntry types.str)) [ ];
       }
     )) { };
 

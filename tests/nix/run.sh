@@ -290,8 +290,8 @@ check_equal "flake: nixosModules.hortus is a function, evaluated without nixpkgs
     "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.hortus" --apply builtins.isFunction 2>&1)" true
 check_equal "flake: nixosModules.default is a function too" \
     "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.default" --apply builtins.isFunction 2>&1)" true
-check_equal "flake: lib.planVersion = 1, without nixpkgs" \
-    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" 1
+check_equal "flake: lib.planVersion = 2, without nixpkgs" \
+    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" 2
 if nix "${nix_flags[@]}" eval --json --impure "${build_flags[@]}" --expr "
     let pkgs = $stub_pkgs; in
     (builtins.getFlake \"path:$flake\").lib.mkPlan { inherit pkgs; inventory = $repo/examples/six-nodes.toml; }" \

@@ -52,22 +52,22 @@ pkgs.testers.runNixOSTest {
     gamma = node "gamma";
   };
   testScript = ''
-    nodes = {"alpha": alpha, "beta": beta, "gamma": gamma}
+    mesh = {"alpha": alpha, "beta": beta, "gamma": gamma}
     addresses = ${builtins.toJSON (builtins.mapAttrs (name: _: address name) plan.nodes)}
 
     start_all()
-    for machine in nodes.values():
+    for machine in mesh.values():
         machine.wait_for_unit("systemd-networkd.service")
         machine.wait_for_unit("bird.service")
 
     with subtest("every node reaches every other node's mesh address"):
-        for name, machine in nodes.items():
+        for name, machine in mesh.items():
             for other, addr in addresses.items():
                 if other != name:
                     machine.wait_until_succeeds(f"ping -c 1 -W 1 {addr}", timeout=180)
 
     with subtest("every planned link has a handshake"):
-        for machine in nodes.values():
+        for machine in mesh.values():
             machine.succeed("test $(wg show all latest-handshakes | awk '$3 > 0' | wc -l) -eq 2")
 
     with subtest("a cut link alpha-beta fails over through gamma"):

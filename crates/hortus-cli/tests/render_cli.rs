@@ -137,7 +137,9 @@ fn rerender_replaces_outputs_and_drops_stale_networkd_files() {
     ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let removed = format!("hortus: removed {}/networkd/20-wg-gone.netdev (not in this render)\n", out.display());
-    assert_eq!(text(&run.stderr), removed, "removed files are printed");
+    let printed: String =
+        text(&run.stderr).lines().filter(|l| !l.starts_with("hortus: warning:")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(printed, removed, "removed files are printed");
     let files = tree(out);
     assert!(!files.iter().any(|f| f.contains("wg-gone")), "{files:?}");
     assert!(files.contains(&"keep.txt".to_string()));
@@ -290,4 +292,38 @@ fn babeld_refuses_a_mac_key_file() {
     assert_eq!(babeld.status.code(), Some(1));
     assert!(text(&babeld.stderr).contains("babeld: `mesh.babel.mac_key_file`"), "{}", text(&babeld.stderr));
     assert!(babeld.stdout.is_empty());
+}
+
+#[test]
+fn render_forwarder_writes_only_the_forwarder_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let ex = example();
+    let no_dir = hortus(&["render", &ex, "--host", "abhoth", "--format", "forwarder"]);
+    assert_eq!(no_dir.status.code(), Some(1));
+    assert!(text(&no_dir.stderr).contains("--format forwarder writes several files"), "{}", text(&no_dir.stderr));
+    let run = hortus(&["render", &ex, "--host", "abhoth", "--format", "forwarder", "-o", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let files = tree(&out);
+    assert!(files.iter().all(|f| f.starts_with("forwarder/")), "{files:?}");
+    for name in ["hortus-phantun-hastur.service", "hortus-forwarder-nft.service", "hortus-forwarder.nft"] {
+        assert!(files.contains(&format!("forwarder/{name}")), "{name} in {files:?}");
+    }
+    // A host whose plan has no forwarded link gets nothing (and is told so).
+    let lonely = dir.path().join("lonely.toml");
+    fs::write(
+        &lonely,
+        "[nodes.solo]\nid = 0\npublic_key = \"Qa1vemslfwos6UY8kn1c95LoOS5NtCcQ0YqSP46alDU=\"\nendpoints = [\"192.0.2.1\"]\n",
+    )
+    .unwrap();
+    let lonely_out = dir.path().join("lonely");
+    let run = hortus(
+        &["render", lonely.to_str().unwrap(), "--host", "solo", "--format", "forwarder", "-o"]
+            .into_iter()
+            .chain([lonely_out.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("`solo` runs no forwarder"), "{}", text(&run.stderr));
+    assert!(!lonely_out.join("forwarder").exists());
 }

@@ -2,6 +2,7 @@
 //! (`builtins.toJSON`). One serde model serves both; unknown fields are
 //! refused so a typo never silently falls back to a default.
 
+use crate::forwarder::Transport;
 use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
 use crate::Error;
 use serde::de::{MapAccess, Visitor};
@@ -65,8 +66,17 @@ pub struct MeshSettings {
     pub mtu: u32,
     /// PersistentKeepalive seconds where the policy asks for keepalive.
     pub keepalive: u16,
-    /// Bytes a local forwarder (hysteria, phantun, udp2raw...) adds per packet.
-    pub forward_overhead: u32,
+    /// The forwarder forwarded links run: `phantun` (planned, rendered and
+    /// run by hortus) or `none` (described; the operator brings it).
+    pub forwarder: Transport,
+    /// Bytes the forwarder adds per packet; `None` takes the transport's
+    /// measured value (phantun: 12), or 40 for `forwarder = "none"`.
+    pub forward_overhead: Option<u32>,
+    /// IPv4 prefix of the forwarders' point-to-point TUN addresses (each
+    /// host uses the pair `2(peer id + 1)`, `+1` for its link to a peer).
+    pub forwarder_ipv4_prefix: Ipv4Prefix,
+    /// IPv6 prefix of the forwarders' TUN addresses, numbered the same way.
+    pub forwarder_ipv6_prefix: Ipv6Prefix,
     /// Routing daemon.
     pub routing: RoutingDaemon,
     /// Babel timers and costs.
@@ -84,7 +94,10 @@ impl Default for MeshSettings {
             anchor: "anchor-0".into(),
             mtu: 1500,
             keepalive: 25,
-            forward_overhead: 40,
+            forwarder: Transport::Phantun,
+            forward_overhead: None,
+            forwarder_ipv4_prefix: "10.237.0.0/16".parse().expect("valid default prefix"),
+            forwarder_ipv6_prefix: "fcc8::/64".parse().expect("valid default prefix"),
             routing: RoutingDaemon::Bird,
             babel: BabelSettings::default(),
         }
@@ -230,7 +243,10 @@ const MESH_FIELDS: &[&str] = &[
     "anchor",
     "mtu",
     "keepalive",
+    "forwarder",
     "forward_overhead",
+    "forwarder_ipv4_prefix",
+    "forwarder_ipv6_prefix",
     "routing",
     "babel",
 ];

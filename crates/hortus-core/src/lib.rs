@@ -30,6 +30,7 @@
 pub mod addressing;
 pub mod error;
 pub mod excerpt;
+pub mod forwarder;
 pub mod hash;
 pub mod ifname;
 pub mod inventory;

@@ -1,7 +1,10 @@
 //! The plan: what every node runs. Its JSON is the contract documented in
 //! `docs/plan-format.md`; bump [`PLAN_VERSION`] on any breaking change.
 
+pub use crate::forwarder::Forwarder;
+
 use crate::addressing::{derived_link_local, is_link_local_64, router_id_from_id, Endpoint};
+use crate::forwarder::{tun_for, Transport, EXTERNAL_DEFAULT_OVERHEAD};
 use crate::ifname::{interface_name, valid_interface_name};
 use crate::inventory::{Inventory, MeshSettings, Node, PortScheme};
 use crate::keys::{check_usable_public_key, decode_key};
@@ -14,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Version of the plan JSON format.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Longest BIRD kernel scan period accepted (a day); BIRD's own default is 60 s.
 const MAX_KERNEL_SCAN_S: u32 = 86_400;
@@ -118,26 +121,6 @@ pub struct Link {
     pub peer_link_local: Ipv6Addr,
 }
 
-/// The side of a forwarder (hysteria, phantun, udp2raw...) one end runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, tag = "role", rename_all = "lowercase")]
-pub enum Forwarder {
-    /// On the dialer: accept WireGuard UDP on `listen` (127.0.0.1:port, the
-    /// link's Endpoint) and carry it to the peer's forwarder server at `remote`.
-    Client {
-        /// Local UDP address WireGuard sends to.
-        listen: String,
-        /// The peer's public `host:port` the transport connects to.
-        remote: String,
-    },
-    /// On the listener: accept the transport on the link's port and deliver
-    /// to the local WireGuard at `deliver` (127.0.0.1:port).
-    Server {
-        /// Local WireGuard address to deliver to.
-        deliver: String,
-    },
-}
-
 /// A pair the policy left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,7 +192,8 @@ pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    let warnings = well_known_port_warnings(mesh, &resolved);
+    let mut warnings = well_known_port_warnings(mesh, &resolved);
+    warnings.extend(forwarder_warnings(mesh, &resolved));
     Ok(Plan { version: PLAN_VERSION, mesh: mesh.clone(), nodes, skipped, warnings })
 }
 
@@ -247,7 +231,7 @@ pub fn build_host_plan(inventory: &Inventory, host: &str) -> Result<HostPlan, Er
         host: host.into(),
         node,
         skipped,
-        warnings: well_known_port_warnings(mesh, &resolved),
+        warnings: [well_known_port_warnings(mesh, &resolved), forwarder_warnings(mesh, &resolved)].concat(),
     })
 }
 
@@ -384,7 +368,7 @@ fn make_links(
         .max()
         .expect("policy makes at least one side dial");
     if path == Path::Forwarded {
-        overhead = overhead.saturating_add(mesh.forward_overhead);
+        overhead = overhead.saturating_add(forward_overhead(mesh));
     }
     let underlay = p.node.mtu.unwrap_or(mesh.mtu).min(q.node.mtu.unwrap_or(mesh.mtu));
     let mtu = underlay.saturating_sub(overhead);
@@ -396,19 +380,16 @@ fn make_links(
             format!("link MTU {mtu} (underlay {underlay} - {overhead} bytes of headers) is below IPv6's minimum 1280"),
         ));
     }
-    let end = |me: &Resolved, peer: &Resolved, role: Role| {
-        let local = format!("127.0.0.1:{port}");
+    let end = |me: &Resolved, peer: &Resolved, role: Role| -> Result<Link, Problem> {
         let remote = peer.endpoint.as_ref().map(|e| e.with_port(port));
-        let (endpoint, forwarder) = match (path, role.dial) {
-            (Path::Direct, true) => (remote, None),
-            (Path::Direct, false) => (None, None),
-            (Path::Forwarded, true) => (
-                Some(local.clone()),
-                Some(Forwarder::Client { listen: local, remote: remote.expect("listener has an endpoint") }),
-            ),
-            (Path::Forwarded, false) => (None, Some(Forwarder::Server { deliver: local })),
+        let (endpoint, forwarder) = match path {
+            Path::Direct => (remote.filter(|_| role.dial), None),
+            Path::Forwarded => {
+                let forwarder = forwarder_end(mesh, me.name, peer, role.dial, port, remote)?;
+                (role.dial.then(|| local_forwarder(port)), Some(forwarder))
+            }
         };
-        Link {
+        Ok(Link {
             peer: peer.name.into(),
             peer_id: peer.node.id,
             interface: interface_name(&mesh.interface_prefix, peer.name),
@@ -423,24 +404,107 @@ fn make_links(
             peer_address: peer.address,
             peer_ipv4_address: peer.ipv4_address,
             peer_link_local: peer.link_local,
-        }
+        })
     };
-    Ok((end(p, q, role_p), end(q, p, role_q)))
+    Ok((end(p, q, role_p)?, end(q, p, role_q)?))
+}
+
+/// Warnings about forwarded links, the same for the whole plan and every
+/// host view, in O(n): pairs that need a forwarder no end can host (the
+/// policy skips them: a forwarder's server must accept the client's
+/// connection from outside), and, with `forwarder = "none"`, the links
+/// waiting for the operator's forwarder.
+fn forwarder_warnings(mesh: &MeshSettings, resolved: &[Resolved]) -> Vec<String> {
+    let count = |censored: bool, public: Option<bool>| {
+        resolved
+            .iter()
+            .filter(|r| r.node.censored == censored)
+            .filter(|r| public.is_none_or(|p| p == (r.endpoint.is_some() && !r.node.nat)))
+            .count()
+    };
+    let unforwardable = count(true, Some(false)) * count(false, Some(false));
+    let forwarded = count(true, None) * count(false, None) - unforwardable;
+    let transport = mesh.forwarder;
+    let mut warnings = vec![];
+    if unforwardable > 0 {
+        warnings.push(format!(
+            "{unforwardable} pair(s) need a forwarder past the censor but neither end can host its server \
+             (a {} server must accept the client's {} from outside: a public node with an endpoint, not behind NAT); \
+             they are in `skipped` and Babel routes around them",
+            transport.name(),
+            transport.protocol().unwrap_or("connection")
+        ));
+    }
+    if transport == Transport::External && forwarded > 0 {
+        warnings.push(format!(
+            "{forwarded} forwarded link(s) and mesh.forwarder = \"none\": each needs a forwarder you run yourself \
+             (the plan's `forwarder` of both ends says where); without one they stay dead"
+        ));
+    }
+    warnings
+}
+
+/// Bytes the mesh's forwarder adds per packet.
+fn forward_overhead(mesh: &MeshSettings) -> u32 {
+    mesh.forward_overhead.or(mesh.forwarder.overhead()).unwrap_or(EXTERNAL_DEFAULT_OVERHEAD)
+}
+
+/// Where WireGuard meets its local forwarder on a forwarded link.
+fn local_forwarder(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// The forwarder `me` runs on its forwarded link to `peer`: the client when
+/// it dials (to `remote`, the peer's endpoint), the server otherwise.
+fn forwarder_end(
+    mesh: &MeshSettings,
+    me: &str,
+    peer: &Resolved,
+    dials: bool,
+    port: u16,
+    remote: Option<String>,
+) -> Result<Forwarder, Problem> {
+    let transport = mesh.forwarder;
+    let tun = tun_for(transport, peer.name, peer.node.id, mesh.forwarder_ipv4_prefix, mesh.forwarder_ipv6_prefix)
+        .map_err(|field| {
+            Problem::node(
+                me,
+                field,
+                format!(
+                    "the {} TUN addresses for peer `{}` (id {}) do not fit in mesh.{field}; use a larger prefix",
+                    transport.name(),
+                    peer.name,
+                    peer.node.id
+                ),
+            )
+        })?;
+    let local = local_forwarder(port);
+    Ok(if dials {
+        Forwarder::Client {
+            transport,
+            listen: local,
+            remote: remote.expect("policy dials only nodes with an endpoint"),
+            tun,
+        }
+    } else {
+        Forwarder::Server { transport, port, deliver: local, tun }
+    })
 }
 
 /// Per-node checks that need all links: interface names and ports unique.
 fn check_node_links(mesh: &MeshSettings, name: &str, node: &NodePlan, problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<&str, &str> = HashMap::from([(mesh.anchor.as_str(), "the anchor")]);
+    let mut seen: HashMap<&str, String> = HashMap::from([(mesh.anchor.as_str(), "the anchor".to_string())]);
     for link in &node.links {
-        if let Some(other) = seen.insert(&link.interface, &link.peer) {
-            problems.push(Problem::node(
-                name,
-                "interface",
-                format!(
-                    "interface `{}` for peer `{}` collides with {other}; rename one of the nodes",
-                    link.interface, link.peer
-                ),
-            ));
+        let tun = link.forwarder.as_ref().and_then(Forwarder::tun).map(|t| t.name.as_str());
+        let names = [(Some(link.interface.as_str()), "interface"), (tun, "forwarder TUN")];
+        for (iface, what) in names.into_iter().filter_map(|(n, w)| Some((n?, w))) {
+            if let Some(other) = seen.insert(iface, format!("the {what} for peer `{}`", link.peer)) {
+                problems.push(Problem::node(
+                    name,
+                    "interface",
+                    format!("{what} `{iface}` for peer `{}` collides with {other}; rename one of the nodes", link.peer),
+                ));
+            }
         }
     }
     if let Some(port) = first_collision(node.links.iter().map(|l| l.port)) {
@@ -477,6 +541,7 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
     if mesh.base_port == 0 || mesh.base_port > 65535 {
         problems.push(Problem::mesh("base_port", format!("expected 1..=65535, got {}", mesh.base_port)));
     }
+    problems.extend(check_forwarder_settings(mesh));
     if !(1280..=65535).contains(&mesh.mtu) {
         problems.push(Problem::mesh("mtu", format!("expected 1280..=65535, got {}", mesh.mtu)));
     }
@@ -510,6 +575,21 @@ fn check_mesh(mesh: &MeshSettings) -> Vec<Problem> {
                 babel.rtt_max_ms
             ),
         ));
+    }
+    problems
+}
+
+/// The forwarder's prefixes stay clear of the overlay's.
+fn check_forwarder_settings(mesh: &MeshSettings) -> Vec<Problem> {
+    let mut problems = vec![];
+    let (v6, v4) = (mesh.forwarder_ipv6_prefix, mesh.forwarder_ipv4_prefix);
+    if v6.contains(mesh.prefix.addr) || mesh.prefix.contains(v6.addr) {
+        problems.push(Problem::mesh("forwarder_ipv6_prefix", format!("{v6} overlaps the mesh prefix {}", mesh.prefix)));
+    }
+    if let Some(overlay) = mesh.ipv4_prefix {
+        if v4.contains(overlay.addr) || overlay.contains(v4.addr) {
+            problems.push(Problem::mesh("forwarder_ipv4_prefix", format!("{v4} overlaps ipv4_prefix {overlay}")));
+        }
     }
     problems
 }

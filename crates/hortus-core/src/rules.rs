@@ -120,11 +120,8 @@ pub fn check_mesh_values(mesh: &MeshSettings, problems: &mut Vec<Problem>) {
             "expected 1..=65535 seconds; 0 turns keepalive off, and a dialer behind NAT then loses its path",
         ));
     }
-    if mesh.forward_overhead > 65_535 {
-        problems.push(Problem::mesh(
-            "forward_overhead",
-            format!("expected 0..=65535 bytes, got {}", mesh.forward_overhead),
-        ));
+    if let Some(overhead) = mesh.forward_overhead.filter(|o| *o > 65_535) {
+        problems.push(Problem::mesh("forward_overhead", format!("expected 0..=65535 bytes, got {overhead}")));
     }
     if mesh.babel.rtt_cost > MAX_RTT_COST {
         problems.push(Problem::mesh(

@@ -1,5 +1,6 @@
 //! The reference six-node mesh: pair ports, policy outcomes, both ends agreeing.
 
+use hortus_core::forwarder::{Transport, Tun};
 use hortus_core::plan::Forwarder;
 use hortus_core::policy::Path;
 use hortus_core::{build_plan, Inventory, Plan};
@@ -73,23 +74,46 @@ fn nat_and_censorship_decisions() {
     let a = link(&plan, "abhoth", "hastur");
     assert_eq!(a.path, Path::Forwarded);
     assert_eq!(a.endpoint.as_deref(), Some("127.0.0.1:51814"));
+    // phantun by default: a TUN per instance, named after the peer, with the
+    // point-to-point pair 2(peer id + 1), +1 of the forwarder prefixes.
+    let tun = |name: &str, id: u8| Tun {
+        name: name.into(),
+        local: [10, 237, 0, 2 * (id + 1)].into(),
+        peer: [10, 237, 0, 2 * (id + 1) + 1].into(),
+        local6: format!("fcc8::{:x}", 2 * (id + 1)).parse().unwrap(),
+        peer6: format!("fcc8::{:x}", 2 * (id + 1) + 1).parse().unwrap(),
+    };
     assert_eq!(
         a.forwarder,
-        Some(Forwarder::Client { listen: "127.0.0.1:51814".into(), remote: "198.51.100.10:51814".into() })
+        Some(Forwarder::Client {
+            transport: Transport::Phantun,
+            listen: "127.0.0.1:51814".into(),
+            remote: "198.51.100.10:51814".into(),
+            tun: Some(tun("ph-hastur", 0)),
+        })
     );
     let h = link(&plan, "hastur", "abhoth");
     assert!(h.listen && h.endpoint.is_none());
-    assert_eq!(h.forwarder, Some(Forwarder::Server { deliver: "127.0.0.1:51814".into() }));
+    assert_eq!(
+        h.forwarder,
+        Some(Forwarder::Server {
+            transport: Transport::Phantun,
+            port: 51814,
+            deliver: "127.0.0.1:51814".into(),
+            tun: Some(tun("ph-abhoth", 4)),
+        })
+    );
     assert_eq!(plan.nodes["hastur"].forwarder_ports, vec![51814, 51820]);
     // NAT'd uncensored yidhra dials public censored abhoth through a forwarder
     // (the reference design had nobody listening on this pair).
     let y = link(&plan, "yidhra", "abhoth");
     assert_eq!((y.path, y.listen, y.endpoint.as_deref()), (Path::Forwarded, false, Some("127.0.0.1:51832")));
     assert!(link(&plan, "abhoth", "yidhra").listen);
-    // MTU: 1500 - 60 (IPv4 underlay) = 1440; IPv6 or DNS - 80 = 1420; forwarded - 40 more.
+    // MTU: 1500 - 60 (IPv4 underlay) = 1440; IPv6 or DNS - 80 = 1420;
+    // forwarded through phantun 12 more (TCP's 20-byte header instead of UDP's 8).
     assert_eq!(link(&plan, "hastur", "yidhra").mtu, 1440);
     assert_eq!(link(&plan, "hastur", "eihort").mtu, 1420);
-    assert_eq!(a.mtu, 1400);
+    assert_eq!(a.mtu, 1428);
     // Firewall: exactly the ports this node listens on directly.
     assert_eq!(plan.nodes["yidhra"].firewall_udp_ports, Vec::<u16>::new());
     assert_eq!(plan.nodes["hastur"].firewall_udp_ports, vec![51802, 51805, 51809]);

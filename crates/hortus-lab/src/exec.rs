@@ -102,16 +102,29 @@ impl Cmd {
         use std::os::unix::process::CommandExt;
         let file = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| LabError::io(log, e))?;
         let err = file.try_clone().map_err(|e| LabError::io(log, e))?;
-        let child =
-            self.command().stdin(Stdio::null()).stdout(file).stderr(err).process_group(0).spawn().map_err(|e| {
-                LabError::Command {
-                    command: self.display(),
-                    status: format!("cannot start: {e}"),
-                    stderr: String::new(),
-                }
-            })?;
+        let mut command = self.command();
+        command.stdin(Stdio::null()).stdout(file).stderr(err).process_group(0);
+        // SAFETY: the hook only makes a raw system call, which is
+        // async-signal-safe.
+        unsafe { command.pre_exec(close_inherited_on_exec) };
+        let child = command.spawn().map_err(|e| LabError::Command {
+            command: self.display(),
+            status: format!("cannot start: {e}"),
+            stderr: String::new(),
+        })?;
         Ok(child.id())
     }
+}
+
+/// Marks every descriptor above stderr close-on-exec, so a long-lived lab
+/// process holds nothing it inherited: a lock taken by `flock FILE hortus
+/// lab up` would otherwise stay held by every daemon until `down`, and a
+/// `flock FILE hortus lab down` would wait for it forever.
+fn close_inherited_on_exec() -> std::io::Result<()> {
+    // SAFETY: close_range(2) only changes descriptor flags. Its result is
+    // ignored: kernels before 5.11 lack CLOSE_RANGE_CLOEXEC, spawn anyway.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    Ok(())
 }
 
 /// `ip -n NS ARGS...`: runs an `ip` command against namespace `ns`.
@@ -151,6 +164,24 @@ mod tests {
         let err = Cmd::new("sh", ["-c", "echo oops >&2; exit 3"]).run().unwrap_err().to_string();
         assert!(err.contains("`sh -c"), "{err}");
         assert!(err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn spawned_processes_inherit_no_descriptor() {
+        let dir = std::env::temp_dir().join(format!("hortus-exec-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A descriptor without close-on-exec, as `flock FILE cmd` leaves one.
+        let held = std::fs::File::open("/dev/null").unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: clearing FD_CLOEXEC on our own open descriptor.
+        unsafe { libc::fcntl(held.as_raw_fd(), libc::F_SETFD, 0) };
+        let log = dir.join("log");
+        let pid = Cmd::new("sh", ["-c", "ls /proc/$$/fd"]).spawn_logged(&log).unwrap();
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0) };
+        let fds: Vec<String> = std::fs::read_to_string(&log).unwrap().split_whitespace().map(String::from).collect();
+        assert!(!fds.contains(&held.as_raw_fd().to_string()), "inherited fd {}: {fds:?}", held.as_raw_fd());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //!
 //! * A cut is one-sided, in A's namespace, like a real broken path seen
 //!   from A: [`CutMode::Underlay`] drops the link's underlay packets (its UDP
-//!   port both ways; on a forwarded link also the relay's TCP), while
+//!   port both ways; on a forwarded link also the forwarder's TCP), while
 //!   [`CutMode::InterfaceDown`] sets A's WireGuard interface down.
 //! * A killed node is a machine losing power: every process of the node
-//!   (routing daemon, wireguard-go, relays) gets SIGKILL, so no goodbye
+//!   (routing daemon, wireguard-go, forwarders) gets SIGKILL, so no goodbye
 //!   packet leaves, its tunnels vanish and its underlay interface goes
-//!   down. Revive boots it again: uplink up, tunnels and relays rebuilt
+//!   down. Revive boots it again: uplink up, tunnels and forwarders rebuilt
 //!   from the plan, daemon restarted.
+//! * A killed forwarder ([`Lab::kill_forwarder`], or any crash of one) takes
+//!   its link down; reviving a node that is not killed restarts its
+//!   forwarders that are not running.
 
 use crate::error::{LabError, Result};
 use crate::exec::{ip, nft};
@@ -81,11 +84,17 @@ impl Lab {
         }
     }
 
-    /// Revives killed node `name` (see the module docs).
+    /// Revives killed node `name`, or restarts the forwarders of live node
+    /// `name` that are not running (see the module docs).
     pub fn revive(&mut self, name: &str) -> Result<()> {
         self.node_plan(name)?;
         if !self.state.killed.contains(name) {
-            return Err(LabError::Usage(format!("node `{name}` is not killed")));
+            let started = self.revive_forwarders(name)?;
+            self.save()?;
+            return match started {
+                0 => Err(LabError::Usage(format!("node `{name}` is not killed and all its forwarders run"))),
+                _ => Ok(()),
+            };
         }
         let ns = self.state.node_ns(name);
         let gateway = self.state.underlay[name].gateway.to_string();
@@ -117,7 +126,7 @@ impl Lab {
 }
 
 /// Adds or deletes `port` in the cut sets: UDP always, TCP on forwarded
-/// links (the relay's connection).
+/// links (the forwarder's connection).
 fn port_sets(verb: &str, port: u16, path: Path) -> String {
     let mut script = format!("{verb} element inet {TABLE} cut_udp {{ {port} }}\n");
     if path == Path::Forwarded {
@@ -131,7 +140,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn forwarded_cuts_also_drop_the_relay() {
+    fn forwarded_cuts_also_drop_the_forwarder() {
         assert_eq!(port_sets("add", 51802, Path::Direct), "add element inet hortus_lab cut_udp { 51802 }\n");
         let both = port_sets("delete", 51814, Path::Forwarded);
         assert!(

@@ -32,7 +32,8 @@ pub struct UpOptions {
     pub prefix: String,
     /// Routing daemon, overriding the inventory's `mesh.routing`.
     pub daemon: Option<RoutingDaemon>,
-    /// The `hortus` executable, run as `hortus lab relay ...` for forwarders.
+    /// The `hortus` executable, run as `hortus lab relay ...` for the
+    /// forwarders of `mesh.forwarder = "none"` plans.
     pub relay_exe: PathBuf,
 }
 
@@ -57,7 +58,7 @@ pub struct DownReport {
 
 impl Lab {
     /// Brings `inventory` up: underlay, nodes with their WireGuard links and
-    /// relays, then every routing daemon. `progress` gets one line per node.
+    /// forwarders, then every routing daemon. `progress` gets one line per node.
     /// On failure everything created is torn down again.
     pub fn up(inventory: &Inventory, opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<Lab> {
         check_prefix(&opts.prefix)?;
@@ -73,11 +74,21 @@ impl Lab {
         let daemon = lab_plan.plan.mesh.routing;
         let wireguard = if tools::kernel_wireguard() { WireGuardImpl::Kernel } else { WireGuardImpl::Userspace };
         let mut missing = tools::missing(daemon, wireguard == WireGuardImpl::Userspace);
+        missing.extend(crate::forwarders::missing_forwarders(&lab_plan.plan));
         if !opts.relay_exe.is_file() {
             missing.push(opts.relay_exe.display().to_string());
         }
         if !missing.is_empty() {
             return Err(LabError::MissingTools(missing));
+        }
+        if wireguard == WireGuardImpl::Userspace {
+            let interfaces: u64 = lab_plan.plan.nodes.values().map(|n| n.links.len() as u64).sum();
+            if let Some((old, new)) = crate::limits::ensure_inotify_instances(interfaces)? {
+                progress(&format!(
+                    "hortus lab: raised fs.inotify.max_user_instances from {old} to {new} \
+                     ({interfaces} wireguard-go processes hold one each)"
+                ));
+            }
         }
         create_dir(&opts.state_dir, 0o700)?;
         let state = LabState {
@@ -195,6 +206,7 @@ impl Lab {
             self.create_ns(&ns)?;
             network::attach(&prefix, uplink, &ns)?;
             network::configure_node(&ns, self.node_plan(name)?)?;
+            self.load_forwarder_rules(name)?;
             self.state.underlay.insert(name.clone(), NodeUnderlay { address: uplink.address, gateway: uplink.gateway });
             self.start_links(name)?;
             let node = self.node_plan(name)?;
@@ -267,11 +279,11 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
     let dir = StateDir::new(state_dir);
     let state = dir.load()?;
     let mut report = DownReport::default();
-    // Daemons first (no route churn while tunnels go), then relays and WireGuard.
+    // Daemons first (no route churn while tunnels go), then forwarders and WireGuard.
     let mut order: Vec<&ProcessRecord> = state.processes.iter().collect();
     order.sort_by_key(|p| match p.kind {
         ProcessKind::Routing => 0,
-        ProcessKind::Relay { .. } => 1,
+        ProcessKind::Forwarder { .. } => 1,
         ProcessKind::WireGuard { .. } => 2,
     });
     for p in &order {

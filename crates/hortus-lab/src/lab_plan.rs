@@ -104,8 +104,8 @@ fn align_node(name: &str, original: &NodePlan, lab: &mut NodePlan) -> Result<()>
 /// The parts of a link the lab must not change.
 fn link_shape(link: &Link) -> impl PartialEq + '_ {
     let forwarder = link.forwarder.as_ref().map(|f| match f {
-        Forwarder::Client { listen, .. } => ("client", listen.as_str()),
-        Forwarder::Server { deliver } => ("server", deliver.as_str()),
+        Forwarder::Client { transport, listen, tun, .. } => (*transport, listen.as_str(), None, tun),
+        Forwarder::Server { transport, port, deliver, tun } => (*transport, deliver.as_str(), Some(*port), tun),
     });
     (
         (&link.peer, link.peer_id, &link.interface, link.port, link.listen),
@@ -153,11 +153,19 @@ mod tests {
         // hastur's underlay address.
         let fwd = to(&lab.plan.nodes["abhoth"], "hastur");
         assert_eq!(fwd.path, Path::Forwarded);
-        assert_eq!(
-            fwd.forwarder,
-            Some(Forwarder::Client { listen: "127.0.0.1:51814".into(), remote: "198.18.1.2:51814".into() })
-        );
-        assert_eq!(to(hastur, "abhoth").forwarder, Some(Forwarder::Server { deliver: "127.0.0.1:51814".into() }));
+        match fwd.forwarder {
+            Some(Forwarder::Client { listen, remote, tun: Some(tun), .. }) => {
+                assert_eq!((listen.as_str(), remote.as_str()), ("127.0.0.1:51814", "198.18.1.2:51814"));
+                assert_eq!(tun.name, "ph-hastur");
+            }
+            other => panic!("{other:?}"),
+        }
+        match &to(hastur, "abhoth").forwarder {
+            Some(Forwarder::Server { port: 51814, deliver, tun: Some(tun), .. }) => {
+                assert_eq!((deliver.as_str(), tun.name.as_str()), ("127.0.0.1:51814", "ph-abhoth"));
+            }
+            other => panic!("{other:?}"),
+        }
         // No private key in the inventory or plan.
         let text = serde_json::to_string(&lab.plan).unwrap() + &serde_json::to_string(&lab.inventory).unwrap();
         for private in lab.private_keys.values() {

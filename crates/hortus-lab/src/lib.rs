@@ -3,8 +3,8 @@
 //! Brings a hortus inventory up on one Linux machine (as root): one network
 //! namespace per node on a simulated underlay with NAT routers and a
 //! censor, real WireGuard tunnels (kernel, or wireguard-go where the kernel
-//! has no module) configured from the plan, UDP-over-TCP relays for
-//! forwarded links, and the routing daemon (BIRD 3 or babeld) running the
+//! has no module) configured from the plan, real phantun on forwarded links
+//! (or a stand-in relay when the operator brings the forwarder), and the routing daemon (BIRD 3 or babeld) running the
 //! config `hortus-render` produces. Then it breaks things: cuts links, kills
 //! nodes, and measures what Babel does about it.
 //!
@@ -36,8 +36,10 @@
 pub mod error;
 pub mod exec;
 pub mod faults;
+pub mod forwarders;
 pub mod lab;
 pub mod lab_plan;
+pub mod limits;
 pub mod network;
 pub mod node;
 pub mod probe;

@@ -135,7 +135,8 @@ pub fn add_address(ns: &str, iface: &str, args: &[String], ipv6: bool) -> Result
 }
 
 /// A node's nftables: named sets of cut ports (dropped on the underlay and
-/// loopback only, never inside tunnels) and Babel packet counters.
+/// loopback only, never inside tunnels; also when forwarded between the
+/// uplink and a phantun TUN) and Babel packet counters.
 fn node_rules() -> String {
     let drops = |dir: &str| {
         ["udp dport @cut_udp", "udp sport @cut_udp", "tcp dport @cut_tcp", "tcp sport @cut_tcp"]
@@ -157,15 +158,20 @@ fn node_rules() -> String {
     type filter hook output priority 0; policy accept;
     udp dport {BABEL_PORT} counter name \"babel_out\"
 {}  }}
+  chain forward {{
+    type filter hook forward priority 0; policy accept;
+{}{}  }}
 }}
 ",
+        drops("iif"),
+        drops("oif"),
         drops("iif"),
         drops("oif")
     )
 }
 
 /// An ephemeral port range holding none of `ports`, so no random source
-/// port (WireGuard's when it does not listen, the relays') ever equals a
+/// port (WireGuard's when it does not listen, the forwarders') ever equals a
 /// link port and gets caught by a cut.
 pub fn ephemeral_range(ports: &[u16]) -> Option<(u16, u16)> {
     const CANDIDATES: [(u16, u16); 6] =

@@ -1,5 +1,5 @@
 //! What runs on one node: its WireGuard interfaces (kernel or
-//! wireguard-go) configured from the plan, its relays for forwarded links,
+//! wireguard-go) configured from the plan, its forwarders (crate::forwarders),
 //! and its routing daemon with the config hortus renders.
 
 use crate::error::{LabError, Result};
@@ -10,7 +10,6 @@ use crate::process::ProcessKind;
 use crate::state::WireGuardImpl;
 use crate::tools;
 use hortus_core::inventory::RoutingDaemon;
-use hortus_core::plan::Forwarder;
 use hortus_core::Link;
 use hortus_render::interface::link_addresses;
 use hortus_render::{babeld, bird};
@@ -24,18 +23,18 @@ const MAX_SOCKET_PATH: usize = 107;
 
 impl Lab {
     /// Creates `name`'s WireGuard interfaces (up, with their addresses, but
-    /// no peer yet) and starts its relays. Peers come later
+    /// no peer yet) and starts its forwarders. Peers come later
     /// ([`Lab::configure_peers`]): an interface with a peer starts a
     /// handshake at its first packet, which would be lost (and retried only
-    /// 5 s later) while a forwarded link's relays are not connected yet.
+    /// 5 s later) while a forwarded link's forwarders are not connected yet.
     pub(crate) fn start_links(&mut self, name: &str) -> Result<()> {
         let links = self.node_plan(name)?.links.clone();
         for link in &links {
             self.create_interface(name, link)?;
-            self.link_up(name, link)?;
+            self.link_up(name, link).map_err(|e| self.wireguard_exited(name, link).unwrap_or(e))?;
         }
         for link in &links {
-            self.start_relay(name, link)?;
+            self.start_forwarder(name, link)?;
         }
         Ok(())
     }
@@ -64,7 +63,7 @@ impl Lab {
     }
 
     /// A `wg` command run in `name`'s namespace against its interfaces.
-    pub(crate) fn wg(&self, name: &str, args: &[&str]) -> Cmd {
+    pub fn wg(&self, name: &str, args: &[&str]) -> Cmd {
         let dir = self.dir.node(name).wireguard_dir();
         Cmd::new("wg", args).with_wireguard_dir(&dir).in_ns(&self.state.node_ns(name))
     }
@@ -91,6 +90,18 @@ impl Lab {
                     .map_err(|_| started_badly(&format!("wireguard-go for `{iface}` on `{name}`"), &log))
             }
         }
+    }
+
+    /// When `link`'s wireguard-go has exited (it may create its interface
+    /// and socket and still fail), the error naming it with its log.
+    fn wireguard_exited(&self, name: &str, link: &Link) -> Option<LabError> {
+        let kind = ProcessKind::WireGuard { interface: link.interface.clone() };
+        let process = self.state.processes.iter().rev().find(|p| p.node == name && p.kind == kind)?;
+        if process.alive() {
+            return None;
+        }
+        let log = self.dir.node(name).file(&format!("wireguard-{}.log", link.interface));
+        Some(started_badly(&format!("wireguard-go for `{}` on `{name}`", link.interface), &log))
     }
 
     /// `wg set` with the plan's settings for `link`, but the keepalive.
@@ -124,24 +135,6 @@ impl Lab {
         Ok(())
     }
 
-    /// Starts `hortus lab relay` for a forwarded link.
-    fn start_relay(&mut self, name: &str, link: &Link) -> Result<()> {
-        let Some(forwarder) = &link.forwarder else {
-            return Ok(());
-        };
-        let port = link.port.to_string();
-        let args: Vec<&str> = match forwarder {
-            Forwarder::Client { listen, remote } => {
-                vec!["lab", "relay", "client", "--listen", listen, "--remote", remote]
-            }
-            Forwarder::Server { deliver } => vec!["lab", "relay", "server", "--port", &port, "--deliver", deliver],
-        };
-        let exe = self.state.relay_exe.to_string_lossy().into_owned();
-        let log = self.dir.node(name).file(&format!("relay-{}.log", link.peer));
-        let pid = Cmd::new(&exe, args).in_ns(&self.state.node_ns(name)).spawn_logged(&log)?;
-        self.record(name, ProcessKind::Relay { peer: link.peer.clone() }, pid, &log)
-    }
-
     /// Renders `name`'s routing daemon config and starts the daemon.
     pub(crate) fn start_daemon(&mut self, name: &str) -> Result<()> {
         let host = self.plan.host(name)?;
@@ -164,10 +157,13 @@ impl Lab {
             }
             RoutingDaemon::Babeld => {
                 let file = |n: &str| node_dir.file(n).to_string_lossy().into_owned();
+                // `hortus status` reads babeld's view over its local socket.
+                let socket = node_dir.file("babeld.sock");
+                check_socket_path(&socket)?;
                 let opts = babeld::Options {
                     state_file: file("babeld.state"),
                     pid_file: file("babeld.pid"),
-                    extra_config: None,
+                    extra_config: Some(format!("local-path {}\n", socket.display())),
                 };
                 babeld::validate(&host, &opts).map_err(render_err)?;
                 let conf = node_dir.file("babeld.conf");

@@ -15,8 +15,8 @@ pub enum ProcessKind {
     },
     /// The node's routing daemon (BIRD or babeld).
     Routing,
-    /// A UDP-over-TCP relay for the link to `peer`.
-    Relay {
+    /// The forwarder (phantun, or the lab's relay) of the link to `peer`.
+    Forwarder {
         /// Peer name.
         peer: String,
     },

@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 /// Version of `state.json`.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// How WireGuard interfaces are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub enum WireGuardImpl {
 #[serde(rename_all = "kebab-case")]
 pub enum CutMode {
     /// nftables in A's namespace drop the link's underlay packets (the
-    /// pair's UDP port both ways, and the relay's TCP on forwarded links).
+    /// pair's UDP port both ways, and the forwarder's TCP on forwarded links).
     Underlay,
     /// A's WireGuard interface for the link is set down.
     InterfaceDown,
@@ -69,7 +69,7 @@ pub struct LabState {
     pub daemon: RoutingDaemon,
     /// How WireGuard runs.
     pub wireguard: WireGuardImpl,
-    /// The `hortus` executable that runs relays (`hortus lab relay`).
+    /// The `hortus` executable that runs the stand-in relays (`hortus lab relay`).
     pub relay_exe: PathBuf,
     /// Namespaces, in creation order; recorded before each is created.
     pub namespaces: Vec<String>,

@@ -11,6 +11,21 @@ pub fn bird() -> String {
     std::env::var(BIRD_ENV).ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "bird".into())
 }
 
+/// Environment variable naming phantun's client binary (else `phantun_client` on PATH).
+pub const PHANTUN_CLIENT_ENV: &str = "HORTUS_PHANTUN_CLIENT";
+/// Environment variable naming phantun's server binary (else `phantun_server` on PATH).
+pub const PHANTUN_SERVER_ENV: &str = "HORTUS_PHANTUN_SERVER";
+
+/// phantun's client: `$HORTUS_PHANTUN_CLIENT`, else `phantun_client`.
+pub fn phantun_client() -> String {
+    std::env::var(PHANTUN_CLIENT_ENV).ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "phantun_client".into())
+}
+
+/// phantun's server: `$HORTUS_PHANTUN_SERVER`, else `phantun_server`.
+pub fn phantun_server() -> String {
+    std::env::var(PHANTUN_SERVER_ENV).ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "phantun_server".into())
+}
+
 /// The babeld binary.
 pub fn babeld() -> String {
     "babeld".into()
@@ -54,6 +69,11 @@ pub fn missing(daemon: RoutingDaemon, userspace_wireguard: bool) -> Vec<String> 
     }
     needed.push(daemon_binary(daemon));
     needed.into_iter().filter(|p| locate(p).is_none()).collect()
+}
+
+/// phantun's binaries, when not installed.
+pub fn missing_phantun() -> Vec<String> {
+    [phantun_client(), phantun_server()].into_iter().filter(|p| locate(p).is_none()).collect()
 }
 
 /// Whether the process runs as root.

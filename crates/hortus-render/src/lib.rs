@@ -7,6 +7,8 @@
 //! - [`babeld::render`]: a babeld config (the alternative);
 //! - [`networkd::render`]: systemd-networkd `.netdev`/`.network` files for
 //!   the WireGuard links and the anchor interface;
+//! - [`forwarder::render`]: systemd units and nftables rules for the host's
+//!   phantun instances on forwarded links;
 //! - [`interface::link_addresses`] / [`interface::anchor_addresses`]: the
 //!   addresses every interface carries, shared by the networkd renderer and
 //!   the lab so both configure the same thing.
@@ -21,6 +23,7 @@
 pub mod babeld;
 pub mod bird;
 mod error;
+pub mod forwarder;
 pub mod interface;
 pub mod networkd;
 mod text;

@@ -91,7 +91,7 @@ fn inventory(mac_key_file: String) -> impl Strategy<Value = Inventory> {
         prop_oneof![20 => Just(("wg-", "anchor-0")), 1 => prop::sample::select(vec![("wg", "anchor-0"), ("mesh-", "eth0"), ("m.", "hortus0"), ("wg-", "lo")])],
         prop_oneof![6 => Just(1500u32), 1 => prop::sample::select(vec![1280u32, 1420, 9000])],
         prop_oneof![20 => Just(25u16), 1 => prop::sample::select(vec![0u16, 1, 65535])],
-        prop_oneof![20 => Just(40u32), 1 => prop::sample::select(vec![0u32, 200, 2000, u32::MAX])],
+        prop_oneof![20 => Just(None), 1 => prop::sample::select(vec![Some(0u32), Some(40), Some(200), Some(2000), Some(u32::MAX)])],
         any::<bool>(),
     );
     let babel = (

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{hosts, plan, repo, six_nodes, GOLDEN_KEY_FILE};
-use hortus_render::{babeld, bird, networkd};
+use hortus_render::{babeld, bird, forwarder, networkd};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -23,6 +23,9 @@ fn six_nodes_match_golden_files() {
         let opts = networkd::Options { private_key_file: GOLDEN_KEY_FILE.into(), preshared_key_file: None };
         for file in networkd::render(&host, &opts).expect("render networkd") {
             files.insert(format!("networkd/{}", file.name), file.contents);
+        }
+        for file in forwarder::render(&host, &forwarder::Options::default()).expect("render forwarder") {
+            files.insert(format!("forwarder/{}", file.name), file.contents);
         }
         let dir = root.join(&host.host);
         if bless {
@@ -56,7 +59,7 @@ fn six_nodes_match_golden_files() {
 /// Files under `dir`, relative, sorted.
 fn list(dir: &Path) -> Vec<String> {
     let mut names = vec![];
-    for sub in ["", "networkd"] {
+    for sub in ["", "networkd", "forwarder"] {
         let Ok(entries) = fs::read_dir(dir.join(sub)) else { continue };
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_file()) {

@@ -199,7 +199,7 @@ fn networkd_follows_the_link_roles() {
     let hastur = get("20-wg-hastur.netdev");
     assert!(hastur.contains("Endpoint=127.0.0.1:51814\nPersistentKeepalive=25\n"), "{hastur}");
     assert!(!hastur.contains("ListenPort="));
-    assert!(hastur.contains("MTUBytes=1400\n"));
+    assert!(hastur.contains("MTUBytes=1428\n"));
     // ...and listens for azasos directly.
     let azasos = get("20-wg-azasos.netdev");
     assert!(azasos.contains("ListenPort=51850\n") && !azasos.contains("Endpoint="), "{azasos}");

@@ -14,6 +14,7 @@ sysctls are what the case asks for. Prints one line per check, a summary
 table, and `N passed, N failed`.
 """
 import json
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -53,6 +54,11 @@ def unit_diff(name, nixos, rendered):
     return ""
 
 
+def stderr_warnings(name):
+    """The warnings Nix printed while evaluating case NAME (lib.warn, traces)."""
+    return [l.strip() for l in (out / f"{name}.err").read_text().splitlines() if "warning:" in l.lower()]
+
+
 def params(args):
     p = {"variant": "v6", "daemon": '"bird"', "mode": '"planFile"', "trustInterfaces": "true",
          "firewall": '"iptables"', "rpfilter": "true"}
@@ -85,6 +91,10 @@ def check_case(name, args, rc):
     check(r["failedAssertions"] == [], "no failed assertion", r["failedAssertions"])
     intended = [f"hortus: {w}" for w in plan["warnings"]]
     check(r["warnings"] == intended, "no warning but the plan's", r["warnings"])
+    # The plan's own warnings may show twice: as NixOS evaluation warnings,
+    # and from `hortus plan` building the plan (inventory mode, IFD).
+    stray = [l for l in stderr_warnings(name) if not any(w in l for w in plan["warnings"])]
+    check(not stray, "no other warning printed while evaluating", stray[:5])
     check(r["plan"] == host_plan, "services.hortus.plan == hortus plan --host")
 
     # The routing daemon: the rendered config, the other one off.
@@ -125,6 +135,29 @@ def check_case(name, args, rc):
           f"firewall backend {backend}, checkReversePath {json.dumps(want_rpf)}",
           {k: fw[k] for k in ("backend", "nftables", "checkReversePath")})
 
+    # Forwarders: a phantun unit per one `hortus render --format forwarder`
+    # writes, with its arguments; the servers' TCP ports open; NAT rules in
+    # the firewall backend's form.
+    fdir = g / host / "forwarder"
+    want_units = {f.name: f.read_text() for f in sorted(fdir.glob("hortus-phantun-*.service"))} if fdir.is_dir() else {}
+    f = r["forwarder"]
+
+    def exec_args(text):
+        # systemd's ExecStart= quoting, as far as these arguments need it (shell-like quotes).
+        line = next((l for l in text.splitlines() if l.startswith("ExecStart=")), "ExecStart=")
+        return shlex.split(line.removeprefix("ExecStart="))[1:]
+
+    bad = {n: (exec_args(f["units"].get(n, "")), exec_args(t)) for n, t in want_units.items()
+           if exec_args(f["units"].get(n, "")) != exec_args(t)}
+    check(set(f["units"]) == set(want_units) and not bad,
+          f"{len(want_units)} phantun units == hortus render --format forwarder (ExecStart arguments)",
+          {"NixOS": sorted(f["units"]), "render": sorted(want_units), "differ": bad})
+    check(sorted(f["allowedTCPPorts"]) == sorted(host_plan["node"]["forwarder_ports"]),
+          "firewall opens the phantun servers' TCP ports", f["allowedTCPPorts"])
+    nat = (f["nftables"] or "") if backend == "nftables" else f["extraCommands"]
+    check(not want_units or ("masquerade" in nat.lower() or "dnat" in nat.lower()),
+          f"phantun NAT rules in the {backend} firewall", nat[:300])
+
     # Sysctls.
     s = r["sysctl"]
     ipv4 = host_plan["node"]["ipv4_address"] is not None
@@ -141,12 +174,24 @@ def check_case(name, args, rc):
 
 cases = [l.split("\t") for l in (out / "cases.tsv").read_text().splitlines()[1:]]
 for name, args, rc, seconds, rss in cases:
-    if name == "vm-mesh":
+    if name == "stand-ins":
+        results = []
+        if rc == "0":
+            r = json.loads((out / "stand-ins.json").read_text())
+            results.append((r["count"] > 0 and not r["differences"],
+                            f"the {r['count']} options tests/nix/nixos-stubs.nix declares exist in NixOS with the same types",
+                            r["differences"]))
+        else:
+            err = [l.strip().removeprefix("| ") for l in (out / "stand-ins.err").read_text().splitlines() if "error:" in l]
+            results.append((False, "evaluates", " | ".join(err[-3:])[:600]))
+    elif name == "vm-mesh":
         results = []
         if rc == "0":
             r = json.loads((out / "vm-mesh.json").read_text())
             ok = all(v.endswith(".drv") and (store / v.lstrip("/")).exists() for v in (r["driver"], r["test"]))
             results.append((ok, f"driver and test .drv instantiated, nodes {r['nodes']}", r))
+            stray = stderr_warnings("vm-mesh")
+            results.append((not stray, "no warning printed while evaluating", stray[:5]))
         else:
             err = [l.strip().removeprefix("| ") for l in (out / "vm-mesh.err").read_text().splitlines() if "error:" in l]
             results.append((False, "evaluates", " | ".join(err[-3:])[:600]))
@@ -164,7 +209,7 @@ for name, args, rc, seconds, rss in cases:
                  f"{good}/{len(results)}", "pass" if good == len(results) else "FAIL"))
 
 # The unit comparison itself notices a changed value, and ignores key order.
-sample = next((out / f"{c[0]}.json" for c in cases if c[0] != "vm-mesh" and c[2] == "0"), None)
+sample = next((out / f"{c[0]}.json" for c in cases if c[0] not in ("vm-mesh", "stand-ins") and c[2] == "0"), None)
 if sample is not None:
     units = json.loads(sample.read_text())["units"]
     name, text = next((n, t) for n, t in sorted(units.items()) if "MTUBytes=" in t)

@@ -114,6 +114,15 @@ let
         }
         // sourceConfig;
       }
+      {
+        # services.hortus.forwarder.package: nixpkgs' phantun, or (the slim
+        # tree has none) a stand-in whose store path is all the units need.
+        nixpkgs.overlays = [
+          (final: prev: {
+            phantun = prev.phantun or (shDerivation "phantun" { } "mkdir -p $out/bin && touch $out/bin/client $out/bin/server");
+          })
+        ];
+      }
     ]
     ++ lib.optional (mode == "inventory") inventoryModule
     ++ lib.optional (!rpfilter) noRPFilterModule
@@ -144,6 +153,13 @@ in
         ;
       interfaces = builtins.mapAttrs (_: i: { inherit (i) allowedUDPPorts; }) cfg.networking.firewall.interfaces;
       nftables = cfg.networking.nftables.enable;
+    };
+    forwarder = {
+      units = lib.mapAttrs (_: unit: unit.text) (
+        lib.filterAttrs (name: _: lib.hasPrefix "hortus-phantun-" name) cfg.systemd.units
+      );
+      inherit (cfg.networking.firewall) allowedTCPPorts extraCommands;
+      nftables = cfg.networking.nftables.tables.hortus_forwarder.content or null;
     };
     sysctl = lib.filterAttrs (n: v: lib.hasPrefix "net." n && v != null) cfg.boot.kernel.sysctl;
     failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);

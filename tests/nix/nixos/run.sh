@@ -47,7 +47,7 @@ deps=${HORTUS_DEPS_DIR:-$repo/.deps}
 nixbin=$(bash "$here/install-nix.sh" "$deps/nix-2.26") || { echo "FAIL installing Nix 2.26 (tests/nix/nixos/install-nix.sh)"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hortus-nixos.XXXXXX")
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+[ "${HORTUS_NIXOS_KEEP:-}" = 1 ] && echo "keeping $work" || trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 store=${HORTUS_NIXOS_STORE:-$work/store}
 
 # ---- nixpkgs: a hard-linked copy when the tree needs preparing.
@@ -97,13 +97,15 @@ cp examples/six-nodes.toml "$work/gen/v6/inventory.toml"
 sed 's|^prefix = "fdcc::/64"|&\nipv4_prefix = "10.42.0.0/24"|' examples/six-nodes.toml >"$work/gen/v4/inventory.toml"
 for variant in v6 v4; do
     g=$work/gen/$variant
-    "$hortus" plan "$g/inventory.toml" -o "$g/plan.json" || { echo "FAIL hortus plan ($variant)"; exit 1; }
+    # (Their warnings go to hortus.log: the checks compare them with NixOS'.)
+    "$hortus" plan "$g/inventory.toml" -o "$g/plan.json" 2>>"$work/hortus.log" ||
+        { cat "$work/hortus.log"; echo "FAIL hortus plan ($variant)"; exit 1; }
     for h in "${hosts[@]}"; do
-        "$hortus" plan "$g/inventory.toml" --host "$h" -o "$g/$h.plan.json" &&
+        "$hortus" plan "$g/inventory.toml" --host "$h" -o "$g/$h.plan.json" 2>>"$work/hortus.log" &&
             "$hortus" render "$g/inventory.toml" --host "$h" --format all -o "$g/$h" \
                 --private-key-file "$key_file" --babeld-pid-file /run/babeld/babeld.pid \
-                --babeld-state-file /var/lib/babeld/state >/dev/null ||
-            { echo "FAIL hortus render --host $h ($variant)"; exit 1; }
+                --babeld-state-file /var/lib/babeld/state >/dev/null 2>>"$work/hortus.log" ||
+            { cat "$work/hortus.log"; echo "FAIL hortus render --host $h ($variant)"; exit 1; }
     done
 done
 
@@ -173,6 +175,16 @@ if [[ vm-mesh =~ $only ]]; then
         >"$work/out/vm-mesh.json" 2>"$work/out/vm-mesh.err"
     printf '%s\t%s\t%s\t%s\t%s\n' vm-mesh "checks.x86_64-linux.vm-mesh" "$?" "$(elapsed "$start")" \
         "$(tail -n1 "$work/out/vm-mesh.rss")" >>"$work/out/cases.tsv"
+fi
+
+# ---- the CI tier's stand-ins (tests/nix/nixos-stubs.nix) against the real options.
+if [[ stand-ins =~ $only ]]; then
+    start=$(date +%s.%N)
+    /usr/bin/time -f %M -o "$work/out/stand-ins.rss" \
+        "$nixi" --eval --strict --json -E "import $here/stand-ins.nix { nixpkgs = $nixpkgs; }" \
+        >"$work/out/stand-ins.json" 2>"$work/out/stand-ins.err"
+    printf '%s\t%s\t%s\t%s\t%s\n' stand-ins "tests/nix/nixos-stubs.nix" "$?" "$(elapsed "$start")" \
+        "$(tail -n1 "$work/out/stand-ins.rss")" >>"$work/out/cases.tsv"
 fi
 
 python3 "$here/check.py" "$work/out" "$work/gen" "$store"

@@ -25,7 +25,7 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum LabCommand {
-    /// Bring INVENTORY up: one namespace per node, WireGuard, relays, routing daemons.
+    /// Bring INVENTORY up: one namespace per node, WireGuard, forwarders, routing daemons.
     Up {
         /// The inventory (TOML, or JSON by extension).
         inventory: PathBuf,
@@ -82,19 +82,22 @@ enum LabCommand {
         /// The other end.
         b: String,
     },
-    /// Kill NODE like a power loss: SIGKILL its daemon, WireGuard and relays, uplink down.
+    /// Kill NODE like a power loss: SIGKILL its daemon, WireGuard and forwarders, uplink down.
     Kill {
         /// The node.
         node: String,
+        /// Only crash the forwarder (phantun) of NODE's link to PEER.
+        #[arg(long, value_name = "PEER")]
+        forwarder: Option<String>,
     },
-    /// Boot a killed NODE again.
+    /// Boot a killed NODE again, or restart the forwarders of NODE that are not running.
     Revive {
         /// The node.
         node: String,
     },
     /// Tear everything down (also after a crash), by the PIDs and namespaces in the state.
     Down,
-    /// The UDP-over-TCP forwarder the lab runs for forwarded links.
+    /// The UDP-over-TCP relay the lab runs for `mesh.forwarder = "none"`.
     #[command(hide = true, subcommand)]
     Relay(RelayCommand),
 }
@@ -191,7 +194,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             open()?.cut(&a, &b, mode)?;
         }
         LabCommand::Heal { a, b } => open()?.heal(&a, &b)?,
-        LabCommand::Kill { node } => open()?.kill(&node)?,
+        LabCommand::Kill { node, forwarder: None } => open()?.kill(&node)?,
+        LabCommand::Kill { node, forwarder: Some(peer) } => open()?.kill_forwarder(&node, &peer)?,
         LabCommand::Revive { node } => open()?.revive(&node)?,
         LabCommand::Down => {
             let report = hortus_lab::down(&dir)?;

@@ -6,3 +6,4 @@ pub mod lab;
 pub mod plan;
 pub mod ports;
 pub mod render;
+pub mod status;

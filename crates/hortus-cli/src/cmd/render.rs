@@ -1,9 +1,9 @@
-//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,all}
+//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,forwarder,all}
 //! [-o DIR] [--private-key-file PATH] ...`
 //!
 //! Everything is rendered in memory first, so bad input (unknown host,
 //! missing key path, unusable path) fails before any file is touched. With
-//! `-o DIR`, `DIR/bird.conf`, `DIR/babeld.conf` and `DIR/networkd/` are
+//! `-o DIR`, `DIR/bird.conf`, `DIR/babeld.conf`, `DIR/networkd/` and `DIR/forwarder/` are
 //! symlinks into `DIR/.hortus-render/current`, a generation that one rename
 //! switches (`hortus_fs::generations`): a render is all or nothing, and
 //! files no longer rendered (peers removed, files added by hand) are
@@ -14,12 +14,14 @@ use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_core::HostPlan;
 use hortus_fs::generations::{self, Output};
-use hortus_render::{babeld, bird, networkd};
+use hortus_render::{babeld, bird, forwarder, networkd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Subdirectory of the output directory holding the networkd files.
 const NETWORKD_DIR: &str = "networkd";
+/// Subdirectory of the output directory holding the forwarder files.
+const FORWARDER_DIR: &str = "forwarder";
 
 /// Which configs to render.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -30,6 +32,9 @@ pub enum Format {
     Babeld,
     /// systemd-networkd files (`networkd/`); needs -o and --private-key-file.
     Networkd,
+    /// systemd units, nftables rules and sysctls for the host's phantun
+    /// instances (`forwarder/`, nothing when it runs none); needs -o.
+    Forwarder,
     /// All of the above; needs -o and --private-key-file.
     All,
 }
@@ -64,15 +69,24 @@ pub struct Args {
     /// babeld's pid file.
     #[arg(long, value_name = "PATH")]
     babeld_pid_file: Option<String>,
+    /// phantun's client binary, for the forwarder units.
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/phantun_client")]
+    phantun_client: String,
+    /// phantun's server binary, for the forwarder units.
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/phantun_server")]
+    phantun_server: String,
+    /// Where the host keeps `forwarder/hortus-forwarder.nft` (its unit loads it from there).
+    #[arg(long, value_name = "PATH", default_value = "/etc/hortus/forwarder.nft")]
+    forwarder_nft_file: String,
 }
 
 /// Renders the host's configs and prints or writes them.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let several_files = matches!(args.format, Format::Networkd | Format::All);
+    let several_files = matches!(args.format, Format::Networkd | Format::Forwarder | Format::All);
     if several_files && args.output.is_none() {
         bail!("--format {} writes several files; give an output directory with -o DIR", format_name(args.format));
     }
-    if several_files && args.private_key_file.is_none() {
+    if matches!(args.format, Format::Networkd | Format::All) && args.private_key_file.is_none() {
         bail!(
             "--format {} needs --private-key-file PATH (where the host's WireGuard private key file is; only the path is written)",
             format_name(args.format)
@@ -99,6 +113,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Bird => "bird",
         Format::Babeld => "babeld",
         Format::Networkd => "networkd",
+        Format::Forwarder => "forwarder",
         Format::All => "all",
     }
 }
@@ -131,6 +146,22 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
         for file in networkd::render(host, &opts)? {
             outputs
                 .push(Output { path: Path::new(NETWORKD_DIR).join(file.name), contents: file.contents.into_bytes() });
+        }
+    }
+    if all || args.format == Format::Forwarder {
+        let opts = forwarder::Options {
+            phantun_client: args.phantun_client.clone(),
+            phantun_server: args.phantun_server.clone(),
+            nft_file: args.forwarder_nft_file.clone(),
+            ..forwarder::Options::default()
+        };
+        let files = forwarder::render(host, &opts)?;
+        if files.is_empty() {
+            eprintln!("hortus: `{}` runs no forwarder: nothing written to {FORWARDER_DIR}/", host.host);
+        }
+        for file in files {
+            outputs
+                .push(Output { path: Path::new(FORWARDER_DIR).join(file.name), contents: file.contents.into_bytes() });
         }
     }
     Ok(outputs)

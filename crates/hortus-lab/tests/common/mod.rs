@@ -23,6 +23,8 @@ pub fn lab_ready(test: &str, daemon: RoutingDaemon) -> bool {
         return false;
     }
     let mut missing = hortus_lab::tools::missing(daemon, !hortus_lab::tools::kernel_wireguard());
+    // Forwarded links run the real phantun.
+    missing.extend(hortus_lab::tools::missing_phantun());
     if !hortus_lab::tools::is_root() {
         missing.push("root".into());
     }
@@ -149,7 +151,7 @@ pub fn all_handshakes(lab: &Lab) -> Result<(), String> {
         if status.killed {
             continue;
         }
-        for link in &status.links {
+        for link in &status.host.links {
             if link.handshake_age_s.is_none() && !lab.state().killed.contains(&link.peer) {
                 dead.push(format!("{}->{} ({:?})", status.node, link.peer, link.path));
             }
@@ -170,14 +172,14 @@ pub fn routes_direct(lab: &Lab) -> Result<(), String> {
         if status.killed {
             continue;
         }
-        for route in &status.routes {
-            if lab.state().killed.contains(&route.destination) {
+        for destination in &status.host.destinations {
+            if lab.state().killed.contains(&destination.node) {
                 continue;
             }
-            let Ok(link) = lab.link(&status.node, &route.destination) else { continue };
-            match &route.route {
-                Some(r) if r.from_daemon() && r.dev == link.interface => {}
-                other => wrong.push(format!("{}->{}: {:?}", status.node, route.destination, other)),
+            let Ok(link) = lab.link(&status.node, &destination.node) else { continue };
+            match &destination.route {
+                Some(r) if r.from_daemon() && r.dev.as_deref() == Some(link.interface.as_str()) => {}
+                other => wrong.push(format!("{}->{}: {:?}", status.node, destination.node, other)),
             }
         }
     }
@@ -192,7 +194,7 @@ pub fn routes_direct(lab: &Lab) -> Result<(), String> {
 pub fn route_dev(lab: &Lab, a: &str, b: &str) -> Option<String> {
     let address = lab.plan().nodes[b].address;
     let routes = lab.routes(a).ok()?;
-    routes.get(&address).filter(|r| r.from_daemon()).map(|r| r.dev.clone())
+    routes.get(&address).filter(|r| r.from_daemon()).and_then(|r| r.dev.clone())
 }
 
 /// The six-node example inventory.
@@ -207,6 +209,24 @@ pub fn all_public(n: u8) -> Inventory {
     for i in 0..n {
         let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
         text += &format!("[nodes.n{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n", i + 1);
+    }
+    Inventory::from_toml_str(&text).expect("inventory")
+}
+
+/// The inventory `scripts/gen-inventory.py N cantor` writes, with
+/// `base_port` 20000 and real keys: `node0..`, every 5th (id % 5 == 3)
+/// behind NAT, every 7th (id % 7 == 6) censored, regions `r0`–`r2`.
+pub fn generated(n: u8) -> Inventory {
+    let mut text = String::from("[mesh]\nport_scheme = \"cantor\"\nbase_port = 20000\n");
+    for i in 0..n {
+        let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
+        text += &format!(
+            "[nodes.node{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"198.18.0.{}\"]\nnat = {}\ncensored = {}\nregion = \"r{}\"\n",
+            i + 1,
+            i % 5 == 3,
+            i % 7 == 6,
+            i % 3
+        );
     }
     Inventory::from_toml_str(&text).expect("inventory")
 }

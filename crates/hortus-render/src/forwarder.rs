@@ -1,0 +1,315 @@
+//! A host's forwarder instances (for hosts that are not NixOS, and for the
+//! lab): per forwarded link running phantun, its command line and a systemd
+//! unit; one nftables table with the NAT phantun needs (the server's TCP
+//! port DNATed to its TUN peer address, the client's TUN masqueraded); a
+//! oneshot unit loading that table; and the sysctls (IP forwarding).
+//!
+//! Links whose forwarder is `none` (the operator's own) get nothing here.
+
+use crate::text::check_path;
+use crate::{RenderError, RenderedFile, HEADER};
+use hortus_core::forwarder::{Forwarder, Transport, Tun};
+use hortus_core::{HostPlan, Link};
+
+/// Name of the nftables table holding every forwarder rule.
+pub const NFT_TABLE: &str = "hortus_forwarder";
+/// The unit loading the nftables table.
+pub const NFT_UNIT: &str = "hortus-forwarder-nft.service";
+/// The sysctl file.
+pub const SYSCTL_FILE: &str = "60-hortus-forwarder.conf";
+/// The nftables file, next to the units in the output.
+pub const NFT_FILE: &str = "hortus-forwarder.nft";
+
+/// Paths the units point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// phantun's client binary (`client` in nixpkgs and `cargo install phantun`).
+    pub phantun_client: String,
+    /// phantun's server binary.
+    pub phantun_server: String,
+    /// Where the host keeps [`NFT_FILE`] (loaded by [`NFT_UNIT`]).
+    pub nft_file: String,
+    /// The `nft` binary.
+    pub nft: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            phantun_client: "/usr/local/bin/phantun_client".into(),
+            phantun_server: "/usr/local/bin/phantun_server".into(),
+            nft_file: "/etc/hortus/forwarder.nft".into(),
+            nft: "/usr/sbin/nft".into(),
+        }
+    }
+}
+
+/// One phantun instance of the host: the link and its forwarder.
+#[derive(Debug, Clone, Copy)]
+pub struct PhantunInstance<'a> {
+    /// The forwarded link.
+    pub link: &'a Link,
+    /// Its TUN device.
+    pub tun: &'a Tun,
+    /// Whether this end runs the client (else the server).
+    pub client: bool,
+}
+
+impl PhantunInstance<'_> {
+    /// phantun's arguments (after the program): `--local`, `--remote`, the
+    /// TUN name and both address pairs.
+    pub fn args(&self) -> Vec<String> {
+        let forwarder = self.link.forwarder.as_ref().expect("instances come from forwarded links");
+        let (local, remote) = match forwarder {
+            Forwarder::Client { listen, remote, .. } => (listen.clone(), remote.clone()),
+            Forwarder::Server { port, deliver, .. } => (port.to_string(), deliver.clone()),
+        };
+        let tun = self.tun;
+        [
+            ("--local", local),
+            ("--remote", remote),
+            ("--tun", tun.name.clone()),
+            ("--tun-local", tun.local.to_string()),
+            ("--tun-peer", tun.peer.to_string()),
+            ("--tun-local6", tun.local6.to_string()),
+            ("--tun-peer6", tun.peer6.to_string()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        .collect()
+    }
+
+    /// The systemd unit name: `hortus-phantun-<peer>.service`.
+    pub fn unit_name(&self) -> String {
+        format!("hortus-phantun-{}.service", self.link.peer)
+    }
+}
+
+/// The host's phantun instances, in link order.
+pub fn phantun_instances(host: &HostPlan) -> Vec<PhantunInstance<'_>> {
+    host.node
+        .links
+        .iter()
+        .filter_map(|link| {
+            let forwarder = link.forwarder.as_ref()?;
+            let tun = forwarder.tun()?;
+            (forwarder.transport() == Transport::Phantun).then_some(PhantunInstance {
+                link,
+                tun,
+                client: matches!(forwarder, Forwarder::Client { .. }),
+            })
+        })
+        .collect()
+}
+
+/// The nftables ruleset phantun needs on this host (`None` without
+/// instances). Loading it replaces the table as a whole, so it is safe to
+/// load again after a plan change.
+///
+/// * server: new TCP connections to the link's port on a local address,
+///   not coming from the instance's own TUN, are DNATed to the TUN peer
+///   address (IPv4 and IPv6);
+/// * client: packets from the instance's TUN are masqueraded on the way out.
+pub fn nftables(host: &HostPlan) -> Option<String> {
+    let instances = phantun_instances(host);
+    if instances.is_empty() {
+        return None;
+    }
+    let mut pre = String::new();
+    let mut post = String::new();
+    for i in &instances {
+        let tun = &i.tun.name;
+        if i.client {
+            post += &format!("    iifname \"{tun}\" masquerade\n");
+        } else {
+            let port = i.link.port;
+            for (family, to) in [("ip", i.tun.peer.to_string()), ("ip6", i.tun.peer6.to_string())] {
+                pre +=
+                    &format!("    iifname != \"{tun}\" fib daddr type local tcp dport {port} dnat {family} to {to}\n");
+            }
+        }
+    }
+    let chain = |name: &str, hook: &str, priority: &str, rules: &str| {
+        format!("  chain {name} {{\n    type nat hook {hook} priority {priority}; policy accept;\n{rules}  }}\n")
+    };
+    Some(format!(
+        "{HEADER}\n# phantun's NAT for host `{host}` (docs/link-policy.md).\ntable inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\ntable inet {NFT_TABLE} {{\n{}{}}}\n",
+        chain("prerouting", "prerouting", "dstnat", &pre),
+        chain("postrouting", "postrouting", "srcnat", &post),
+        host = host.host,
+    ))
+}
+
+/// Every file for the host's forwarders (empty without phantun instances):
+/// one unit per instance, [`NFT_UNIT`], [`NFT_FILE`] and [`SYSCTL_FILE`],
+/// sorted by name.
+pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, RenderError> {
+    for (field, path) in [
+        ("phantun_client", &opts.phantun_client),
+        ("phantun_server", &opts.phantun_server),
+        ("nft_file", &opts.nft_file),
+        ("nft", &opts.nft),
+    ] {
+        check_path("forwarder", field, path)?;
+    }
+    let Some(ruleset) = nftables(host) else { return Ok(vec![]) };
+    let mut files: Vec<RenderedFile> = phantun_instances(host)
+        .iter()
+        .map(|i| RenderedFile { name: i.unit_name(), contents: phantun_unit(host, i, opts) })
+        .collect();
+    files.push(RenderedFile { name: NFT_UNIT.into(), contents: nft_unit(host, opts) });
+    files.push(RenderedFile { name: NFT_FILE.into(), contents: ruleset });
+    files.push(RenderedFile { name: SYSCTL_FILE.into(), contents: sysctls() });
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+/// A phantun instance as a service: only CAP_NET_ADMIN (to create its TUN
+/// and set its addresses), restarted when it dies, started after the
+/// network and the NAT rules and before WireGuard traffic needs it.
+fn phantun_unit(host: &HostPlan, i: &PhantunInstance, opts: &Options) -> String {
+    let (side, binary) = if i.client { ("client", &opts.phantun_client) } else { ("server", &opts.phantun_server) };
+    let wg = i.link.interface.as_str();
+    format!(
+        "{HEADER}
+# Host `{host}`: phantun {side} of the forwarded link to `{peer}` (port {port}).
+[Unit]
+Description=hortus: phantun {side} for the link to {peer}
+Documentation=https://github.com/dndx/phantun
+Requires={NFT_UNIT}
+After={NFT_UNIT} network-online.target systemd-networkd.service
+Wants=network-online.target
+# With the WireGuard interface it carries: stopped with systemd-networkd
+# (which owns {wg}), started again with it.
+PartOf=systemd-networkd.service
+
+[Service]
+Environment=RUST_LOG=info
+ExecStart={binary} {args}
+Restart=always
+RestartSec=2
+DynamicUser=yes
+AmbientCapabilities=CAP_NET_ADMIN
+CapabilityBoundingSet=CAP_NET_ADMIN
+NoNewPrivileges=yes
+DeviceAllow=/dev/net/tun rw
+DevicePolicy=closed
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_UNIX
+RestrictNamespaces=yes
+RestrictRealtime=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+
+[Install]
+WantedBy=multi-user.target
+",
+        host = host.host,
+        peer = i.link.peer,
+        port = i.link.port,
+        args = i.args().join(" "),
+    )
+}
+
+fn nft_unit(host: &HostPlan, opts: &Options) -> String {
+    format!(
+        "{HEADER}
+# Host `{host}`: the NAT rules of its phantun instances ({file}).
+[Unit]
+Description=hortus: nftables rules for phantun
+Before=network-pre.target
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart={nft} -f {file}
+ExecStop={nft} delete table inet {NFT_TABLE}
+
+[Install]
+WantedBy=multi-user.target
+",
+        host = host.host,
+        nft = opts.nft,
+        file = opts.nft_file,
+    )
+}
+
+/// phantun's TUN traffic is routed through the host: IPv4 and IPv6 forwarding.
+fn sysctls() -> String {
+    format!("{HEADER}\n# phantun routes between its TUN devices and the uplink.\nnet.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hortus_core::{build_plan, Inventory};
+
+    fn six_nodes() -> hortus_core::Plan {
+        let text = include_str!("../../../examples/six-nodes.toml");
+        build_plan(&Inventory::from_toml_str(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn server_and_client_arguments() {
+        let plan = six_nodes();
+        let hastur = plan.host("hastur").unwrap();
+        let server = phantun_instances(&hastur).into_iter().find(|i| i.link.peer == "abhoth").unwrap();
+        assert!(!server.client);
+        assert_eq!(
+            server.args().join(" "),
+            "--local 51814 --remote 127.0.0.1:51814 --tun ph-abhoth --tun-local 10.237.0.10 --tun-peer 10.237.0.11 \
+             --tun-local6 fcc8::a --tun-peer6 fcc8::b"
+        );
+        let abhoth = plan.host("abhoth").unwrap();
+        let client = phantun_instances(&abhoth).into_iter().find(|i| i.link.peer == "hastur").unwrap();
+        assert!(client.client);
+        assert!(client
+            .args()
+            .join(" ")
+            .starts_with("--local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur"));
+        assert_eq!(client.unit_name(), "hortus-phantun-hastur.service");
+    }
+
+    #[test]
+    fn nat_rules_per_role() {
+        let plan = six_nodes();
+        let hastur = nftables(&plan.host("hastur").unwrap()).unwrap();
+        assert!(
+            hastur.contains("iifname != \"ph-abhoth\" fib daddr type local tcp dport 51814 dnat ip to 10.237.0.11\n")
+        );
+        assert!(hastur.contains("tcp dport 51814 dnat ip6 to fcc8::b\n"));
+        assert!(!hastur.contains("masquerade"));
+        let abhoth = nftables(&plan.host("abhoth").unwrap()).unwrap();
+        assert!(abhoth.contains("iifname \"ph-hastur\" masquerade\n"));
+        // A host without forwarded links gets no files.
+        let mut inv = Inventory::from_toml_str(include_str!("../../../examples/six-nodes.toml")).unwrap();
+        inv.nodes.retain(|_, n| !n.censored);
+        let plan = build_plan(&inv).unwrap();
+        assert_eq!(render(&plan.host("hastur").unwrap(), &Options::default()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn external_forwarders_render_nothing() {
+        let mut inv = Inventory::from_toml_str(include_str!("../../../examples/six-nodes.toml")).unwrap();
+        inv.mesh.forwarder = Transport::External;
+        let plan = build_plan(&inv).unwrap();
+        assert!(phantun_instances(&plan.host("hastur").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn bad_paths_are_refused() {
+        let plan = six_nodes();
+        let opts = Options { phantun_client: "phantun client".into(), ..Options::default() };
+        let err = render(&plan.host("abhoth").unwrap(), &opts).unwrap_err().to_string();
+        assert!(err.contains("phantun_client"), "{err}");
+    }
+}
