@@ -109,7 +109,10 @@ in
   # config.services.hortus.plan and set nothing while it is null). Every
   # NixOS option they set must be declared, with nixpkgs' type, in
   # tests/nix/nixos-stubs.nix; tests/nix/nixos/run.sh evaluates them whole.
-  imports = [ ./forwarder.nix ];
+  imports = [
+    ./forwarder.nix
+    ./reconcile.nix
+  ];
 
   options.services.hortus = {
     enable = mkEnableOption "the hortus WireGuard + Babel full mesh on this host";

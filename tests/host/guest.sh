@@ -14,26 +14,36 @@ SHARE=$(cd "$(dirname "$0")" && pwd)
 export PATH="$SHARE/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 S=/srv/hortus-host
 NODES=(alpha beta gamma delta)
-declare -A UNDERLAY=([alpha]=192.0.2.10 [beta]=192.0.2.11 [gamma]=192.0.2.12)
+declare -A UNDERLAY=()
 declare -A ULA=()
+declare -A KEYFILE=()
+declare -A HOLDER=()
 PASS=0 FAIL=0
 PHASES="bird babeld lifecycle"
 # run.sh may narrow the phases (HORTUS_HOST_PHASES) for development.
 [ -f "$SHARE/env" ] && . "$SHARE/env"
-T0=$(date +%s.%N)
 
-ok() { echo "PASS: $*"; PASS=$((PASS + 1)); }
-ko() { echo "FAIL: $*"; FAIL=$((FAIL + 1)); }
+now_us() { echo "${EPOCHREALTIME/./}"; }
+T0=$(now_us)
+# elapsed [START_US]: seconds since START_US (default: the test's start), 0.1 s.
+elapsed() {
+    local d=$(($(now_us) - ${1:-$T0}))
+    printf '%d.%d' $((d / 1000000)) $((d / 100000 % 10))
+}
+ok() { echo "PASS: $* [$(elapsed)]"; PASS=$((PASS + 1)); }
+ko() { echo "FAIL: $* [$(elapsed)]"; FAIL=$((FAIL + 1)); }
 chk() { local d=$1; shift; if "$@"; then ok "$d"; else ko "$d"; return 1; fi; }
 sec() { echo; echo "===== $* (t=$(elapsed)s, uptime $(cut -d' ' -f1 /proc/uptime)s)"; }
-elapsed() { awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - ${1:-$T0}}"; }
-# wait_for SECONDS CMD...: polls CMD every 0.2 s; prints the seconds it took.
+# wait_for SECONDS CMD...: polls CMD every 0.2 s; prints the seconds it took
+# or "timeout".
 wait_for() {
-    local limit=$1 t0; shift
-    t0=$(date +%s.%N)
+    local limit=$(($1 * 1000000)) t0
+    shift
+    t0=$(now_us)
     while ! "$@" >/dev/null 2>&1; do
-        if awk "BEGIN{exit !($(date +%s.%N) - $t0 > $limit)}"; then
-            echo "timeout"; return 1
+        if [ $(($(now_us) - t0)) -gt "$limit" ]; then
+            echo "timeout"
+            return 1
         fi
         sleep 0.2
     done
@@ -41,24 +51,37 @@ wait_for() {
 }
 
 # Runs a command in node $1's namespaces (network + its private mounts).
-in_node() { local n=$1; shift; nsenter -t "$(cat "$S/$n/holder.pid")" -m -n -- "$@"; }
+in_node() { local n=$1; shift; nsenter -t "${HOLDER[$n]}" -m -n -- "$@"; }
 plan() { jq -r "$2" "$S/$1/etc/plan.json"; }
 links() { plan "$1" '.node.links[].interface'; }
 
 # ------------------------------------------------------------------ setup
 
+# A public node: namespace $1 with eth0 on the underlay bridge at $2.
+add_public_node() {
+    local n=$1
+    UNDERLAY[$n]=$2
+    ip netns add "$n"
+    ip link add eth0 netns "$n" type veth peer name "v-$n" netns internet
+    ip -n internet link set "v-$n" master br0 up
+    ip -n "$n" addr add "$2/24" dev eth0
+    ip -n "$n" link set eth0 up
+    node_sysctl "$n"
+}
+node_sysctl() {
+    ip -n "$1" link set lo up
+    # What the NixOS module sets (nix/lib.nix sysctl): nodes forward
+    # between their WireGuard links.
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
 underlay() {
     ip netns add internet
     ip -n internet link add br0 type bridge
     ip -n internet link set br0 up
-    local n
-    for n in alpha beta gamma; do
-        ip netns add "$n"
-        ip link add eth0 netns "$n" type veth peer name "v-$n" netns internet
-        ip -n internet link set "v-$n" master br0 up
-        ip -n "$n" addr add "${UNDERLAY[$n]}/24" dev eth0
-        ip -n "$n" link set eth0 up
-    done
+    add_public_node alpha 192.0.2.10
+    add_public_node beta 192.0.2.11
+    add_public_node gamma 192.0.2.12
     # delta sits behind a masquerading router with no inbound path.
     ip netns add delta-nat
     ip netns add delta
@@ -82,22 +105,24 @@ table inet filter {
         ct state established,related accept; iifname "lan" accept; }
 }
 EOF
-    for n in "${NODES[@]}"; do
-        ip -n "$n" link set lo up
-        # What the NixOS module sets (nix/lib.nix sysctl): nodes forward
-        # between their WireGuard links.
-        ip netns exec "$n" sysctl -qw net.ipv6.conf.all.forwarding=1
-    done
+    node_sysctl delta
 }
 
+# new_key NODE [FILE]: a fresh private key in the node's /etc/hortus
+# (0640 root:systemd-network, as systemd-networkd reads it); prints the
+# public key.
+new_key() {
+    local f=$S/$1/etc/${2:-key}
+    mkdir -p "$S/$1/etc" "$S/$1/network"
+    install -m 0640 -g systemd-network /dev/null "$f"
+    wg genkey > "$f"
+    wg pubkey < "$f"
+}
 keys() {
     local n
     cp "$SHARE/mesh.toml" "$S/mesh.toml"
     for n in "${NODES[@]}"; do
-        mkdir -p "$S/$n/etc" "$S/$n/network"
-        install -m 0640 -g systemd-network /dev/null "$S/$n/etc/key"
-        wg genkey > "$S/$n/etc/key"
-        sed -i "s|@$n@|$(wg pubkey < "$S/$n/etc/key")|" "$S/mesh.toml"
+        sed -i "s|@$n@|$(new_key "$n")|" "$S/mesh.toml"
     done
 }
 
@@ -106,7 +131,7 @@ keys() {
 render() {
     local n=$1 inv=$2; shift 2
     hortus render "$inv" --host "$n" --format all -o "$S/$n/out" \
-        --private-key-file /etc/hortus/key \
+        --private-key-file "/etc/hortus/${KEYFILE[$n]:-key}" \
         --babeld-pid-file /run/babeld.pid --babeld-state-file /run/babeld.state "$@" 2>/dev/null &&
         hortus plan "$inv" --host "$n" -o "$S/$n/etc/plan.json" 2>/dev/null || return 1
     rm -f "$S/$n/network/"*
@@ -132,6 +157,7 @@ start_host() {
         echo $$ > "$S/$n/holder.pid"
         exec sleep infinity' holder "$S" "$n" </dev/null >/dev/null 2>&1 &
     wait_for 10 test -s "$S/$n/holder.pid" >/dev/null
+    HOLDER[$n]=$(cat "$S/$n/holder.pid")
     in_node "$n" dbus-daemon --system --fork
     start_networkd "$n"
 }
@@ -156,16 +182,17 @@ host_up() {
 
 # The route the kernel picks from $1 to $2's ULA: installed by the routing
 # daemon (protocol $PROTO), source $1's ULA; with $3, over interface $3.
+# (Matched with bash's own regexes: every process costs under TCG.)
 route_ok() {
     local r
     r=$(in_node "$1" ip -6 route get "${ULA[$2]}" 2>/dev/null) || return 1
-    echo "$r" | grep -Eq " proto ($PROTO) src ${ULA[$1]} " || return 1
-    [ -z "${3:-}" ] || echo "$r" | grep -q " dev $3 "
+    [[ $r =~ \ proto\ ($PROTO)\ src\ ${ULA[$1]}\  ]] || return 1
+    [ -z "${3:-}" ] || [[ $r == *" dev $3 "* ]]
 }
 route_not_via() {
     local r
     r=$(in_node "$1" ip -6 route get "${ULA[$2]}" 2>/dev/null) || return 1
-    echo "$r" | grep -Eq " proto ($PROTO) src ${ULA[$1]} " && ! echo "$r" | grep -q " dev $3 "
+    [[ $r =~ \ proto\ ($PROTO)\ src\ ${ULA[$1]}\  ]] && [[ $r != *" dev $3 "* ]]
 }
 ping_ok() { in_node "$1" ping -6 -n -c 1 -W 2 "${ULA[$2]}" >/dev/null 2>&1; }
 mesh_ok() {
@@ -176,28 +203,32 @@ mesh_ok() {
     done; done
 }
 
-check_links() {
-    local n i want
-    for n in "${NODES[@]}"; do
-        chk "$n: anchor $(plan "$n" .node.anchor) is a dummy with ${ULA[$n]}" \
-            sh -c "nsenter -t $(cat "$S/$n/holder.pid") -n ip -d link show $(plan "$n" .node.anchor) | grep -qw dummy"
-        for i in $(links "$n"); do
-            want=$(plan "$n" ".node.links[] | select(.interface == \"$i\")")
-            chk "$n/$i: kernel wireguard, mtu $(jq .mtu <<<"$want")" \
-                sh -c "nsenter -t $(cat "$S/$n/holder.pid") -n ip -d link show $i | grep -q 'mtu $(jq .mtu <<<"$want") .*' &&
-                       nsenter -t $(cat "$S/$n/holder.pid") -n ip -d link show $i | grep -qw wireguard"
-            if [ "$(jq .listen <<<"$want")" = true ]; then
-                chk "$n/$i: listens on the pair port $(jq .port <<<"$want")" \
-                    test "$(in_node "$n" wg show "$i" listen-port)" = "$(jq .port <<<"$want")"
-            fi
-            chk "$n/$i: handshake with $(jq -r .peer <<<"$want")" handshake "$n" "$i"
-        done
-    done
+# has_line TEXT REGEX: a line of TEXT matches REGEX as a whole.
+has_line() {
+    local line
+    while IFS= read -r line; do [[ $line =~ ^$2$ ]] && return 0; done <<<"$1"
+    return 1
 }
-handshake() {
-    local t
-    t=$(in_node "$1" wg show "$2" latest-handshakes | awk '{print $2}')
-    [ -n "$t" ] && [ "$t" != 0 ]
+
+# Every node's anchor is a dummy; every planned link is a kernel WireGuard
+# interface with the planned MTU, listening on the pair port when it
+# listens, and has a handshake with its peer.
+check_links() {
+    local n anchor kinds ports handshakes i mtu listen port peer
+    for n in "${NODES[@]}"; do
+        anchor=$(plan "$n" .node.anchor)
+        kinds=$(in_node "$n" ip -d -o link show)
+        ports=$(in_node "$n" wg show all listen-port)
+        handshakes=$(in_node "$n" wg show all latest-handshakes)
+        chk "$n: anchor $anchor is a dummy with ${ULA[$n]}" has_line "$kinds" "[0-9]+: $anchor: .* dummy .*"
+        while IFS=$'\t' read -r i mtu listen port peer; do
+            chk "$n/$i: kernel wireguard, mtu $mtu" has_line "$kinds" "[0-9]+: $i: .* mtu $mtu .* wireguard .*"
+            if [ "$listen" = true ]; then
+                chk "$n/$i: listens on the pair port $port" has_line "$ports" "$i"$'\t'"$port"
+            fi
+            chk "$n/$i: handshake with $peer" has_line "$handshakes" "$i"$'\t'"[^"$'\t'"]+"$'\t'"[1-9][0-9]*"
+        done < <(plan "$n" '.node.links[] | [.interface, .mtu, .listen, .port, .peer] | @tsv')
+    done
 }
 
 # Every ordered pair: the kernel's route is the daemon's with the planned
@@ -282,6 +313,122 @@ start_babeld() {
     done
 }
 
+# ------------------------------------------------------------- lifecycle
+# What a host does on a configuration change, in the NixOS module's order:
+# new files, systemd-networkd, `hortus reconcile`, then `birdc configure`.
+
+# The WireGuard interfaces node $1's kernel has / its plan has, sorted.
+live_links() { in_node "$1" ip -br link show type wireguard | awk '{print $1}' | sed 's/@.*//' | sort | tr '\n' ' '; }
+planned_links() { links "$1" | sort | tr '\n' ' '; }
+
+# apply NODE INVENTORY: render + install, `hortus reconcile`, `birdc configure`.
+apply() {
+    local n=$1 pid out
+    render "$n" "$2" || { ko "$n: hortus render"; return 1; }
+    out=$(in_node "$n" hortus reconcile 2>&1) || ko "$n: hortus reconcile failed: $out"
+    echo "$out" | sed "s/^/  $n: /"
+    pid=$(in_node "$n" cat /run/bird.pid)
+    out=$(in_node "$n" birdc -s /run/bird.ctl configure 2>&1)
+    if echo "$out" | grep -q "Reconfigured" && [ "$(in_node "$n" cat /run/bird.pid)" = "$pid" ] &&
+        in_node "$n" kill -0 "$pid"; then
+        ok "$n: birdc configure reloaded BIRD in place (pid $pid)"
+    else
+        ko "$n: birdc configure did not reload BIRD in place: $out"
+    fi
+}
+
+# After a change: no stale or missing interface anywhere, every pair routed
+# by Babel with the planned source, every link as planned and handshaking.
+converged_as_planned() {
+    local n t
+    for n in "${NODES[@]}"; do
+        chk "$1: $n has exactly the planned WireGuard interfaces: $(planned_links "$n")" \
+            test "$(live_links "$n")" = "$(planned_links "$n")" || echo "  live: $(live_links "$n")"
+    done
+    t=$(wait_for 90 mesh_ok)
+    chk "$1: every node routes to and reaches every other node ($t s)" test "$t" != timeout || dump_state
+    # A restarted networkd replaces a link's peer: the session restarts when
+    # the far end notices (up to ~15 s of unanswered data for WireGuard).
+    t=$(wait_for 40 all_handshaken)
+    chk "$1: every link has a handshake ($t s)" test "$t" != timeout
+    check_links
+}
+all_handshaken() {
+    local n
+    for n in "${NODES[@]}"; do
+        ! in_node "$n" wg show all latest-handshakes | grep -q $'\t0$' || return 1
+    done
+}
+
+# ping_start FROM TO SECONDS: a 5/s ping in the background ($! is its pid;
+# -c, not a -w deadline, so that no reply still in flight counts as lost);
+# ping_result PID: waits for it, prints lost/sent.
+ping_start() { in_node "$1" ping -6 -n -q -i 0.2 -W 2 -c $(($3 * 5)) "${ULA[$2]}" > "$S/ping.out" 2>&1 & }
+ping_result() { wait "$1"; awk '/transmitted/{print $1 - $4 "/" $1}' "$S/ping.out"; }
+
+lifecycle() {
+    local n pid lost key
+    DAEMON=bird PROTO=bird
+
+    sec "lifecycle 1: add a node (epsilon, public)"
+    add_public_node epsilon 192.0.2.14
+    printf '\n[nodes.epsilon]\nid = 4\npublic_key = "%s"\nendpoints = ["192.0.2.14"]\n' \
+        "$(new_key epsilon)" >> "$S/mesh.toml"
+    NODES+=(epsilon)
+    render epsilon "$S/mesh.toml"
+    start_host epsilon
+    wait_for 30 host_up epsilon >/dev/null
+    in_node epsilon bird -c "$S/epsilon/out/bird.conf" -s /run/bird.ctl -P /run/bird.pid
+    for n in alpha beta gamma delta; do apply "$n" "$S/mesh.toml"; done
+    converged_as_planned "add epsilon"
+
+    sec "lifecycle 2: remove a node (gamma)"
+    # gamma is switched off; the others get an inventory without it.
+    in_node gamma birdc -s /run/bird.ctl down >/dev/null
+    kill "$(cat "$S/gamma/networkd.pid")"
+    ip -n gamma link set eth0 down
+    NODES=(alpha beta delta epsilon)
+    awk '/^\[nodes\.gamma\]/{skip=1; next} /^\[/{skip=0} !skip' "$S/mesh.toml" > "$S/mesh.next"
+    mv "$S/mesh.next" "$S/mesh.toml"
+    # systemd-networkd alone (new files + reload) keeps the old interface.
+    render alpha "$S/mesh.toml"
+    in_node alpha networkctl reload
+    sleep 2
+    chk "remove gamma: with new files and networkctl reload alone, alpha still has wg-gamma (what reconcile is for)" \
+        in_node alpha ip link show wg-gamma
+    ping_start alpha beta 8
+    pid=$!
+    for n in "${NODES[@]}"; do apply "$n" "$S/mesh.toml"; done
+    lost=$(ping_result "$pid")
+    chk "remove gamma: no ping lost alpha -> beta during the change (lost/sent $lost)" test "${lost%/*}" = 0
+    converged_as_planned "remove gamma"
+
+    sec "lifecycle 3: change the ports (base_port), alpha's MTU and key path (a new key)"
+    key=$(new_key alpha key-2)
+    KEYFILE[alpha]=key-2
+    awk -v key="$key" '
+        /^base_port = 51800$/ { print "base_port = 52800"; next }
+        /^\[nodes\.alpha\]/ { a = 1 }
+        a && /^public_key/ { print "public_key = \"" key "\""; print "mtu = 1400"; a = 0; next }
+        { print }' "$S/mesh.toml" > "$S/mesh.next"
+    mv "$S/mesh.next" "$S/mesh.toml"
+    # NixOS restarts networkd when a .netdev changed; then reconcile runs.
+    for n in "${NODES[@]}"; do
+        render "$n" "$S/mesh.toml"
+        kill "$(cat "$S/$n/networkd.pid")"
+    done
+    sleep 1
+    for n in "${NODES[@]}"; do start_networkd "$n"; done
+    sleep 3
+    echo "after the networkd restart, before reconcile: alpha/wg-beta mtu $(in_node alpha cat /sys/class/net/wg-beta/mtu), planned $(plan alpha '.node.links[] | select(.peer == "beta") | .mtu'); port $(in_node alpha wg show wg-beta listen-port), planned $(plan alpha '.node.links[] | select(.peer == "beta") | .port')"
+    chk "change: a networkd restart alone leaves alpha/wg-beta at the old MTU (what reconcile is for)" \
+        test "$(in_node alpha cat /sys/class/net/wg-beta/mtu)" != "$(plan alpha '.node.links[] | select(.peer == "beta") | .mtu')"
+    for n in "${NODES[@]}"; do apply "$n" "$S/mesh.toml"; done
+    converged_as_planned "change"
+    chk "change: alpha's links use the new key from /etc/hortus/key-2" \
+        test "$(in_node alpha wg show wg-beta public-key)" = "$key"
+}
+
 # ------------------------------------------------------------------ run
 
 sec "guest"
@@ -313,7 +460,26 @@ if [[ " $PHASES " == *" bird "* ]]; then
     daemon_phase
     stop_bird
     sleep 1
-    chk "BIRD's routes are gone after birdc down" sh -c "! nsenter -t $(cat "$S/alpha/holder.pid") -n ip -6 route show proto bird | grep -q ."
+    chk "BIRD's routes are gone after birdc down" sh -c "! nsenter -t ${HOLDER[alpha]} -n ip -6 route show proto bird | grep -q ."
+fi
+if [[ " $PHASES " == *" probe "* ]]; then
+    sec "probe: what systemd-networkd does with changed and removed netdev files"
+    f=$S/alpha/network
+    show() { echo "$1: wg-beta port $(in_node alpha wg show wg-beta listen-port) mtu $(in_node alpha cat /sys/class/net/wg-beta/mtu) peer-endpoint $(in_node alpha wg show wg-delta endpoints | cut -f2) wg-gamma $(in_node alpha ip -br link show wg-gamma 2>&1 | cut -c1-40) wg-delta $(in_node alpha ip -br link show wg-delta 2>&1 | cut -c1-40) key $(in_node alpha wg show wg-beta public-key)"; }
+    show before
+    sed -i 's/^ListenPort=.*/ListenPort=40001/; s/^MTUBytes=.*/MTUBytes=1300/' "$f/20-wg-beta.netdev"
+    rm "$f/20-wg-gamma.netdev" "$f/20-wg-gamma.network"
+    in_node alpha networkctl reload; sleep 3
+    show "after networkctl reload"
+    in_node alpha ip link del wg-delta
+    in_node alpha networkctl reload; sleep 3
+    show "after ip link del wg-delta + reload"
+    wg genkey > "$S/alpha/etc/key"
+    in_node alpha networkctl reload; sleep 3
+    show "after a new key + reload"
+    kill "$(cat "$S/alpha/networkd.pid")"; sleep 1; start_networkd alpha; sleep 4
+    show "after a networkd restart"
+    tail -30 "$S/alpha/networkd.log"
 fi
 if [[ " $PHASES " == *" debug "* ]]; then
     sleep 5; dump_state
@@ -325,6 +491,23 @@ if [[ " $PHASES " == *" babeld "* ]]; then
     start_babeld
     [[ " $PHASES " == *" bird "* ]] || { sleep 1; check_links; }
     daemon_phase
+    # babeld has no config reload: NixOS restarts it when its config
+    # changes. How long alpha's routes are gone across a restart:
+    in_node alpha kill "$(in_node alpha cat /run/babeld.pid)"
+    wait_for 10 sh -c "! nsenter -t ${HOLDER[alpha]} -n ip -6 route show proto babel | grep -q ." >/dev/null
+    in_node alpha babeld -D -c "$S/alpha/out/babeld.conf"
+    t=$(wait_for 60 mesh_ok)
+    chk "babeld restarted on alpha (its routes withdrawn): every pair routed and answering again ($t s)" test "$t" != timeout
+fi
+
+if [[ " $PHASES " == *" lifecycle "* ]]; then
+    # BIRD again (the BIRD phase stopped it), after babeld if that ran.
+    if [[ " $PHASES " == *" babeld "* ]]; then
+        for n in "${NODES[@]}"; do in_node "$n" kill "$(in_node "$n" cat /run/babeld.pid)"; done
+        sleep 1
+    fi
+    start_bird
+    lifecycle
 fi
 
 sec "networkd logs (warnings and errors)"

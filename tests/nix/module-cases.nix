@@ -172,6 +172,29 @@ in
     in
     accepted config (config.services.hortus.plan == expectedHostPlan);
 
+  "reconcile: /etc/hortus/plan.json is `hortus plan --host`; hortus-reconcile runs after networkd, again when the plan changes" =
+    let
+      unit = config: config.systemd.services.hortus-reconcile;
+      changed = fromPlanFile {
+        services.hortus.planFile = lib.mkForce (planWith (p: p // { warnings = p.warnings ++ [ "changed" ]; }));
+      };
+    in
+    equal
+      {
+        plan = builtins.fromJSON byPlanFile.environment.etc."hortus/plan.json".text;
+        inherit (unit byPlanFile) after wantedBy;
+        inherit ((unit byPlanFile).serviceConfig) Type RemainAfterExit;
+        rerunOnChange = (unit byPlanFile).restartTriggers != (unit changed).restartTriggers;
+      }
+      {
+        plan = expectedHostPlan;
+        after = [ "systemd-networkd.service" ];
+        wantedBy = [ "multi-user.target" ];
+        Type = "oneshot";
+        RemainAfterExit = true;
+        rerunOnChange = true;
+      };
+
   "planFile: firewall opens the plan's UDP ports and trusts the mesh interfaces" =
     accepted byPlanFile (
       byPlanFile.networking.firewall.allowedUDPPorts == expectedHostPlan.node.firewall_udp_ports

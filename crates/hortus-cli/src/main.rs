@@ -31,8 +31,13 @@ enum Command {
     Pubkey,
     /// Render a host's BIRD, babeld and systemd-networkd configs.
     Render(cmd::render::Args),
+    /// Compare this host's live mesh (WireGuard, Babel, routes) with its plan.
+    Status(cmd::status::Args),
     /// Bring a plan up in network namespaces and test it (root only).
     Lab(cmd::lab::Args),
+    /// On a live host: delete mesh interfaces the plan no longer has or that
+    /// differ from it, then reload systemd-networkd (root only).
+    Reconcile(cmd::reconcile::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,7 +49,9 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cmd::keys::keygen(args),
         Command::Pubkey => cmd::keys::pubkey(),
         Command::Render(args) => cmd::render::run(args),
+        Command::Status(args) => cmd::status::run(args),
         Command::Lab(args) => cmd::lab::run(args),
+        Command::Reconcile(args) => cmd::reconcile::run(args),
     };
     match result {
         Ok(code) => code,

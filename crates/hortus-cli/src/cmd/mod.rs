@@ -5,4 +5,6 @@ pub mod keys;
 pub mod lab;
 pub mod plan;
 pub mod ports;
+pub mod reconcile;
 pub mod render;
+pub mod status;

@@ -1,0 +1,113 @@
+//! # hortus-host
+//!
+//! Operations on a live host running its part of a hortus plan with
+//! systemd-networkd: [`reconcile`] brings the kernel's mesh interfaces in
+//! line with the plan, which systemd-networkd alone does not do:
+//!
+//! - it never deletes a netdev whose `.netdev` file is gone, so a node
+//!   removed from the inventory would keep its `wg-<peer>` interface on
+//!   every other host;
+//! - on `networkctl reload` (and on a restart) it applies a changed
+//!   WireGuard `ListenPort=` and key, but not a changed `MTUBytes=`.
+//!
+//! [`reconcile`] deletes every WireGuard interface named with the mesh's
+//! interface prefix that the plan does not have, and every planned one whose
+//! kernel state differs from the plan, then asks systemd-networkd to reload,
+//! which recreates the deleted planned interfaces from their current files.
+//! [`diff`] decides (pure, no I/O); [`live`] reads and deletes over netlink.
+
+pub mod diff;
+mod error;
+pub mod live;
+
+pub use diff::{Action, Change};
+pub use error::HostError;
+
+use hortus_core::HostPlan;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// What [`reconcile`] should do besides deciding.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Only report what would be done.
+    pub dry_run: bool,
+    /// The command that makes systemd-networkd reload its files (empty: none).
+    pub reload_command: Vec<String>,
+    /// How long to wait for systemd-networkd to create every planned interface.
+    pub wait: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dry_run: false,
+            reload_command: vec!["networkctl".into(), "reload".into()],
+            wait: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The outcome of [`reconcile`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// What was (or, with `dry_run`, would be) deleted, and why.
+    pub actions: Vec<Action>,
+    /// Planned interfaces still missing after the reload and the wait.
+    pub missing: Vec<String>,
+}
+
+/// Reads a host's plan (`hortus plan INVENTORY --host NAME` output).
+pub fn read_host_plan(path: &Path) -> Result<HostPlan, HostError> {
+    let text = std::fs::read_to_string(path).map_err(|e| HostError::Read { path: path.into(), source: e })?;
+    let plan: HostPlan = serde_json::from_str(&text).map_err(|e| HostError::Parse {
+        path: path.into(),
+        message: if text.contains("\"nodes\"") {
+            "this is a whole-mesh plan; give one host's view (`hortus plan INVENTORY --host NAME`)".into()
+        } else {
+            e.to_string()
+        },
+    })?;
+    if plan.version != hortus_core::PLAN_VERSION {
+        return Err(HostError::Parse {
+            path: path.into(),
+            message: format!("plan version {}, this hortus reads version {}", plan.version, hortus_core::PLAN_VERSION),
+        });
+    }
+    Ok(plan)
+}
+
+/// Deletes the mesh interfaces that are not in `plan` or differ from it,
+/// reloads systemd-networkd and waits for the planned interfaces.
+pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
+    let prefix = &plan.mesh.interface_prefix;
+    let live = live::interfaces(prefix)?;
+    let actions = diff::actions(plan, &live);
+    if opts.dry_run {
+        return Ok(Report { actions, missing: vec![] });
+    }
+    for action in &actions {
+        live::delete(action.index)
+            .map_err(|e| HostError::Netlink { what: format!("delete {}", action.interface), source: e })?;
+    }
+    if let Some((program, args)) = opts.reload_command.split_first() {
+        let status = Command::new(program)
+            .args(args)
+            .status()
+            .map_err(|e| HostError::Reload { command: opts.reload_command.join(" "), status: e.to_string() })?;
+        if !status.success() {
+            return Err(HostError::Reload { command: opts.reload_command.join(" "), status: status.to_string() });
+        }
+    }
+    let deadline = Instant::now() + opts.wait;
+    loop {
+        let names: Vec<String> = live::interfaces(prefix)?.into_iter().map(|i| i.name).collect();
+        let missing: Vec<String> =
+            plan.node.links.iter().map(|l| l.interface.clone()).filter(|name| !names.contains(name)).collect();
+        if missing.is_empty() || Instant::now() >= deadline {
+            return Ok(Report { actions, missing });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
