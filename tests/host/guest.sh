@@ -323,18 +323,22 @@ planned_links() { links "$1" | sort | tr '\n' ' '; }
 
 # apply NODE INVENTORY: render + install, `hortus reconcile`, `birdc configure`.
 apply() {
-    local n=$1 pid out
+    local n=$1 pid out t0 t1 t2
+    t0=$(now_us)
     render "$n" "$2" || { ko "$n: hortus render"; return 1; }
+    t1=$(now_us)
     out=$(in_node "$n" hortus reconcile 2>&1) || ko "$n: hortus reconcile failed: $out"
+    t2=$(now_us)
     echo "$out" | sed "s/^/  $n: /"
     pid=$(in_node "$n" cat /run/bird.pid)
     out=$(in_node "$n" birdc -s /run/bird.ctl configure 2>&1)
-    if echo "$out" | grep -q "Reconfigured" && [ "$(in_node "$n" cat /run/bird.pid)" = "$pid" ] &&
+    if [[ $out == *Reconfigured* ]] && [ "$(in_node "$n" cat /run/bird.pid)" = "$pid" ] &&
         in_node "$n" kill -0 "$pid"; then
         ok "$n: birdc configure reloaded BIRD in place (pid $pid)"
     else
         ko "$n: birdc configure did not reload BIRD in place: $out"
     fi
+    echo "  $n: took $(elapsed "$t0") s: render $(((t1 - t0) / 1000)) ms, reconcile $(((t2 - t1) / 1000)) ms"
 }
 
 # After a change: no stale or missing interface anywhere, every pair routed
