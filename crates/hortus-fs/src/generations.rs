@@ -12,7 +12,7 @@
 //! The first run over outputs that are plain files or directories (an older
 //! hortus, or by hand) replaces each by its symlink, one rename per entry.
 
-use crate::{create_file, pid_alive, remove_stale_temporaries};
+use crate::{create_file, pid_alive, remove_stale_temporaries, replace_atomic};
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
@@ -125,6 +125,19 @@ fn link_entry(
         fs::rename(&tmp, &target)?;
     }
     Ok(())
+}
+
+/// Writes a single top-level file `DIR/NAME` (e.g. `bird.conf` alone) as a
+/// plain regular file, atomically: one file needs no generation. Replaces a
+/// regular file or hortus' own symlink into a generation; refuses anything
+/// else, like [`publish`].
+pub fn publish_file(dir: &Path, output: &Output) -> io::Result<()> {
+    if output.path.components().count() != 1 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a top-level file"));
+    }
+    fs::create_dir_all(dir)?;
+    check_entry(dir, &output.path, false)?;
+    replace_atomic(&dir.join(&output.path), &output.contents, 0o644)
 }
 
 /// Refuses an entry of DIR that is not ours to replace.
@@ -315,6 +328,21 @@ mod tests {
         assert_eq!(published.removed, [PathBuf::from("networkd/stale.netdev")]);
         assert_eq!(read(d, "bird.conf"), "new");
         assert!(!d.join("networkd/stale.netdev").exists());
+    }
+
+    #[test]
+    fn a_single_file_is_a_plain_file_and_may_replace_our_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        publish_file(d, &out("bird.conf", "plain")).unwrap();
+        assert!(fs::symlink_metadata(d.join("bird.conf")).unwrap().is_file());
+        publish(d, &[out("bird.conf", "gen"), out("networkd/a", "a")]).unwrap();
+        publish_file(d, &out("bird.conf", "plain again")).unwrap();
+        assert!(fs::symlink_metadata(d.join("bird.conf")).unwrap().is_file());
+        assert_eq!(read(d, "bird.conf"), "plain again");
+        assert_eq!(read(d, "networkd/a"), "a");
+        symlink("/etc/passwd", d.join("babeld.conf")).unwrap();
+        assert!(publish_file(d, &out("babeld.conf", "x")).is_err());
     }
 
     #[test]

@@ -24,6 +24,12 @@ use std::path::{Path, PathBuf};
 /// Temporaries left by killed earlier runs are removed first.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     check_target(path)?;
+    replace_atomic(path, contents, mode)
+}
+
+/// [`write_atomic`] without the target check: replaces whatever entry is
+/// at `path` (the caller has checked it is its own).
+pub(crate) fn replace_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let (dir, tmp_prefix) = temporary_prefix(path)?;
     remove_stale_temporaries(&dir, &tmp_prefix);
     let tmp = dir.join(format!("{tmp_prefix}{}", std::process::id()));

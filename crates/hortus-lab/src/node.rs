@@ -63,7 +63,7 @@ impl Lab {
     }
 
     /// A `wg` command run in `name`'s namespace against its interfaces.
-    pub(crate) fn wg(&self, name: &str, args: &[&str]) -> Cmd {
+    pub fn wg(&self, name: &str, args: &[&str]) -> Cmd {
         let dir = self.dir.node(name).wireguard_dir();
         Cmd::new("wg", args).with_wireguard_dir(&dir).in_ns(&self.state.node_ns(name))
     }
@@ -157,10 +157,13 @@ impl Lab {
             }
             RoutingDaemon::Babeld => {
                 let file = |n: &str| node_dir.file(n).to_string_lossy().into_owned();
+                // `hortus status` reads babeld's view over its local socket.
+                let socket = node_dir.file("babeld.sock");
+                check_socket_path(&socket)?;
                 let opts = babeld::Options {
                     state_file: file("babeld.state"),
                     pid_file: file("babeld.pid"),
-                    extra_config: None,
+                    extra_config: Some(format!("local-path {}\n", socket.display())),
                 };
                 babeld::validate(&host, &opts).map_err(render_err)?;
                 let conf = node_dir.file("babeld.conf");

@@ -1,21 +1,22 @@
-//! What each node sees: its links (up, last handshake), the route the
-//! kernel selects toward every other node's ULA, and its Babel packet
-//! counters.
+//! What each node sees: `hortus status` (the very command an operator runs
+//! on a host) run inside the node's namespace with its WireGuard control
+//! sockets and its daemon's socket, plus what only the lab knows: cuts,
+//! kills and Babel packet counters.
 
-use crate::error::Result;
-use crate::exec::{ip, Cmd};
+use crate::error::{LabError, Result};
+use crate::exec::Cmd;
 use crate::lab::Lab;
 use crate::network::TABLE;
+use crate::node::daemon_name;
 use crate::state::CutMode;
-use hortus_core::policy::Path;
+use hortus_status::HostStatus;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv6Addr;
 
-/// Route protocols the routing daemons install with (`/etc/iproute2/rt_protos`).
-const DAEMON_PROTOCOLS: [&str; 4] = ["bird", "babel", "12", "42"];
+pub use hortus_status::live::KernelRoute as Route;
 
 /// One node's view.
 #[derive(Debug, Clone, Serialize)]
@@ -26,63 +27,12 @@ pub struct NodeStatus {
     pub namespace: String,
     /// Killed (`hortus lab kill`).
     pub killed: bool,
-    /// Its links, in plan order.
-    pub links: Vec<LinkStatus>,
-    /// The selected route to every other node, in id order.
-    pub routes: Vec<RouteStatus>,
+    /// Links cut from this side, by peer.
+    pub cuts: BTreeMap<String, CutMode>,
     /// Babel packets received and sent (nftables counters on UDP 6696).
     pub babel_packets: Option<(u64, u64)>,
-}
-
-/// One WireGuard link's state.
-#[derive(Debug, Clone, Serialize)]
-pub struct LinkStatus {
-    /// Peer name.
-    pub peer: String,
-    /// Interface name.
-    pub interface: String,
-    /// Direct or forwarded.
-    pub path: Path,
-    /// Interface exists and is administratively up.
-    pub up: bool,
-    /// Seconds since the last handshake; `None` if never.
-    pub handshake_age_s: Option<u64>,
-    /// Cut from this side, and how.
-    pub cut: Option<CutMode>,
-}
-
-/// The kernel's selected route to one destination.
-#[derive(Debug, Clone, Serialize)]
-pub struct RouteStatus {
-    /// Destination node.
-    pub destination: String,
-    /// Its ULA.
-    pub address: Ipv6Addr,
-    /// The selected route (lowest metric), if any.
-    pub route: Option<Route>,
-}
-
-/// One kernel route, from `ip -j -6 route`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Route {
-    /// Route type: `unicast`, or `unreachable` for a retracted Babel route.
-    pub kind: String,
-    /// Output interface.
-    pub dev: String,
-    /// Next hop, when not on-link.
-    pub gateway: Option<String>,
-    /// Installing protocol (`bird`, `babel`, `kernel`...).
-    pub protocol: String,
-    /// Kernel metric.
-    pub metric: u32,
-}
-
-impl Route {
-    /// Whether a routing daemon installed it as a usable route (not a
-    /// kernel peer route, not an unreachable one).
-    pub fn from_daemon(&self) -> bool {
-        self.kind == "unicast" && DAEMON_PROTOCOLS.contains(&self.protocol.as_str())
-    }
+    /// What `hortus status` reports in the node's namespace.
+    pub host: HostStatus,
 }
 
 impl Lab {
@@ -93,47 +43,51 @@ impl Lab {
 
     /// Node `name`'s status.
     pub fn node_status(&self, name: &str) -> Result<NodeStatus> {
-        let node = self.node_plan(name)?;
-        let ns = self.state.node_ns(name);
-        let up = interfaces_up(&ip(&ns, &["-j", "link", "show"])?);
-        let handshakes =
-            parse_handshakes(&self.wg(name, &["show", "all", "latest-handshakes"]).run().unwrap_or_default());
-        let now = crate::lab::unix_ms() / 1000;
-        let links = node
-            .links
-            .iter()
-            .map(|l| LinkStatus {
-                peer: l.peer.clone(),
-                interface: l.interface.clone(),
-                path: l.path,
-                up: up.get(&l.interface).copied().unwrap_or(false),
-                handshake_age_s: handshakes.get(&l.interface).map(|t| now.saturating_sub(*t)),
-                cut: self.state.cuts.iter().find(|c| c.node == name && c.peer == l.peer).map(|c| c.mode),
-            })
-            .collect();
-        let table = self.routes(name)?;
-        let routes = self
-            .nodes()
-            .into_iter()
-            .filter(|d| d != name)
-            .map(|d| {
-                let address = self.plan.nodes[&d].address;
-                RouteStatus { route: table.get(&address).cloned(), destination: d, address }
-            })
-            .collect();
         Ok(NodeStatus {
             node: name.into(),
-            namespace: ns,
+            namespace: self.state.node_ns(name),
             killed: self.state.killed.contains(name),
-            links,
-            routes,
+            cuts: self.state.cuts.iter().filter(|c| c.node == name).map(|c| (c.peer.clone(), c.mode)).collect(),
             babel_packets: self.babel_counters(name),
+            host: self.host_status(name)?,
         })
     }
 
-    /// The selected IPv6 route per destination in `name`'s namespace.
+    /// `hortus status --json` in `name`'s namespace, against the lab's plan.
+    pub fn host_status(&self, name: &str) -> Result<HostStatus> {
+        self.node_plan(name)?;
+        let node = self.dir.node(name);
+        let path = |file: &str| node.file(file).to_string_lossy().into_owned();
+        let plan = self.dir.plan_file().to_string_lossy().into_owned();
+        let daemon = daemon_name(self.state.daemon);
+        let args = [
+            "status",
+            "--plan",
+            &plan,
+            "--host",
+            name,
+            "--daemon",
+            daemon,
+            "--bird-socket",
+            &path("bird.ctl"),
+            "--babeld-socket",
+            &path("babeld.sock"),
+            "--json",
+        ];
+        let exe = self.state.relay_exe.to_string_lossy().into_owned();
+        let json =
+            Cmd::new(&exe, args).with_wireguard_dir(&node.wireguard_dir()).in_ns(&self.state.node_ns(name)).run()?;
+        serde_json::from_str(&json).map_err(|e| LabError::Command {
+            command: format!("hortus status on `{name}`"),
+            status: "unreadable JSON".into(),
+            stderr: e.to_string(),
+        })
+    }
+
+    /// The kernel's route per destination ULA in `name`'s namespace.
     pub fn routes(&self, name: &str) -> Result<BTreeMap<Ipv6Addr, Route>> {
-        Ok(selected_routes(&ip(&self.state.node_ns(name), &["-j", "-6", "route", "show"])?))
+        let status = self.host_status(name)?;
+        Ok(status.destinations.into_iter().filter_map(|d| Some((d.address, d.route?))).collect())
     }
 
     /// Babel packets (in, out) counted in `name`'s namespace.
@@ -145,64 +99,6 @@ impl Lab {
         let counters = parse_counters(&text);
         Some((*counters.get("babel_in")?, *counters.get("babel_out")?))
     }
-}
-
-/// Interface name → administratively up, from `ip -j link show`.
-fn interfaces_up(json: &str) -> BTreeMap<String, bool> {
-    let list: Vec<Value> = serde_json::from_str(json).unwrap_or_default();
-    list.iter()
-        .filter_map(|l| {
-            let name = l["ifname"].as_str()?.to_string();
-            let up = l["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "UP"));
-            Some((name, up))
-        })
-        .collect()
-}
-
-/// Interface → last handshake (Unix seconds), from `wg show all
-/// latest-handshakes` (`iface<TAB>key<TAB>time`; 0 means never).
-fn parse_handshakes(text: &str) -> BTreeMap<String, u64> {
-    text.lines()
-        .filter_map(|l| {
-            let mut fields = l.split('\t');
-            let iface = fields.next()?;
-            let time: u64 = fields.nth(1)?.trim().parse().ok()?;
-            (time > 0).then(|| (iface.to_string(), time))
-        })
-        .collect()
-}
-
-/// The lowest-metric route per host destination, from `ip -j -6 route show`.
-fn selected_routes(json: &str) -> BTreeMap<Ipv6Addr, Route> {
-    let list: Vec<Value> = serde_json::from_str(json).unwrap_or_default();
-    let mut out: BTreeMap<Ipv6Addr, Route> = BTreeMap::new();
-    for r in &list {
-        let Some(dst) = r["dst"].as_str() else {
-            continue;
-        };
-        let Ok(dst) = dst.trim_end_matches("/128").parse::<Ipv6Addr>() else {
-            continue;
-        };
-        let route = Route {
-            kind: r["type"].as_str().unwrap_or("unicast").into(),
-            dev: r["dev"].as_str().unwrap_or_default().into(),
-            gateway: r["gateway"].as_str().map(String::from),
-            protocol: match &r["protocol"] {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => String::new(),
-            },
-            metric: r["metric"].as_u64().unwrap_or(0) as u32,
-        };
-        let better = match out.get(&dst) {
-            Some(best) => route.metric < best.metric,
-            None => true,
-        };
-        if better {
-            out.insert(dst, route);
-        }
-    }
-    out
 }
 
 /// Counter name → packets, from `nft -j list counters`.
@@ -221,47 +117,18 @@ fn parse_counters(json: &str) -> BTreeMap<String, u64> {
 
 impl fmt::Display for NodeStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.node, self.namespace)?;
+        write!(f, "[{}]", self.namespace)?;
         if self.killed {
             write!(f, " KILLED")?;
         }
         if let Some((rx, tx)) = self.babel_packets {
             write!(f, "  babel packets in {rx} out {tx}")?;
         }
+        for (peer, mode) in &self.cuts {
+            write!(f, "  CUT to {peer} ({mode:?})")?;
+        }
         writeln!(f)?;
-        for l in &self.links {
-            let handshake = l.handshake_age_s.map_or("never".to_string(), |s| format!("{s}s ago"));
-            let path = match l.path {
-                Path::Direct => "direct",
-                Path::Forwarded => "forwarded",
-            };
-            write!(
-                f,
-                "  link {:<15} {:<9} {:<4} handshake {handshake}",
-                l.interface,
-                path,
-                if l.up { "up" } else { "DOWN" }
-            )?;
-            if let Some(mode) = l.cut {
-                write!(f, "  CUT ({mode:?})")?;
-            }
-            writeln!(f)?;
-        }
-        for r in &self.routes {
-            match &r.route {
-                Some(route) => {
-                    let via = route.gateway.as_deref().map(|g| format!(" via {g}")).unwrap_or_default();
-                    let kind = if route.kind == "unicast" { String::new() } else { format!("{} ", route.kind) };
-                    writeln!(
-                        f,
-                        "  route {} {}: {kind}dev {}{via} proto {} metric {}",
-                        r.destination, r.address, route.dev, route.protocol, route.metric
-                    )?;
-                }
-                None => writeln!(f, "  route {} {}: none", r.destination, r.address)?,
-            }
-        }
-        Ok(())
+        f.write_str(&hortus_status::render::text(&self.host))
     }
 }
 
@@ -270,29 +137,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn picks_the_lowest_metric_route() {
-        let json = r#"[
-            {"dst":"fdcc::2","dev":"wg-kaambl","protocol":"kernel","metric":1024,"flags":[]},
-            {"dst":"fdcc::2","gateway":"fe80::1","dev":"wg-eihort","protocol":"bird","metric":128,"flags":[]},
-            {"dst":"fdcc::3","dev":"wg-eihort","protocol":42,"metric":128,"flags":[]},
-            {"type":"unreachable","dst":"fdcc::4","dev":"lo","protocol":"bird","metric":128,"flags":[]},
-            {"dst":"fe80::/64","dev":"up0","protocol":"kernel","metric":256,"flags":[]}
-        ]"#;
-        let routes = selected_routes(json);
-        let two = &routes[&"fdcc::2".parse::<Ipv6Addr>().unwrap()];
-        assert_eq!((two.dev.as_str(), two.gateway.as_deref(), two.from_daemon()), ("wg-eihort", Some("fe80::1"), true));
-        assert!(routes[&"fdcc::3".parse::<Ipv6Addr>().unwrap()].from_daemon());
-        assert!(!routes[&"fdcc::4".parse::<Ipv6Addr>().unwrap()].from_daemon(), "unreachable");
-        assert_eq!(routes.len(), 3);
-    }
-
-    #[test]
-    fn parses_handshakes_links_and_counters() {
-        let hs = parse_handshakes("wg-a\tKEY=\t1700000000\nwg-b\tKEY2=\t0\n");
-        assert_eq!(hs.get("wg-a"), Some(&1_700_000_000));
-        assert!(!hs.contains_key("wg-b"), "0 means no handshake yet");
-        let up = interfaces_up(r#"[{"ifname":"wg-a","flags":["POINTOPOINT","UP"]},{"ifname":"wg-b","flags":[]}]"#);
-        assert_eq!((up["wg-a"], up["wg-b"]), (true, false));
+    fn parses_counters() {
         let c = parse_counters(
             r#"{"nftables":[{"metainfo":{}},{"counter":{"family":"inet","name":"babel_in","table":"hortus_lab","handle":1,"packets":5,"bytes":100}}]}"#,
         );

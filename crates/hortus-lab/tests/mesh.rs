@@ -38,6 +38,16 @@ fn converged(inventory: &hortus_core::Inventory, daemon: RoutingDaemon, prefix: 
     eprintln!("{prefix}: all handshakes after {took:?} more");
     let (_, took) = eventually("routes go direct", SETTLE_TIMEOUT, || routes_direct(lab));
     eprintln!("{prefix}: all routes direct after {took:?} more");
+    // `hortus status` on every node reads the daemon and flags nothing.
+    let (_, took) = eventually("hortus status flags nothing", SETTLE_TIMEOUT, || {
+        for s in lab.status().map_err(|e| e.to_string())? {
+            if s.host.babel_error.is_some() || s.host.flag_count() > 0 {
+                return Err(s.to_string());
+            }
+        }
+        Ok(())
+    });
+    eprintln!("{prefix}: hortus status clean after {took:?} more");
     guard
 }
 

@@ -7,3 +7,4 @@ pub mod plan;
 pub mod ports;
 pub mod reconcile;
 pub mod render;
+pub mod status;

@@ -167,9 +167,16 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
     Ok(outputs)
 }
 
-/// Publishes `outputs` into `dir` as one generation (all or nothing, see
-/// `hortus_fs::generations`) and reports the files it removed.
+/// Writes `outputs` into `dir`: one file (`bird`, `babeld`) as a plain file
+/// replaced atomically; several (`networkd`, `all`) as one generation (all
+/// or nothing, see `hortus_fs::generations`), reporting the files removed.
 fn write_outputs(dir: &Path, outputs: &[Output]) -> Result<()> {
+    if let [single] = outputs {
+        if single.path.components().count() == 1 {
+            return generations::publish_file(dir, single)
+                .with_context(|| format!("cannot write {}", shown(&dir.join(&single.path))));
+        }
+    }
     let published = generations::publish(dir, outputs).with_context(|| format!("cannot write into {}", shown(dir)))?;
     for removed in &published.removed {
         eprintln!("hortus: removed {} (not in this render)", shown(&dir.join(removed)));

@@ -151,7 +151,7 @@ pub fn all_handshakes(lab: &Lab) -> Result<(), String> {
         if status.killed {
             continue;
         }
-        for link in &status.links {
+        for link in &status.host.links {
             if link.handshake_age_s.is_none() && !lab.state().killed.contains(&link.peer) {
                 dead.push(format!("{}->{} ({:?})", status.node, link.peer, link.path));
             }
@@ -172,14 +172,14 @@ pub fn routes_direct(lab: &Lab) -> Result<(), String> {
         if status.killed {
             continue;
         }
-        for route in &status.routes {
-            if lab.state().killed.contains(&route.destination) {
+        for destination in &status.host.destinations {
+            if lab.state().killed.contains(&destination.node) {
                 continue;
             }
-            let Ok(link) = lab.link(&status.node, &route.destination) else { continue };
-            match &route.route {
-                Some(r) if r.from_daemon() && r.dev == link.interface => {}
-                other => wrong.push(format!("{}->{}: {:?}", status.node, route.destination, other)),
+            let Ok(link) = lab.link(&status.node, &destination.node) else { continue };
+            match &destination.route {
+                Some(r) if r.from_daemon() && r.dev.as_deref() == Some(link.interface.as_str()) => {}
+                other => wrong.push(format!("{}->{}: {:?}", status.node, destination.node, other)),
             }
         }
     }
@@ -194,7 +194,7 @@ pub fn routes_direct(lab: &Lab) -> Result<(), String> {
 pub fn route_dev(lab: &Lab, a: &str, b: &str) -> Option<String> {
     let address = lab.plan().nodes[b].address;
     let routes = lab.routes(a).ok()?;
-    routes.get(&address).filter(|r| r.from_daemon()).map(|r| r.dev.clone())
+    routes.get(&address).filter(|r| r.from_daemon()).and_then(|r| r.dev.clone())
 }
 
 /// The six-node example inventory.

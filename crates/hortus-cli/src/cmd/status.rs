@@ -1,0 +1,133 @@
+//! `hortus status`: this host's mesh compared with its plan (live
+//! WireGuard, Babel's view, kernel routes). The work is done by the
+//! `hortus-status` crate; this module parses arguments and prints.
+
+use crate::output::{outln, write_stdout};
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use hortus_core::inventory::RoutingDaemon;
+use hortus_status::assess::PlanView;
+use hortus_status::live::BabelSource;
+use hortus_status::{assess, babeld, bird, collect, netlink, render, wireguard};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Where the NixOS module installs the plan.
+pub const DEFAULT_PLAN: &str = "/etc/hortus/plan.json";
+/// Exit status when a planned link has been down for longer than `--down-after`.
+const EXIT_LINK_DOWN: u8 = 2;
+
+/// Arguments of `hortus status`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plan: the whole mesh's (`hortus plan`) or this host's view (`--host`).
+    #[arg(long, default_value = DEFAULT_PLAN)]
+    plan: PathBuf,
+    /// This host's node name (default: the machine's hostname).
+    #[arg(long)]
+    host: Option<String>,
+    /// Routing daemon to ask (default: the plan's `mesh.routing`).
+    #[arg(long, value_enum)]
+    daemon: Option<Daemon>,
+    /// BIRD's control socket.
+    #[arg(long, default_value = bird::DEFAULT_SOCKET)]
+    bird_socket: PathBuf,
+    /// babeld's local socket (its `local-path`).
+    #[arg(long, default_value = babeld::DEFAULT_SOCKET)]
+    babeld_socket: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write node_exporter textfile metrics to this file (atomically).
+    #[arg(long, value_name = "FILE")]
+    prometheus: Option<PathBuf>,
+    /// Exit with status 2 when a planned link has been down for longer than
+    /// this (seconds, or with s/m/h), counted from its last handshake (a
+    /// link never up counts at once).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    down_after: Option<Duration>,
+}
+
+/// Routing daemon choice.
+#[derive(Clone, Copy, ValueEnum)]
+enum Daemon {
+    Bird,
+    Babeld,
+}
+
+/// Runs `hortus status`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(&args.plan).with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
+    let host = args.host.clone().or_else(hostname);
+    let plan = PlanView::from_json(&text, host.as_deref())
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("plan {}", args.plan.display()))?;
+    let daemon = match args.daemon {
+        Some(Daemon::Bird) => RoutingDaemon::Bird,
+        Some(Daemon::Babeld) => RoutingDaemon::Babeld,
+        None => plan.routing,
+    };
+    let babel: Box<dyn BabelSource> = match daemon {
+        RoutingDaemon::Bird => Box::new(bird::Bird { socket: args.bird_socket.clone() }),
+        RoutingDaemon::Babeld => Box::new(babeld::Babeld { socket: args.babeld_socket.clone() }),
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let snapshot = collect(&plan.interfaces(), &wireguard::Host, babel.as_ref(), &netlink::Kernel, now)?;
+    let status = assess(&plan, &snapshot);
+    if let Some(path) = &args.prometheus {
+        hortus_fs::write_atomic(path, render::prometheus(&status).as_bytes(), 0o644)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&status)?)?;
+    } else {
+        write_stdout(render::text(&status).as_bytes())?;
+    }
+    if let Some(limit) = args.down_after {
+        let down = status.down_longer_than(limit);
+        if !down.is_empty() {
+            let names: Vec<&str> = down.iter().map(|l| l.interface.as_str()).collect();
+            eprintln!("hortus status: down for longer than {} s: {}", limit.as_secs(), names.join(", "));
+            return Ok(ExitCode::from(EXIT_LINK_DOWN));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The kernel's hostname (the NixOS `networking.hostName`).
+fn hostname() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    Some(name.trim().to_string()).filter(|n| !n.is_empty())
+}
+
+/// `90`, `90s`, `5m`, `2h`.
+fn parse_duration(text: &str) -> Result<Duration> {
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let n: u64 = number.parse().with_context(|| format!("`{text}`: expected seconds, or a number with s, m or h"))?;
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => bail!("`{text}`: unit must be s, m or h"),
+    };
+    Ok(Duration::from_secs(n * factor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! [`HostStatus`] as text for people and as Prometheus textfile metrics
+//! (node_exporter's textfile collector).
+
+use crate::assess::{HostStatus, Reach};
+use hortus_core::policy::Path;
+use std::fmt::Write;
+
+/// The human-readable report: one line per link, one per destination,
+/// flags after `!`.
+pub fn text(status: &HostStatus) -> String {
+    let mut out = String::new();
+    let up = status.links.iter().filter(|l| l.up).count();
+    let _ = writeln!(out, "{}: {up}/{} links up, {} flag(s)", status.host, status.links.len(), status.flag_count());
+    if let Some(error) = &status.babel_error {
+        let _ = writeln!(out, "  ! Babel: {error}");
+    }
+    for l in &status.links {
+        let handshake = l.handshake_age_s.map_or("never".to_string(), |s| format!("{s}s ago"));
+        let path = match l.path {
+            Path::Direct => "direct",
+            Path::Forwarded => "forwarded",
+        };
+        let babel = match (l.babel_neighbour, l.babel_cost) {
+            (Some(_), Some(cost)) => format!("babel cost {cost}"),
+            _ => "no babel neighbour".into(),
+        };
+        let _ = write!(
+            out,
+            "  link {:<15} {:<9} {:<4} handshake {:<9} rx {} tx {}  {babel}",
+            l.interface,
+            path,
+            if l.up { "up" } else { "DOWN" },
+            handshake,
+            bytes(l.rx_bytes),
+            bytes(l.tx_bytes)
+        );
+        for flag in &l.flags {
+            let _ = write!(out, "  ! {flag}");
+        }
+        out.push('\n');
+    }
+    for d in &status.destinations {
+        let how = match &d.reach {
+            Reach::Direct { interface } => format!("direct ({interface})"),
+            Reach::Via { peer, interface } => format!("via {peer} ({interface})"),
+            Reach::Other { interface } => format!("over {interface}"),
+            Reach::Unreachable => "unreachable".into(),
+        };
+        let metric = d.babel_metric.map(|m| format!("  metric {m}")).unwrap_or_default();
+        let _ = write!(out, "  to {:<15} {:<24} {how}{metric}", d.node, d.address.to_string());
+        for flag in &d.flags {
+            let _ = write!(out, "  ! {flag}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1}G", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1}M", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1}K", n as f64 / 1024.0),
+        n => format!("{n}B"),
+    }
+}
+
+/// Prometheus text exposition format, for node_exporter's textfile
+/// collector (write it to `*.prom` atomically).
+pub fn prometheus(status: &HostStatus) -> String {
+    let mut out = String::new();
+    let host = &status.host;
+    let mut metric = |name: &str, kind: &str, help: &str, rows: Vec<(String, String)>| {
+        let _ = writeln!(out, "# HELP hortus_{name} {help}\n# TYPE hortus_{name} {kind}");
+        for (labels, value) in rows {
+            let _ = writeln!(out, "hortus_{name}{{{labels}}} {value}");
+        }
+    };
+    let link =
+        |l: &crate::assess::LinkStatus| format!("host=\"{host}\",peer=\"{}\",interface=\"{}\"", l.peer, l.interface);
+    metric(
+        "link_up",
+        "gauge",
+        "1 when the planned link has a live WireGuard session.",
+        status.links.iter().map(|l| (link(l), u8::from(l.up).to_string())).collect(),
+    );
+    metric(
+        "link_handshake_age_seconds",
+        "gauge",
+        "Seconds since the link's last WireGuard handshake (absent if never).",
+        status.links.iter().filter_map(|l| Some((link(l), l.handshake_age_s?.to_string()))).collect(),
+    );
+    metric(
+        "link_receive_bytes_total",
+        "counter",
+        "Bytes received from the peer.",
+        status.links.iter().map(|l| (link(l), l.rx_bytes.to_string())).collect(),
+    );
+    metric(
+        "link_transmit_bytes_total",
+        "counter",
+        "Bytes sent to the peer.",
+        status.links.iter().map(|l| (link(l), l.tx_bytes.to_string())).collect(),
+    );
+    metric(
+        "link_babel_cost",
+        "gauge",
+        "Babel cost of the neighbour on the link (absent if none).",
+        status.links.iter().filter_map(|l| Some((link(l), l.babel_cost?.to_string()))).collect(),
+    );
+    metric(
+        "link_flags",
+        "gauge",
+        "Differences from the plan on the link.",
+        status.links.iter().map(|l| (link(l), l.flags.len().to_string())).collect(),
+    );
+    let dest = |d: &crate::assess::DestinationStatus| {
+        let via = match &d.reach {
+            Reach::Direct { .. } => d.node.clone(),
+            Reach::Via { peer, .. } => peer.clone(),
+            Reach::Other { interface } => interface.clone(),
+            Reach::Unreachable => String::new(),
+        };
+        format!("host=\"{host}\",destination=\"{}\",via=\"{via}\"", d.node)
+    };
+    metric(
+        "destination_reachable",
+        "gauge",
+        "1 when the kernel has a usable route to the node's ULA; via is the next node.",
+        status.destinations.iter().map(|d| (dest(d), u8::from(d.reach != Reach::Unreachable).to_string())).collect(),
+    );
+    metric(
+        "destination_detoured",
+        "gauge",
+        "1 when a node the plan links directly is reached through another.",
+        status
+            .destinations
+            .iter()
+            .map(|d| (dest(d), u8::from(d.linked && matches!(d.reach, Reach::Via { .. })).to_string()))
+            .collect(),
+    );
+    metric(
+        "status_flags",
+        "gauge",
+        "Differences from the plan on this host.",
+        vec![(format!("host=\"{host}\""), status.flag_count().to_string())],
+    );
+    out
+}
