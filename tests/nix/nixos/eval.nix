@@ -161,6 +161,7 @@ in
       inherit (cfg.networking.firewall) allowedTCPPorts extraCommands;
       nftables = cfg.networking.nftables.tables.hortus_forwarder.content or null;
     };
+    inherit (cfg.networking) hosts;
     # nix/reconcile.nix: the installed plan and the unit that applies it.
     reconcile = {
       plan = cfg.environment.etc."hortus/plan.json".text or null;
