@@ -111,6 +111,7 @@ in
   # tests/nix/nixos-stubs.nix; tests/nix/nixos/run.sh evaluates them whole.
   imports = [
     ./forwarder.nix
+    ./hosts.nix
     ./reconcile.nix
   ];
 

@@ -134,6 +134,30 @@ let
       };
 in
 (cases: if only == null then builtins.mapAttrs guarded cases else cases.${only}) {
+  "hosts: every node's ULA and IPv4 overlay address in networking.hosts as <node>.hortus" =
+    let
+      v4plan = builtins.fromJSON (builtins.readFile ipv4PlanFile);
+      expected = lib.foldl' (
+        acc: name:
+        let
+          n = v4plan.nodes.${name};
+        in
+        acc // { ${n.address} = [ "${name}.hortus" ]; ${n.ipv4_address} = [ "${name}.hortus" ]; }
+      ) { } (lib.attrNames v4plan.nodes);
+    in
+    equal (fromPlanFile ipv4).networking.hosts expected;
+
+  "hosts: services.hortus.hosts.domain names them, hosts.enable = false adds none" =
+    equal
+      [
+        (fromPlanFile { services.hortus.hosts.domain = "mesh.example.org"; }).networking.hosts."fdcc::1"
+        (fromPlanFile { services.hortus.hosts.enable = false; }).networking.hosts
+      ]
+      [
+        [ "hastur.mesh.example.org" ]
+        { }
+      ];
+
   "inventory (IFD): the plan option is `hortus plan --host`" = equal byInventory.services.hortus.plan expectedHostPlan;
 
   "inventory (IFD): services.bird.config is `hortus render --format bird` and bird.extraConfig" =

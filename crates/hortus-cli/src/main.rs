@@ -31,6 +31,8 @@ enum Command {
     Pubkey,
     /// Render a host's BIRD, babeld and systemd-networkd configs.
     Render(cmd::render::Args),
+    /// Draw the mesh (SVG in-process, or DOT), optionally with status overlaid.
+    Graph(cmd::graph::Args),
     /// Compare this host's live mesh (WireGuard, Babel, routes) with its plan.
     Status(cmd::status::Args),
     /// Bring a plan up in network namespaces and test it (root only).
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cmd::keys::keygen(args),
         Command::Pubkey => cmd::keys::pubkey(),
         Command::Render(args) => cmd::render::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Lab(args) => cmd::lab::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),

@@ -327,3 +327,22 @@ fn render_forwarder_writes_only_the_forwarder_directory() {
     assert!(text(&run.stderr).contains("`solo` runs no forwarder"), "{}", text(&run.stderr));
     assert!(!lonely_out.join("forwarder").exists());
 }
+
+#[test]
+fn hosts_names_every_node_and_refuses_a_bad_domain() {
+    let out = hortus(&["render", &example(), "--host", "yidhra", "--format", "hosts", "--domain", "mesh.example"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().filter(|l| !l.starts_with('#')).map(String::from).collect();
+    // yidhra has no link to azasos (a skipped pair), yet both are named.
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(lines.contains(&"fdcc::6\tazasos.mesh.example".to_string()), "{lines:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let written = hortus(&["render", &example(), "--host", "yidhra", "--format", "hosts", "-o", out_dir]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    let stdout = hortus(&["render", &example(), "--host", "yidhra", "--format", "hosts"]).stdout;
+    assert_eq!(fs::read(dir.path().join("hosts")).unwrap(), stdout, "-o DIR writes DIR/hosts");
+    let bad = hortus(&["render", &example(), "--host", "yidhra", "--format", "hosts", "--domain", "no_underscores"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("`domain`"), "{}", text(&bad.stderr));
+}

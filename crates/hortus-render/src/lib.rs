@@ -9,6 +9,8 @@
 //!   the WireGuard links and the anchor interface;
 //! - [`forwarder::render`]: systemd units and nftables rules for the host's
 //!   phantun instances on forwarded links;
+//! - [`hosts::render`]: `/etc/hosts` lines naming every node's ULA and IPv4
+//!   overlay address `<node>.<domain>` (from the whole plan);
 //! - [`interface::link_addresses`] / [`interface::anchor_addresses`]: the
 //!   addresses every interface carries, shared by the networkd renderer and
 //!   the lab so both configure the same thing.
@@ -24,6 +26,7 @@ pub mod babeld;
 pub mod bird;
 mod error;
 pub mod forwarder;
+pub mod hosts;
 pub mod interface;
 pub mod networkd;
 mod text;

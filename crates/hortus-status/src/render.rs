@@ -147,3 +147,69 @@ pub fn prometheus(status: &HostStatus) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::{DestinationStatus, LinkStatus};
+
+    fn status() -> HostStatus {
+        let link = LinkStatus {
+            peer: "kaambl".into(),
+            interface: "wg-kaambl".into(),
+            path: Path::Direct,
+            port: 51801,
+            listen: true,
+            up: false,
+            listen_port: Some(51801),
+            endpoint: None,
+            handshake_age_s: Some(300),
+            rx_bytes: 2048,
+            tx_bytes: 10,
+            babel_neighbour: None,
+            babel_cost: None,
+            flags: vec!["no Babel neighbour".into()],
+        };
+        let destination = DestinationStatus {
+            node: "kaambl".into(),
+            address: "fdcc::2".parse().unwrap(),
+            linked: true,
+            reach: Reach::Via { peer: "eihort".into(), interface: "wg-eihort".into() },
+            route: None,
+            babel_metric: Some(192),
+            flags: vec!["detoured via eihort".into()],
+        };
+        HostStatus {
+            host: "hastur".into(),
+            taken_unix_s: 0,
+            links: vec![link],
+            destinations: vec![destination],
+            babel_error: None,
+        }
+    }
+
+    #[test]
+    fn text_shows_state_and_flags() {
+        let text = text(&status());
+        assert!(text.starts_with("hastur: 0/1 links up, 2 flag(s)\n"), "{text}");
+        assert!(text.contains("DOWN handshake 300s ago") && text.contains("rx 2.0K tx 10B"), "{text}");
+        assert!(text.contains("via eihort (wg-eihort)  metric 192  ! detoured via eihort"), "{text}");
+    }
+
+    #[test]
+    fn prometheus_exposition() {
+        let prom = prometheus(&status());
+        for line in [
+            "# TYPE hortus_link_up gauge",
+            "hortus_link_up{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 0",
+            "hortus_link_handshake_age_seconds{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 300",
+            "hortus_link_receive_bytes_total{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 2048",
+            "hortus_destination_reachable{host=\"hastur\",destination=\"kaambl\",via=\"eihort\"} 1",
+            "hortus_destination_detoured{host=\"hastur\",destination=\"kaambl\",via=\"eihort\"} 1",
+            "hortus_status_flags{host=\"hastur\"} 2",
+        ] {
+            assert!(prom.lines().any(|l| l == line), "missing {line}:\n{prom}");
+        }
+        assert!(!prom.contains("hortus_link_babel_cost{"), "no neighbour, no sample");
+    }
+}

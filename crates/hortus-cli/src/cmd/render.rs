@@ -9,12 +9,12 @@
 //! files no longer rendered (peers removed, files added by hand) are
 //! removed with a line on stderr.
 
-use crate::files::{read_host_plan, shown};
+use crate::files::{read_host_plan, read_plan, shown};
 use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_core::HostPlan;
 use hortus_fs::generations::{self, Output};
-use hortus_render::{babeld, bird, forwarder, networkd};
+use hortus_render::{babeld, bird, forwarder, hosts, networkd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,6 +37,9 @@ pub enum Format {
     Forwarder,
     /// All of the above; needs -o and --private-key-file.
     All,
+    /// `/etc/hosts` lines: every node's ULA and IPv4 overlay address as
+    /// `<node>.<domain>` (the same on every host; not part of `all`).
+    Hosts,
 }
 
 /// Arguments of `hortus render`.
@@ -78,6 +81,9 @@ pub struct Args {
     /// Where the host keeps `forwarder/hortus-forwarder.nft` (its unit loads it from there).
     #[arg(long, value_name = "PATH", default_value = "/etc/hortus/forwarder.nft")]
     forwarder_nft_file: String,
+    /// Domain of the host names `--format hosts` writes.
+    #[arg(long, default_value = hosts::DEFAULT_DOMAIN)]
+    domain: String,
 }
 
 /// Renders the host's configs and prints or writes them.
@@ -91,6 +97,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "--format {} needs --private-key-file PATH (where the host's WireGuard private key file is; only the path is written)",
             format_name(args.format)
         );
+    }
+    if args.format == Format::Hosts {
+        return render_hosts(&args);
     }
     let host = read_host_plan(&args.inventory, &args.host)?;
     let outputs = render(&host, &args)?;
@@ -115,7 +124,23 @@ fn format_name(format: Format) -> &'static str {
         Format::Networkd => "networkd",
         Format::Forwarder => "forwarder",
         Format::All => "all",
+        Format::Hosts => "hosts",
     }
+}
+
+/// `--format hosts`: from the whole plan (every node), checked to contain
+/// `--host`; to stdout, or `-o DIR` as `DIR/hosts`.
+fn render_hosts(args: &Args) -> Result<ExitCode> {
+    let plan = read_plan(&args.inventory)?;
+    if !plan.nodes.contains_key(&args.host) {
+        bail!("no node `{}` in {}", args.host, shown(&args.inventory));
+    }
+    let text = hosts::render(&plan, &args.domain)?;
+    match &args.output {
+        Some(dir) => write_outputs(dir, &[Output { path: "hosts".into(), contents: text.into_bytes() }])?,
+        None => write_stdout(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Every output the format asks for, rendered and checked.
