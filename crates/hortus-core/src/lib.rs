@@ -5,6 +5,10 @@
 //! ports and NAT/censorship decisions every renderer (BIRD, babeld,
 //! systemd-networkd, the NixOS module, the lab) consumes.
 //!
+//! [`build_plan`] decides every pair (O(n²)); [`build_host_plan`] gives one
+//! host's view in O(n). What an accepted inventory promises is in
+//! `docs/validation.md` ([`rules`]).
+//!
 //! This crate does no I/O beyond (de)serialising; the `hortus` binary reads
 //! files and writes outputs.
 //!

@@ -12,7 +12,8 @@
 //! The first run over outputs that are plain files or directories (an older
 //! hortus, or by hand) replaces each by its symlink, one rename per entry.
 
-use crate::{create_file, pid_alive, remove_stale_temporaries, replace_atomic};
+use crate::target::{pid_alive, remove_stale_temporaries};
+use crate::{create_file, replace_atomic};
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;

@@ -11,7 +11,8 @@
 pub mod generations;
 mod target;
 
-pub use target::{check_target, pid_alive, remove_stale_temporaries};
+pub use target::check_target;
+use target::remove_stale_temporaries;
 
 use std::fs;
 use std::io::{self, Write};

@@ -37,13 +37,13 @@ pub fn check_target(path: &Path) -> io::Result<()> {
 }
 
 /// Whether a process with this pid exists (Linux `/proc`); pid 0 never does.
-pub fn pid_alive(pid: u32) -> bool {
+pub(crate) fn pid_alive(pid: u32) -> bool {
     pid != 0 && Path::new("/proc").join(pid.to_string()).exists()
 }
 
 /// Removes the entries of `dir` named `PREFIX<pid>` whose writer is gone:
 /// temporaries of runs that were killed. Errors are ignored (best effort).
-pub fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+pub(crate) fn remove_stale_temporaries(dir: &Path, prefix: &str) {
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();

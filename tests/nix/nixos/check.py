@@ -158,6 +158,23 @@ def check_case(name, args, rc):
     check(not want_units or ("masquerade" in nat.lower() or "dnat" in nat.lower()),
           f"phantun NAT rules in the {backend} firewall", nat[:300])
 
+    # Host names (nix/hosts.nix): every line `hortus render --format hosts`
+    # writes is in networking.hosts.
+    want_hosts = [l.split() for l in (g / host / "hosts").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    missing = [l for l in want_hosts if not set(l[1:]) <= set(r["hosts"].get(l[0], []))]
+    check(want_hosts and not missing, f"networking.hosts has the {len(want_hosts)} lines of hortus render --format hosts",
+          missing)
+
+    # Reconfiguration (nix/reconcile.nix): /etc/hortus/plan.json is the host's
+    # plan, and hortus-reconcile.service runs `hortus reconcile` on it after networkd.
+    rec = r["reconcile"]
+    unit = rec["unit"] or ""
+    check(rec["plan"] is not None and json.loads(rec["plan"]) == host_plan
+          and "/bin/hortus reconcile --plan /etc/hortus/plan.json" in unit
+          and any(l.startswith("After=") and "systemd-networkd.service" in l for l in unit.splitlines()),
+          "/etc/hortus/plan.json == hortus plan --host; hortus-reconcile.service runs on it after networkd",
+          {"plan installed": rec["plan"] is not None, "unit": unit[:400]})
+
     # Sysctls.
     s = r["sysctl"]
     ipv4 = host_plan["node"]["ipv4_address"] is not None

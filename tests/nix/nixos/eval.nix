@@ -161,6 +161,12 @@ in
       inherit (cfg.networking.firewall) allowedTCPPorts extraCommands;
       nftables = cfg.networking.nftables.tables.hortus_forwarder.content or null;
     };
+    inherit (cfg.networking) hosts;
+    # nix/reconcile.nix: the installed plan and the unit that applies it.
+    reconcile = {
+      plan = cfg.environment.etc."hortus/plan.json".text or null;
+      unit = cfg.systemd.units."hortus-reconcile.service".text or null;
+    };
     sysctl = lib.filterAttrs (n: v: lib.hasPrefix "net." n && v != null) cfg.boot.kernel.sysctl;
     failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
     inherit (cfg) warnings;
