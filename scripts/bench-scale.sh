@@ -86,7 +86,7 @@ for n in $SIZES; do
     record "$n" bird_cpu "$(echo "scale=2; $bc_ * 100 / $hz / $n / $CONTROL_S" | bc)" "% of a core per node"
     record "$n" wg_cpu "$(echo "scale=2; $wc * 100 / $hz / $n / $CONTROL_S" | bc)" "% of a core per node"
     record "$n" bird_rss_kb "$((brss / n))" "kB per node"
-    record "$n" wg_rss_kb "$((wrss / n))" "kB per node ($((n - 1)) wireguard-go)"
+    record "$n" wg_rss_kb "$((wrss / n))" "kB per node (its wireguard-go processes)"
     lab ping node0 node1 -c 150 -i 0.2 --json >"$state/ping" 2>>"$log" &
     ping=$!
     sleep 3

@@ -168,8 +168,10 @@ impl Lab {
                 babeld::validate(&host, &opts).map_err(render_err)?;
                 let conf = node_dir.file("babeld.conf");
                 write_file(&conf, &babeld::render(&host, &opts))?;
-                // babeld refuses to start over a pid file left by a killed instance.
+                // babeld refuses to start over a pid file or a local socket
+                // left by a killed instance.
                 let _ = std::fs::remove_file(&opts.pid_file);
+                let _ = std::fs::remove_file(&socket);
                 Cmd::new(&tools::babeld(), ["-c", &conf.to_string_lossy()]).in_ns(&ns)
             }
         };
