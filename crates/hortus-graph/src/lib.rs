@@ -14,6 +14,9 @@ use hortus_status::assess::Reach;
 use hortus_status::HostStatus;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use svg::FramedSvg;
+
+mod svg;
 
 /// What the marks mean.
 const LEGEND: &str = "solid: direct link, dashed: forwarded link\\nred border: censored node";
@@ -117,16 +120,15 @@ impl Picture {
     /// SVG, laid out by `layout-rs` from the same graph (without clusters,
     /// which it does not draw).
     pub fn svg(&self) -> Result<String, String> {
-        use layout::backends::svg::SVGWriter;
         use layout::gv::{DotParser, GraphBuilder};
         let dot = self.write_dot(false);
         let ast = DotParser::new(&dot).process().map_err(|e| format!("layout-rs cannot parse the graph: {e}"))?;
         let mut builder = GraphBuilder::new();
         builder.visit_graph(&ast);
         let mut graph = builder.get();
-        let mut svg = SVGWriter::new();
+        let mut svg = FramedSvg::new();
         graph.do_it(false, false, false, &mut svg);
-        Ok(sort_style_block(&svg.finalize()))
+        Ok(svg.finish())
     }
 
     fn write_dot(&self, clusters: bool) -> String {
@@ -221,26 +223,6 @@ fn region_label(region: &str) -> String {
     } else {
         format!("region {region}")
     }
-}
-
-/// layout-rs writes its font classes (one line each) from a `HashMap`, in
-/// a different order from run to run; sorting them gives the same bytes
-/// for the same graph.
-fn sort_style_block(svg: &str) -> String {
-    let (Some(start), Some(end)) = (svg.find("<style>\n"), svg.find("</style>")) else {
-        return svg.to_string();
-    };
-    let start = start + "<style>\n".len();
-    if end < start {
-        return svg.to_string();
-    }
-    let mut classes: Vec<&str> = svg[start..end].lines().collect();
-    classes.sort_unstable();
-    let mut block = classes.join("\n");
-    if !block.is_empty() {
-        block.push('\n');
-    }
-    format!("{}{block}{}", &svg[..start], &svg[end..])
 }
 
 /// `text` in lines of at most `width` characters (longer words alone).
