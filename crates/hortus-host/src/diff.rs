@@ -91,7 +91,9 @@ fn difference(plan: &HostPlan, link: &Link, live: &LiveInterface) -> Option<Stri
     if peer.public_key != link.peer_public_key {
         return Some(format!("peer key {}, planned {} ({})", peer.public_key, link.peer_public_key, link.peer));
     }
-    if let (Some(planned), Some(port)) = (link.endpoint.as_deref().and_then(endpoint_port), peer.endpoint_port) {
+    if let (Some(planned), Some(port)) =
+        (link.endpoint.as_deref().and_then(endpoint_port), peer.endpoint.map(|e| e.port()))
+    {
         if planned != port {
             return Some(format!("peer endpoint port {port}, planned {planned}"));
         }
@@ -114,7 +116,7 @@ fn show<T: fmt::Display>(value: Option<T>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::{PeerState, WireGuardState};
+    use crate::wireguard::{PeerState, WireGuardState};
 
     const INVENTORY: &str = r#"
         [nodes.alpha]
@@ -144,8 +146,13 @@ mod tests {
                 public_key: Some(plan.node.public_key.clone()),
                 peers: vec![PeerState {
                     public_key: link.peer_public_key.clone(),
-                    endpoint_port: link.endpoint.as_deref().and_then(endpoint_port),
+                    endpoint: link
+                        .endpoint
+                        .as_deref()
+                        .and_then(endpoint_port)
+                        .map(|port| std::net::SocketAddr::from(([198, 51, 100, 10], port))),
                     keepalive: link.keepalive,
+                    ..PeerState::default()
                 }],
             }),
         }
@@ -239,7 +246,8 @@ mod tests {
         let link = &plan.node.links[0];
         assert!(link.endpoint.is_some());
         let mut interface = live(&plan, link, 3);
-        interface.wireguard.as_mut().unwrap().peers[0].endpoint_port = Some(1);
+        interface.wireguard.as_mut().unwrap().peers[0].endpoint =
+            Some(std::net::SocketAddr::from(([198, 51, 100, 10], 1)));
         assert_eq!(actions(&plan, &[interface])[0].reason, format!("peer endpoint port 1, planned {}", link.port));
     }
 

@@ -19,6 +19,7 @@
 pub mod diff;
 mod error;
 pub mod live;
+pub mod wireguard;
 
 pub use diff::{Action, Change};
 pub use error::HostError;

@@ -1,14 +1,14 @@
 //! The kernel's view of a host's interfaces, over netlink: links (name,
 //! kind, MTU) from rtnetlink, WireGuard state (listen port, key, peers) from
-//! the WireGuard generic netlink family. Never reads another tool's output.
+//! [`wireguard::read`]. Never reads another tool's output.
 
+use crate::wireguard::{self, WireGuardState};
 use crate::HostError;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::link::{LinkAttribute, LinkInfo, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_request::netlink_request_rtnl;
 use std::io;
-use wireguard_control::{Backend, Device, InterfaceName};
 
 /// One live network interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,28 +23,6 @@ pub struct LiveInterface {
     pub mtu: Option<u32>,
     /// WireGuard settings, for WireGuard links.
     pub wireguard: Option<WireGuardState>,
-}
-
-/// A WireGuard interface's settings (never its private key).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct WireGuardState {
-    /// UDP listen port (the kernel picks one when none was set).
-    pub listen_port: Option<u16>,
-    /// Public key of the interface's private key, base64.
-    pub public_key: Option<String>,
-    /// The configured peers.
-    pub peers: Vec<PeerState>,
-}
-
-/// One WireGuard peer's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerState {
-    /// The peer's public key, base64.
-    pub public_key: String,
-    /// Port of the peer's current endpoint, if it has one.
-    pub endpoint_port: Option<u16>,
-    /// Persistent keepalive in seconds, if on.
-    pub keepalive: Option<u16>,
 }
 
 /// The interfaces whose names start with `prefix`, WireGuard ones with
@@ -83,30 +61,12 @@ pub fn interfaces(prefix: &str) -> Result<Vec<LiveInterface>, HostError> {
         }
         if interface.kind.as_deref() == Some("wireguard") {
             interface.wireguard =
-                Some(wireguard(&interface.name).map_err(netlink(&format!("read {}", interface.name)))?);
+                Some(wireguard::read(&interface.name).map_err(netlink(&format!("read {}", interface.name)))?);
         }
         found.push(interface);
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
-}
-
-fn wireguard(name: &str) -> io::Result<WireGuardState> {
-    let name: InterfaceName = name.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
-    let device = Device::get(&name, Backend::Kernel)?;
-    Ok(WireGuardState {
-        listen_port: device.listen_port,
-        public_key: device.public_key.map(|k| k.to_base64()),
-        peers: device
-            .peers
-            .iter()
-            .map(|peer| PeerState {
-                public_key: peer.config.public_key.to_base64(),
-                endpoint_port: peer.config.endpoint.map(|e| e.port()),
-                keepalive: peer.config.persistent_keepalive_interval.filter(|&k| k != 0),
-            })
-            .collect(),
-    })
 }
 
 /// Deletes the link with kernel index `index`.

@@ -1,0 +1,70 @@
+//! A WireGuard interface's live state through `wireguard-control`: the
+//! kernel's over generic netlink, wireguard-go's over its UAPI socket in
+//! `/run/wireguard` (or `/var/run/wireguard`). Never its private key.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+use wireguard_control::{Backend, Device, InterfaceName};
+
+/// Where wireguard-go puts an interface's UAPI socket.
+const USERSPACE_SOCKET_DIRS: [&str; 2] = ["/run/wireguard", "/var/run/wireguard"];
+
+/// A WireGuard interface's settings and counters (never its private key).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WireGuardState {
+    /// UDP listen port (the kernel picks one when none was set).
+    pub listen_port: Option<u16>,
+    /// Public key of the interface's private key, base64.
+    pub public_key: Option<String>,
+    /// The configured peers.
+    pub peers: Vec<PeerState>,
+}
+
+/// One WireGuard peer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PeerState {
+    /// The peer's public key, base64.
+    pub public_key: String,
+    /// The peer's current endpoint, if it has one.
+    pub endpoint: Option<SocketAddr>,
+    /// Persistent keepalive in seconds, if on.
+    pub keepalive: Option<u16>,
+    /// Last handshake, Unix seconds; `None` if never.
+    pub last_handshake_unix_s: Option<u64>,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+}
+
+/// Reads interface `name`: from wireguard-go when it has a UAPI socket for
+/// it, else from the kernel.
+pub fn read(name: &str) -> io::Result<WireGuardState> {
+    let iface: InterfaceName =
+        name.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: {e}")))?;
+    let userspace = USERSPACE_SOCKET_DIRS.iter().any(|dir| Path::new(dir).join(format!("{name}.sock")).exists());
+    let device = Device::get(&iface, if userspace { Backend::Userspace } else { Backend::Kernel })?;
+    Ok(WireGuardState {
+        listen_port: device.listen_port,
+        public_key: device.public_key.map(|k| k.to_base64()),
+        peers: device
+            .peers
+            .iter()
+            .map(|peer| PeerState {
+                public_key: peer.config.public_key.to_base64(),
+                endpoint: peer.config.endpoint,
+                keepalive: peer.config.persistent_keepalive_interval.filter(|&k| k != 0),
+                last_handshake_unix_s: peer
+                    .stats
+                    .last_handshake_time
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs())
+                    .filter(|&s| s > 0),
+                rx_bytes: peer.stats.rx_bytes,
+                tx_bytes: peer.stats.tx_bytes,
+            })
+            .collect(),
+    })
+}
