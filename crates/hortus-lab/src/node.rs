@@ -163,7 +163,8 @@ impl Lab {
                 let opts = babeld::Options {
                     state_file: file("babeld.state"),
                     pid_file: file("babeld.pid"),
-                    extra_config: Some(format!("local-path {}\n", socket.display())),
+                    local_path: Some(socket.to_string_lossy().into_owned()),
+                    extra_config: None,
                 };
                 babeld::validate(&host, &opts).map_err(render_err)?;
                 let conf = node_dir.file("babeld.conf");

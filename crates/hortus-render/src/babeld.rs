@@ -17,6 +17,9 @@ pub struct Options {
     pub state_file: String,
     /// `pid-file`.
     pub pid_file: String,
+    /// `local-path`: babeld's read-only local socket, which `hortus status`
+    /// reads (none by default: babeld must be able to create it there).
+    pub local_path: Option<String>,
     /// Text appended verbatim after the generated config.
     pub extra_config: Option<String>,
 }
@@ -26,6 +29,7 @@ impl Default for Options {
         Options {
             state_file: "/var/lib/babeld/babel-state".into(),
             pid_file: "/run/babeld.pid".into(),
+            local_path: None,
             extra_config: None,
         }
     }
@@ -36,6 +40,9 @@ impl Default for Options {
 pub fn validate(host: &HostPlan, opts: &Options) -> Result<(), RenderError> {
     check_path("babeld", "state_file", &opts.state_file)?;
     check_path("babeld", "pid_file", &opts.pid_file)?;
+    if let Some(path) = &opts.local_path {
+        check_path("babeld", "local_path", path)?;
+    }
     if let Some(key_file) = &host.mesh.babel.mac_key_file {
         return Err(RenderError::Unsupported {
             renderer: "babeld",
@@ -64,6 +71,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, &format!("router-id {}", router_id(host)));
     line(w, &format!("state-file {}", opts.state_file));
     line(w, &format!("pid-file {}", opts.pid_file));
+    if let Some(path) = &opts.local_path {
+        line(w, "# Read-only local socket: `hortus status` reads Babel's view here.");
+        line(w, &format!("local-path {path}"));
+    }
     line(w, "# Same kernel metric as BIRD's Babel routes; beats the links' peer routes.");
     line(w, &format!("kernel-priority {KERNEL_PRIORITY}"));
     line(w, &format!("smoothing-half-life {}", babel.smoothing_half_life));

@@ -149,8 +149,12 @@ fn babeld_lists_every_link_and_filters_the_mesh() {
     inventory.mesh.babel.update_interval_ms = 1250;
     inventory.mesh.babel.smoothing_half_life = 1;
     let yidhra = host(&inventory, "yidhra");
-    let opts =
-        babeld::Options { state_file: "/var/lib/x/state".into(), pid_file: "/run/x.pid".into(), extra_config: None };
+    let opts = babeld::Options {
+        state_file: "/var/lib/x/state".into(),
+        pid_file: "/run/x.pid".into(),
+        local_path: Some("/run/x.sock".into()),
+        extra_config: None,
+    };
     babeld::validate(&yidhra, &opts).unwrap();
     let conf = babeld::render(&yidhra, &opts);
     let interfaces: Vec<&str> = conf.lines().filter(|l| l.starts_with("interface ")).collect();
@@ -161,6 +165,7 @@ fn babeld_lists_every_link_and_filters_the_mesh() {
     for needle in [
         "state-file /var/lib/x/state\n",
         "pid-file /run/x.pid\n",
+        "local-path /run/x.sock\n",
         "kernel-priority 128\n",
         "router-id 00:00:00:00:00:00:00:04\n",
         "smoothing-half-life 1\n",

@@ -122,7 +122,8 @@ fn babeld_accepts_every_config() {
     let extras = babeld::Options {
         state_file: "/var/lib/hortus/babel-state".into(),
         pid_file: "/run/hortus/babeld.pid".into(),
-        extra_config: Some("local-path /run/hortus/babeld.sock".into()),
+        local_path: Some("/run/hortus/babeld.sock".into()),
+        extra_config: Some("local-path-readwrite /run/hortus/babeld-rw.sock".into()),
     };
     let plain = babeld::Options::default();
     let variants = [

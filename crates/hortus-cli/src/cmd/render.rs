@@ -72,6 +72,10 @@ pub struct Args {
     /// babeld's pid file.
     #[arg(long, value_name = "PATH")]
     babeld_pid_file: Option<String>,
+    /// babeld's read-only local socket (`local-path`), which `hortus status`
+    /// reads (its default is /run/babeld/babeld.sock).
+    #[arg(long, value_name = "PATH")]
+    babeld_local_path: Option<String>,
     /// phantun's client binary, for the forwarder units.
     #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/phantun_client")]
     phantun_client: String,
@@ -160,6 +164,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
         if let Some(path) = &args.babeld_pid_file {
             opts.pid_file = path.clone();
         }
+        opts.local_path = args.babeld_local_path.clone();
         babeld::validate(host, &opts)?;
         outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts).into_bytes() });
     }
