@@ -30,6 +30,8 @@ let
   # Where NixOS' babeld service lets babeld write.
   babeldPidFile = "/run/babeld/babeld.pid";
   babeldStateFile = "/var/lib/babeld/state";
+  # babeld's read-only local socket, where `hortus status` reads it.
+  babeldLocalPath = "/run/babeld/babeld.sock";
 
   usesInventory = cfg.inventory != null;
   usesPlanFile = cfg.planFile != null;
@@ -71,6 +73,8 @@ let
             babeldPidFile
             "--babeld-state-file"
             babeldStateFile
+            "--babeld-local-path"
+            babeldLocalPath
           ];
         }
       )
@@ -364,6 +368,11 @@ in
         enable = true;
         extraConfig = babeldConfig;
       };
+      # babeld.nix allows netlink and IP sockets only; its local socket
+      # (`local-path`, for `hortus status`) is a Unix one.
+      systemd.services.babeld.serviceConfig.RestrictAddressFamilies = mkIf (
+        cfg.routingDaemon == "babeld" && babeldConfig != null
+      ) [ "AF_UNIX" ];
     })
   ]);
 }

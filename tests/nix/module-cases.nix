@@ -170,7 +170,7 @@ in
     inherit (byInventory.systemd.network) netdevs networks;
   } { inherit (byPlanFile.systemd.network) netdevs networks; };
 
-  "inventory (IFD): babeld gets `hortus render --format babeld` (NixOS pid/state paths), BIRD stays off" =
+  "inventory (IFD): babeld gets `hortus render --format babeld` (NixOS pid/state/socket paths), BIRD stays off" =
     let
       config = fromInventory { services.hortus.routingDaemon = "babeld"; };
     in
@@ -182,6 +182,17 @@ in
       extraConfig = builtins.readFile babeldFile;
       bird = false;
     };
+
+  "babeld may open its local socket (for hortus status): AF_UNIX joins babeld.nix's address families" =
+    let
+      config = fromPlanFile babeld;
+    in
+    equal (lib.sort lib.lessThan config.systemd.services.babeld.serviceConfig.RestrictAddressFamilies) [
+      "AF_INET"
+      "AF_INET6"
+      "AF_NETLINK"
+      "AF_UNIX"
+    ];
 
   "planFile: routingDaemon defaults to the plan's mesh.routing, the committed BIRD config is used" =
     accepted byPlanFile (

@@ -421,6 +421,11 @@ in
         serviceConfig = {
           ExecStart = "/stand-in/bin/babeld -c /stand-in/babeld.conf -I /run/babeld/babeld.pid -S /var/lib/babeld/state";
           DynamicUser = true;
+          RestrictAddressFamilies = [
+            "AF_NETLINK"
+            "AF_INET6"
+            "AF_INET"
+          ];
           RuntimeDirectory = "babeld";
           StateDirectory = "babeld";
         };

@@ -117,7 +117,7 @@ for host in "${hosts[@]}"; do
     "$hortus" plan examples/six-nodes.toml --host "$host" >"$work/$host.plan.json"
     "$hortus" render examples/six-nodes.toml --host "$host" --format all -o "$work/$host.render" \
         --private-key-file "$key_file" --babeld-pid-file /run/babeld/babeld.pid \
-        --babeld-state-file /var/lib/babeld/state 2>"$work/render.err" ||
+        --babeld-state-file /var/lib/babeld/state --babeld-local-path /run/babeld/babeld.sock 2>"$work/render.err" ||
         fail "hortus render --host $host" "$(cat "$work/render.err")"
 done
 

@@ -104,7 +104,7 @@ for variant in v6 v4; do
         "$hortus" plan "$g/inventory.toml" --host "$h" -o "$g/$h.plan.json" 2>>"$work/hortus.log" &&
             "$hortus" render "$g/inventory.toml" --host "$h" --format all -o "$g/$h" \
                 --private-key-file "$key_file" --babeld-pid-file /run/babeld/babeld.pid \
-                --babeld-state-file /var/lib/babeld/state >/dev/null 2>>"$work/hortus.log" &&
+                --babeld-state-file /var/lib/babeld/state --babeld-local-path /run/babeld/babeld.sock >/dev/null 2>>"$work/hortus.log" &&
             "$hortus" render "$g/inventory.toml" --host "$h" --format hosts >"$g/$h/hosts" 2>>"$work/hortus.log" ||
             { cat "$work/hortus.log"; echo "FAIL hortus render --host $h ($variant)"; exit 1; }
     done
