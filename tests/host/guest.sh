@@ -132,7 +132,8 @@ render() {
     local n=$1 inv=$2; shift 2
     hortus render "$inv" --host "$n" --format all -o "$S/$n/out" \
         --private-key-file "/etc/hortus/${KEYFILE[$n]:-key}" \
-        --babeld-pid-file /run/babeld.pid --babeld-state-file /run/babeld.state "$@" 2>/dev/null &&
+        --babeld-pid-file /run/babeld.pid --babeld-state-file /run/babeld.state \
+        --babeld-local-path /run/babeld.sock "$@" 2>/dev/null &&
         hortus plan "$inv" --host "$n" -o "$S/$n/etc/plan.json" 2>/dev/null || return 1
     rm -f "$S/$n/network/"*
     cp -p "$S/$n/out/networkd/"* "$S/$n/network/"
@@ -246,6 +247,38 @@ check_reach() {
     done; done
 }
 
+# `hortus status --json` on node $1, reading the running daemon's socket.
+status_json() {
+    in_node "$1" hortus status --plan /etc/hortus/plan.json --host "$1" --daemon "$DAEMON" \
+        --bird-socket /run/bird.ctl --babeld-socket /run/babeld.sock --json "${@:2}"
+}
+# Node $1's status has no flag on any link or destination and read Babel.
+status_clean() {
+    local j
+    j=$(status_json "$1") &&
+        jq -e '.babel_error == null and ([.links[].flags[], .destinations[].flags[]] | length == 0)' <<<"$j" >/dev/null
+}
+# Every node's `hortus status` is clean (kernel WireGuard, the daemon's
+# socket, netlink routes); a node's text report is shown when it is not.
+check_status() {
+    local n t
+    for n in "${NODES[@]}"; do
+        t=$(wait_for 30 status_clean "$n")
+        chk "$n: hortus status: every link up, every node reached as planned, no flag ($t s)" test "$t" != timeout ||
+            in_node "$n" hortus status --plan /etc/hortus/plan.json --host "$n" --daemon "$DAEMON" \
+                --bird-socket /run/bird.ctl --babeld-socket /run/babeld.sock
+    done
+}
+# During the alpha–beta cut: alpha's status shows wg-beta down, beta reached
+# via another peer, and exits 2 with --down-after 0.
+status_shows_cut() {
+    local j rc=0
+    j=$(status_json alpha --down-after 0) || rc=$?
+    [ "$rc" = 2 ] &&
+        jq -e '(.links[] | select(.peer == "beta") | .up == false)
+            and (.destinations[] | select(.node == "beta") | .reach.kind == "via")' <<<"$j" >/dev/null
+}
+
 # Cuts the alpha–beta tunnel in the underlay (alpha drops UDP to and from
 # beta), waits for both ends to route around it, heals it, waits for the
 # direct route to come back.
@@ -263,6 +296,9 @@ EOF
     chk "cut alpha–beta: beta routes to alpha around the cut (+$t s)" test "$t" != timeout
     chk "cut alpha–beta: alpha -> beta ping over the detour" ping_ok alpha beta
     chk "cut alpha–beta: beta -> alpha ping over the detour" ping_ok beta alpha
+    t=$(wait_for 30 status_shows_cut)
+    chk "cut alpha–beta: hortus status on alpha: wg-beta down, beta via a detour, exit 2 with --down-after 0 ($t s)" \
+        test "$t" != timeout || status_json alpha
     echo "alpha -> beta during the cut: $(in_node alpha ip -6 route get "${ULA[beta]}")"
     in_node alpha nft delete table inet hortus_cut
     t=$(wait_for 90 route_ok alpha beta wg-beta)
@@ -279,6 +315,7 @@ daemon_phase() {
     chk "$DAEMON: every node routes to and reaches every other node ($t s after start)" test "$t" != timeout
     [ "$t" = timeout ] && dump_state
     check_reach
+    check_status
     check_failover
 }
 
