@@ -14,7 +14,8 @@
 //! interface prefix that the plan does not have, and every planned one whose
 //! kernel state differs from the plan, then asks systemd-networkd to reload,
 //! which recreates the deleted planned interfaces from their current files.
-//! [`diff`] decides (pure, no I/O); [`live`] reads and deletes over netlink.
+//! [`diff`] decides (pure, no I/O); [`live`] reads and deletes over netlink;
+//! [`wireguard`] reads one WireGuard interface (also for `hortus status`).
 
 pub mod diff;
 mod error;
