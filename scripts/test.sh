@@ -10,9 +10,10 @@ bash scripts/install-test-deps.sh
 source scripts/env.sh
 export HORTUS_REQUIRE_TOOLS=1 HORTUS_LAB_TESTS=1
 
-echo "== cargo fmt --check and cargo clippy (warnings are errors)"
+echo "== cargo fmt --check, cargo clippy and cargo doc (warnings are errors)"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 echo "== cargo test (workspace, without the lab)"
 cargo test --workspace --exclude hortus-lab

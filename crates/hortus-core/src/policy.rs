@@ -24,7 +24,7 @@ pub struct Side<'a> {
 pub enum Path {
     /// Plain WireGuard UDP between the endpoints.
     Direct,
-    /// The dialer sends to a local forwarder on 127.0.0.1:<port>, which
+    /// The dialer sends to a local forwarder on `127.0.0.1:<port>`, which
     /// carries the packets past the censor to the listener.
     Forwarded,
 }
