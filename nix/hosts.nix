@@ -2,32 +2,17 @@
 # address, when it has one) in networking.hosts as <node>.<domain>, the
 # same lines `hortus render --format hosts` writes for other hosts.
 #
-# Every node needs the whole plan: from `inventory` (the same `hortus plan`
-# derivation the module builds) or from `planFile`. When `planFile` is one
+# Every node needs the whole plan: the module's `sourcePlan` (from
+# `inventory`, or from `planFile`). When `planFile` is one
 # host's view, only this host and its linked peers are known (a skipped
 # pair's other node is missing): commit the whole plan to name every node.
-{
-  config,
-  lib,
-  pkgs,
-  ...
-}:
+{ config, lib, ... }:
 
 let
   inherit (lib) mkIf mkOption types;
 
   cfg = config.services.hortus;
-  run = import ./run.nix;
-
-  source =
-    if cfg.planFile != null then
-      builtins.fromJSON (builtins.readFile cfg.planFile)
-    else
-      run.mkPlan {
-        inherit (pkgs) runCommand;
-        hortus = cfg.package;
-        inherit (cfg) inventory;
-      };
+  source = cfg.sourcePlan;
 
   # name -> { address; ipv4_address; } of every node the plan knows.
   nodes =

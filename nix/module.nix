@@ -260,6 +260,18 @@ in
       '';
     };
 
+    sourcePlan = mkOption {
+      type = types.nullOr (types.attrsOf types.anything);
+      readOnly = true;
+      internal = true;
+      default = if hostKnown then sourcePlan else null;
+      description = ''
+        The plan {option}`services.hortus.plan` is cut from: the whole mesh's
+        (from the inventory, or a committed whole plan), or a committed host
+        view. For the sibling modules that need every node (host names).
+      '';
+    };
+
     plan = mkOption {
       type = types.nullOr (types.attrsOf types.anything);
       readOnly = true;
