@@ -2,33 +2,12 @@
 //! the view `build_plan(..).host(..)` cuts from the whole plan, warnings of
 //! well-known ports included.
 
+use common::node;
 use hortus_core::inventory::PortScheme;
-use hortus_core::{build_host_plan, build_plan, Error, Inventory, Node};
+use hortus_core::{build_host_plan, build_plan, Error, Inventory};
 use proptest::prelude::*;
 
-fn key(seed: u32) -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    bytes[..4].copy_from_slice(&seed.to_le_bytes());
-    bytes[31] = 0x55;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn node(id: u32, flags: u8) -> Node {
-    Node {
-        id,
-        public_key: key(id),
-        endpoints: if flags & 4 == 0 { vec![format!("192.0.2.{}", id % 250 + 1)] } else { vec![] },
-        nat: flags & 1 == 1,
-        censored: flags & 2 == 2,
-        region: format!("r{}", flags >> 3 & 1),
-        link_local: None,
-        address: None,
-        ipv4_address: None,
-        mtu: None,
-        keepalive: None,
-    }
-}
+mod common;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]

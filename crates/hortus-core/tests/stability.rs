@@ -2,33 +2,12 @@
 //! pair's port, address, link-local or interface name, and the plan's bytes
 //! are the same on every run.
 
+use common::node;
 use hortus_core::inventory::PortScheme;
-use hortus_core::{build_plan, Inventory, Node};
+use hortus_core::{build_plan, Inventory};
 use proptest::prelude::*;
 
-fn key(seed: u64) -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    bytes[31] = 0x55;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn node(id: u32, flags: u8) -> Node {
-    Node {
-        id,
-        public_key: key(u64::from(id) * 7919 + 1),
-        endpoints: if flags & 4 == 0 { vec![format!("192.0.2.{}", id % 250 + 1)] } else { vec![] },
-        nat: flags & 1 == 1,
-        censored: flags & 2 == 2,
-        region: format!("r{}", flags >> 3 & 1),
-        link_local: None,
-        address: None,
-        ipv4_address: None,
-        mtu: None,
-        keepalive: None,
-    }
-}
+mod common;
 
 fn inventory(ids: &[(u32, u8)], scheme: PortScheme) -> Inventory {
     let mut inv = Inventory::from_toml_str("nodes = {}").unwrap();
