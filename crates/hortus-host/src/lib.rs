@@ -81,7 +81,11 @@ pub fn read_host_plan(path: &Path) -> Result<HostPlan, HostError> {
 }
 
 /// Deletes the mesh interfaces that are not in `plan` or differ from it,
-/// reloads systemd-networkd and waits for the planned interfaces.
+/// then, when a planned interface is missing (deleted here, or never
+/// created), reloads systemd-networkd and waits for the planned interfaces.
+/// Without a missing interface there is no reload: a reload re-applies every
+/// WireGuard netdev's peers, which drops their sessions (seen as a lost ping
+/// in the host tier when a removed node's interface was all there was to do).
 pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
     let prefix = &plan.mesh.interface_prefix;
     let live = live::interfaces(prefix)?;
@@ -92,6 +96,10 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
     for action in &actions {
         live::delete(action.index)
             .map_err(|e| HostError::Netlink { what: format!("delete {}", action.interface), source: e })?;
+    }
+    let missing = missing_interfaces(plan)?;
+    if missing.is_empty() {
+        return Ok(Report { actions, missing });
     }
     if let Some((program, args)) = opts.reload_command.split_first() {
         let status = Command::new(program)
@@ -104,12 +112,16 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
     }
     let deadline = Instant::now() + opts.wait;
     loop {
-        let names: Vec<String> = live::interfaces(prefix)?.into_iter().map(|i| i.name).collect();
-        let missing: Vec<String> =
-            plan.node.links.iter().map(|l| l.interface.clone()).filter(|name| !names.contains(name)).collect();
+        let missing = missing_interfaces(plan)?;
         if missing.is_empty() || Instant::now() >= deadline {
             return Ok(Report { actions, missing });
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The planned interfaces the kernel does not have.
+fn missing_interfaces(plan: &HostPlan) -> Result<Vec<String>, HostError> {
+    let names: Vec<String> = live::interfaces(&plan.mesh.interface_prefix)?.into_iter().map(|i| i.name).collect();
+    Ok(plan.node.links.iter().map(|l| l.interface.clone()).filter(|name| !names.contains(name)).collect())
 }

@@ -1,8 +1,8 @@
 //! `hortus reconcile [--plan FILE] [--dry-run] [--no-reload]`: on a host
 //! whose mesh interfaces systemd-networkd manages, delete the WireGuard
 //! interfaces the plan no longer has and the ones whose kernel state differs
-//! from it, then `networkctl reload` (which recreates the planned ones from
-//! their current files). The NixOS module runs it as `hortus-reconcile.service`.
+//! from it, then, when a planned interface is missing, `networkctl reload`
+//! (which recreates it from its current file). The NixOS module runs it as `hortus-reconcile.service`.
 
 use anyhow::{bail, Result};
 use hortus_host::{Change, Options};
