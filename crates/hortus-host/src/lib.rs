@@ -83,9 +83,10 @@ pub fn read_host_plan(path: &Path) -> Result<HostPlan, HostError> {
 /// Deletes the mesh interfaces that are not in `plan` or differ from it,
 /// then, when a planned interface is missing (deleted here, or never
 /// created), reloads systemd-networkd and waits for the planned interfaces.
-/// Without a missing interface there is no reload: a reload re-applies every
-/// WireGuard netdev's peers, which drops their sessions (seen as a lost ping
-/// in the host tier when a removed node's interface was all there was to do).
+/// Without a missing interface there is no reload: systemd-networkd re-applies
+/// WireGuard settings on a reload (a changed `ListenPort=` takes effect), and
+/// in the host tier a ping between two untouched nodes was lost across one
+/// when a removed node's interface was all there was to do.
 pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
     let prefix = &plan.mesh.interface_prefix;
     let live = live::interfaces(prefix)?;
