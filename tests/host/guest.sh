@@ -405,11 +405,13 @@ all_handshaken() {
 # ping_start FROM TO SECONDS: a 5/s ping in the background ($! is its pid;
 # -c, not a -w deadline, so that no reply still in flight counts as lost);
 # each reply and each missing one (-O) logged with its time (-D);
-# ping_result PID: waits for it, prints lost/sent.
+# ping_wait PID: waits for it (in this shell: a subshell cannot wait for
+# it, and would read a ping still running), then sets LOST to lost/sent.
 ping_start() { in_node "$1" ping -6 -n -D -O -i 0.2 -W 2 -c $(($3 * 5)) "${ULA[$2]}" > "$S/ping.out" 2>&1 & }
-ping_result() { wait "$1"; awk '/transmitted/{print $1 - $4 "/" $1}' "$S/ping.out"; }
-# The pings that went unanswered, with their times, for a failed check.
-ping_losses() { grep -E 'no answer|Unreachable|error' "$S/ping.out"; }
+ping_wait() { wait "$1"; LOST=$(awk '/transmitted/{print $1 - $4 "/" $1}' "$S/ping.out"); }
+# What ping said besides its replies (unanswered pings with their times,
+# errors, the summary), for a failed check.
+ping_losses() { grep -v 'bytes from' "$S/ping.out"; }
 
 lifecycle() {
     local n pid lost key
@@ -441,10 +443,12 @@ lifecycle() {
     sleep 2
     chk "remove gamma: with new files and networkctl reload alone, alpha still has wg-gamma (what reconcile is for)" \
         in_node alpha ip link show wg-gamma
+    echo "alpha -> beta before the change: $(in_node alpha ip -6 route get "${ULA[beta]}" 2>&1)"
     ping_start alpha beta 8
     pid=$!
     for n in "${NODES[@]}"; do apply "$n" "$S/mesh.toml"; done
-    lost=$(ping_result "$pid")
+    ping_wait "$pid"
+    lost=$LOST
     chk "remove gamma: no ping lost alpha -> beta during the change (lost/sent $lost)" test "${lost%/*}" = 0 ||
         ping_losses
     converged_as_planned "remove gamma"
