@@ -96,6 +96,18 @@ impl Cmd {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Starts the command with stdout and stderr piped to the caller and
+    /// stdin closed.
+    pub fn spawn_piped(&self) -> Result<std::process::Child> {
+        let mut command = self.command();
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.spawn().map_err(|e| LabError::Command {
+            command: self.display(),
+            status: format!("cannot start: {e}"),
+            stderr: String::new(),
+        })
+    }
+
     /// Starts the command as a background process (own process group, stdin
     /// closed, stdout and stderr appended to `log`) and returns its PID.
     pub fn spawn_logged(&self, log: &Path) -> Result<u32> {

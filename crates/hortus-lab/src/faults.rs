@@ -10,6 +10,10 @@
 //!   packet leaves, its tunnels vanish and its underlay interface goes
 //!   down. Revive boots it again: uplink up, tunnels and forwarders rebuilt
 //!   from the plan, daemon restarted.
+//! * Loss ([`Lab::set_loss`]) drops a random share of every packet a node
+//!   sends on its underlay (nftables `numgen random`): its tunnels' UDP and
+//!   its forwarders' TCP, so each direction of each of its links loses that
+//!   share, as on a lossy access line.
 //! * A killed forwarder ([`Lab::kill_forwarder`], or any crash of one) takes
 //!   its link down; reviving a node that is not killed restarts its
 //!   forwarders that are not running.
@@ -17,7 +21,7 @@
 use crate::error::{LabError, Result};
 use crate::exec::{ip, nft};
 use crate::lab::{delete_kernel_interfaces, Lab};
-use crate::network::TABLE;
+use crate::network::{LOSS_CHAIN, TABLE};
 use crate::state::{Cut, CutMode};
 use crate::underlay::UPLINK;
 use hortus_core::policy::Path;
@@ -120,6 +124,27 @@ impl Lab {
         self.check_daemon_running(name)
     }
 
+    /// Makes `nodes` (every node when empty) drop `percent` % of what they
+    /// send on the underlay, at random; 0 ends the loss.
+    pub fn set_loss(&mut self, percent: u8, nodes: &[String]) -> Result<()> {
+        if percent > 100 {
+            return Err(LabError::Usage(format!("loss must be 0..=100 %, not {percent}")));
+        }
+        let nodes = if nodes.is_empty() { self.nodes() } else { nodes.to_vec() };
+        for name in &nodes {
+            self.node_plan(name)?;
+        }
+        for name in &nodes {
+            nft(&self.state.node_ns(name), loss_rules(percent))?;
+            if percent == 0 {
+                self.state.loss.remove(name);
+            } else {
+                self.state.loss.insert(name.clone(), percent);
+            }
+        }
+        self.save()
+    }
+
     fn find_cut(&self, a: &str, b: &str) -> Option<usize> {
         self.state.cuts.iter().position(|c| (c.node == a && c.peer == b) || (c.node == b && c.peer == a))
     }
@@ -135,9 +160,29 @@ fn port_sets(verb: &str, port: u16, path: Path) -> String {
     script
 }
 
+/// Replaces the loss chain's rule: drop `percent` % of the UDP and TCP
+/// leaving on the uplink (none for 0).
+fn loss_rules(percent: u8) -> String {
+    let mut script = format!("flush chain inet {TABLE} {LOSS_CHAIN}\n");
+    if percent > 0 {
+        script += &format!(
+            "add rule inet {TABLE} {LOSS_CHAIN} oifname \"{UPLINK}\" meta l4proto {{ udp, tcp }} numgen random mod 100 < {percent} drop\n"
+        );
+    }
+    script
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loss_replaces_the_rule() {
+        assert_eq!(loss_rules(0), "flush chain inet hortus_lab loss\n");
+        assert!(loss_rules(5).ends_with(
+            "add rule inet hortus_lab loss oifname \"up0\" meta l4proto { udp, tcp } numgen random mod 100 < 5 drop\n"
+        ));
+    }
 
     #[test]
     fn forwarded_cuts_also_drop_the_forwarder() {

@@ -102,6 +102,7 @@ impl Lab {
             underlay: BTreeMap::new(),
             cuts: vec![],
             killed: BTreeSet::new(),
+            loss: BTreeMap::new(),
             daemons_started_unix_ms: None,
         };
         dir.save(&state)?;

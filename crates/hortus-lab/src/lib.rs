@@ -49,6 +49,7 @@ pub mod state;
 pub mod status;
 pub mod tools;
 pub mod underlay;
+pub mod watch;
 
 pub use error::{LabError, Result};
 pub use lab::{down, DownReport, Lab, UpOptions, DEFAULT_PREFIX, DEFAULT_STATE_DIR};

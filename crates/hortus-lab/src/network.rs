@@ -12,6 +12,9 @@ use hortus_render::interface::anchor_addresses;
 pub const BABEL_PORT: u16 = 6696;
 /// Name of the lab's nftables table in every namespace.
 pub const TABLE: &str = "hortus_lab";
+/// The chain of a node's table that drops a random share of what the node
+/// sends on its underlay (`hortus lab loss`).
+pub const LOSS_CHAIN: &str = "loss";
 
 /// Connects `child_ns` to its parent with a veth pair and gives it its
 /// address and default route.
@@ -161,6 +164,9 @@ fn node_rules() -> String {
   chain forward {{
     type filter hook forward priority 0; policy accept;
 {}{}  }}
+  chain {LOSS_CHAIN} {{
+    type filter hook output priority 10; policy accept;
+  }}
 }}
 ",
         drops("iif"),

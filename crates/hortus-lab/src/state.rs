@@ -81,6 +81,9 @@ pub struct LabState {
     pub cuts: Vec<Cut>,
     /// Nodes currently killed.
     pub killed: BTreeSet<String>,
+    /// Random underlay loss per node, percent (`hortus lab loss`).
+    #[serde(default)]
+    pub loss: BTreeMap<String, u8>,
     /// When the routing daemons were started (Unix milliseconds).
     pub daemons_started_unix_ms: Option<u64>,
 }
@@ -209,6 +212,7 @@ mod tests {
             underlay: BTreeMap::new(),
             cuts: vec![Cut { node: "a".into(), peer: "b".into(), mode: CutMode::InterfaceDown }],
             killed: BTreeSet::from(["c".to_string()]),
+            loss: BTreeMap::from([("a".to_string(), 2)]),
             daemons_started_unix_ms: Some(1),
         };
         dir.save(&state).unwrap();

@@ -22,6 +22,7 @@ pub mod error;
 pub mod live;
 pub mod netlink;
 pub mod render;
+pub mod watch;
 pub mod wireguard;
 
 pub use assess::{assess, HostStatus};

@@ -1,5 +1,5 @@
-//! The kernel's interfaces and IPv6 routes over rtnetlink (dump requests
-//! on a plain blocking netlink socket).
+//! The kernel's interfaces and IPv6 routes over rtnetlink: dump requests
+//! on a plain blocking netlink socket, and a subscription to route changes.
 
 use crate::error::{Error, Result};
 use crate::live::{KernelRoute, RouteSource};
@@ -10,6 +10,8 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 /// The kernel of the current network namespace.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,21 +23,131 @@ impl RouteSource for Kernel {
     }
 
     fn host_routes(&self) -> Result<BTreeMap<Ipv6Addr, KernelRoute>> {
-        let names = links()?;
-        let mut request = RouteMessage::default();
-        request.header.address_family = AddressFamily::Inet6;
         let mut best: BTreeMap<Ipv6Addr, KernelRoute> = BTreeMap::new();
-        for message in dump(RouteNetlinkMessage::GetRoute(request))? {
-            let RouteNetlinkMessage::NewRoute(route) = message else { continue };
-            if route.header.destination_prefix_length != 128 || table(&route) != RouteHeader::RT_TABLE_MAIN as u32 {
-                continue;
-            }
-            let Some((destination, candidate)) = kernel_route(&route, &names) else { continue };
+        for (destination, candidate) in host_route_entries()? {
             if best.get(&destination).is_none_or(|b| candidate.metric < b.metric) {
                 best.insert(destination, candidate);
             }
         }
         Ok(best)
+    }
+}
+
+/// Every IPv6 route of the main table to a /128 (several per destination
+/// when they differ in metric).
+pub fn host_route_entries() -> Result<Vec<(Ipv6Addr, KernelRoute)>> {
+    let names = links()?;
+    let mut request = RouteMessage::default();
+    request.header.address_family = AddressFamily::Inet6;
+    let mut out = vec![];
+    for message in dump(RouteNetlinkMessage::GetRoute(request))? {
+        let RouteNetlinkMessage::NewRoute(route) = message else { continue };
+        out.extend(host_route(&route, &names));
+    }
+    Ok(out)
+}
+
+/// A main-table /128 route, decoded.
+fn host_route(route: &RouteMessage, names: &BTreeMap<u32, (String, bool)>) -> Option<(Ipv6Addr, KernelRoute)> {
+    if route.header.destination_prefix_length != 128 || table(route) != RouteHeader::RT_TABLE_MAIN as u32 {
+        return None;
+    }
+    kernel_route(route, names)
+}
+
+/// `RTNLGRP_IPV6_ROUTE` (linux/rtnetlink.h): the multicast group of IPv6
+/// route changes.
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+
+/// A change to a main-table /128 IPv6 route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteChange {
+    /// A route was added or replaced (same destination and metric).
+    Added(Ipv6Addr, KernelRoute),
+    /// A route was removed.
+    Removed(Ipv6Addr, KernelRoute),
+    /// The kernel dropped notifications (socket buffer full): read the
+    /// whole table again with [`host_route_entries`].
+    Overrun,
+}
+
+/// A subscription to the kernel's IPv6 route changes in the network
+/// namespace it was made in.
+pub struct RouteChanges {
+    socket: Socket,
+    names: BTreeMap<u32, (String, bool)>,
+    buffer: Vec<u8>,
+}
+
+impl RouteChanges {
+    /// Subscribes; changes made from now on are delivered by [`RouteChanges::wait`].
+    pub fn subscribe() -> Result<RouteChanges> {
+        let fail = |what: &str, e: std::io::Error| Error::Netlink(format!("{what}: {e}"));
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| fail("socket", e))?;
+        socket.bind_auto().map_err(|e| fail("bind", e))?;
+        socket.add_membership(RTNLGRP_IPV6_ROUTE).map_err(|e| fail("join the IPv6 route group", e))?;
+        socket.set_non_blocking(true).map_err(|e| fail("non-blocking", e))?;
+        Ok(RouteChanges { socket, names: links()?, buffer: vec![0; 1 << 16] })
+    }
+
+    /// Waits up to `timeout` for changes and returns all that are queued
+    /// (none when the time ran out).
+    pub fn wait(&mut self, timeout: Duration) -> Result<Vec<RouteChange>> {
+        let mut poll = libc::pollfd { fd: self.socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd, for the duration of the call.
+        if unsafe { libc::poll(&mut poll, 1, ms) } < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(vec![]);
+            }
+            return Err(Error::Netlink(format!("poll: {e}")));
+        }
+        let mut out = vec![];
+        loop {
+            let n = match self.socket.recv(&mut &mut self.buffer[..], 0) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(out),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    out.push(RouteChange::Overrun);
+                    continue;
+                }
+                Err(e) => return Err(Error::Netlink(format!("recv: {e}"))),
+            };
+            let mut offset = 0;
+            while offset < n {
+                let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buffer[offset..n])
+                    .map_err(|e| Error::Netlink(format!("decode: {e}")))?;
+                let length = message.header.length as usize;
+                if let NetlinkPayload::InnerMessage(inner) = message.payload {
+                    out.extend(self.change(inner)?);
+                }
+                if length == 0 {
+                    break;
+                }
+                offset += length;
+            }
+        }
+    }
+
+    fn change(&mut self, message: RouteNetlinkMessage) -> Result<Option<RouteChange>> {
+        let (route, added) = match message {
+            RouteNetlinkMessage::NewRoute(r) => (r, true),
+            RouteNetlinkMessage::DelRoute(r) => (r, false),
+            _ => return Ok(None),
+        };
+        let unknown_interface =
+            route.attributes.iter().any(|a| matches!(a, RouteAttribute::Oif(i) if !self.names.contains_key(i)));
+        if unknown_interface {
+            self.names = links()?;
+        }
+        Ok(host_route(&route, &self.names).map(|(destination, r)| {
+            if added {
+                RouteChange::Added(destination, r)
+            } else {
+                RouteChange::Removed(destination, r)
+            }
+        }))
     }
 }
 

@@ -95,6 +95,24 @@ enum LabCommand {
         /// The node.
         node: String,
     },
+    /// Drop PERCENT % of what NODES (every node if none) send on the
+    /// underlay, at random (nftables numgen); 0 ends it.
+    Loss {
+        /// Share of packets dropped, 0..=100.
+        percent: u8,
+        /// The nodes (default: all).
+        nodes: Vec<String>,
+    },
+    /// Print every node's route to every other node, then each change as it
+    /// happens (`hortus status --watch` in each namespace).
+    Watch {
+        /// Stop after this long (seconds, or with s/m/h); default: until interrupted.
+        #[arg(long = "for", value_name = "DURATION", value_parser = super::status::parse_duration)]
+        watch_for: Option<Duration>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Tear everything down (also after a crash), by the PIDs and namespaces in the state.
     Down,
     /// The UDP-over-TCP relay the lab runs for `mesh.forwarder = "none"`.
@@ -197,6 +215,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         LabCommand::Kill { node, forwarder: None } => open()?.kill(&node)?,
         LabCommand::Kill { node, forwarder: Some(peer) } => open()?.kill_forwarder(&node, &peer)?,
         LabCommand::Revive { node } => open()?.revive(&node)?,
+        LabCommand::Loss { percent, nodes } => open()?.set_loss(percent, &nodes)?,
+        LabCommand::Watch { watch_for, json } => {
+            let mut failed = None;
+            open()?.watch(watch_for, &mut |event| {
+                if failed.is_some() {
+                    return;
+                }
+                let line = if json { serde_json::to_string(&event).map_err(Into::into) } else { Ok(event.to_string()) };
+                failed = line.and_then(|line| outln!("{line}")).err();
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
         LabCommand::Down => {
             let report = hortus_lab::down(&dir)?;
             eprintln!(

@@ -9,6 +9,7 @@ use hortus_core::inventory::RoutingDaemon;
 use hortus_status::assess::PlanView;
 use hortus_status::live::BabelSource;
 use hortus_status::{assess, babeld, bird, collect, netlink, render, wireguard};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -47,6 +48,14 @@ pub struct Args {
     /// link never up counts at once).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     down_after: Option<Duration>,
+    /// Instead of a snapshot, print every change of the route to each
+    /// node as it happens (after the current route per node); with
+    /// `--json`, one JSON object per line.
+    #[arg(long, conflicts_with_all = ["prometheus", "down_after"])]
+    watch: bool,
+    /// With `--watch`: stop after this long (seconds, or with s/m/h).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration, requires = "watch")]
+    watch_for: Option<Duration>,
 }
 
 /// Routing daemon choice.
@@ -64,6 +73,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let plan = PlanView::from_json(&text, host.as_deref())
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("plan {}", args.plan.display()))?;
+    if args.watch {
+        return watch(&plan, &args);
+    }
     let daemon = match args.daemon {
         Some(Daemon::Bird) => RoutingDaemon::Bird,
         Some(Daemon::Babeld) => RoutingDaemon::Babeld,
@@ -96,6 +108,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `hortus status --watch`: one line per event until the time is up or
+/// stdout fails.
+fn watch(plan: &PlanView, args: &Args) -> Result<ExitCode> {
+    let mut failed = None;
+    let mut emit = |event: &hortus_status::watch::RouteEvent| {
+        let line =
+            if args.json { serde_json::to_string(event).map_err(anyhow::Error::from) } else { Ok(event.to_string()) };
+        match line.and_then(|line| outln!("{line}")) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    };
+    hortus_status::watch::watch(plan, args.watch_for, &mut emit)?;
+    failed.map_or(Ok(ExitCode::SUCCESS), Err)
+}
+
 /// The kernel's hostname (the NixOS `networking.hostName`).
 fn hostname() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
@@ -103,7 +134,7 @@ fn hostname() -> Option<String> {
 }
 
 /// `90`, `90s`, `5m`, `2h`.
-fn parse_duration(text: &str) -> Result<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration> {
     let (number, unit) = match text.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
         _ => (text, 's'),

@@ -1,0 +1,333 @@
+//! `hortus status --watch`: every change of the route this host uses to
+//! each other node, as it happens (a route flap log).
+//!
+//! The kernel's main-table /128 routes are followed over an rtnetlink
+//! subscription ([`RouteChanges`]). A destination's *selected interface* is
+//! that of its lowest-metric route when it is a usable unicast route, or
+//! none (no route, or an unreachable one). A change is reported once it has
+//! held for [`SETTLE`]: babeld moves a route by deleting it and adding the
+//! new one, which would otherwise read as a loss and a return within
+//! microseconds.
+
+use crate::assess::PlanView;
+use crate::error::Result;
+use crate::live::KernelRoute;
+use crate::netlink::{host_route_entries, RouteChange, RouteChanges};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv6Addr;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a new selection must hold before it is reported.
+pub const SETTLE: Duration = Duration::from_millis(50);
+
+/// One reported selection of the route to a destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteEvent {
+    /// When the selection took effect, Unix milliseconds.
+    pub unix_ms: u64,
+    /// The host watching.
+    pub host: String,
+    /// The destination node.
+    pub destination: String,
+    /// The state at the start of the watch, not a change.
+    pub initial: bool,
+    /// The interface selected before (none: no usable route).
+    pub previous: Option<String>,
+    /// The interface selected now (none: no usable route).
+    pub interface: Option<String>,
+    /// The peer at the other end of `interface`, when it is a planned link.
+    pub via: Option<String>,
+    /// Whether `via` is the destination itself (the direct tunnel).
+    pub direct: bool,
+}
+
+impl fmt::Display for RouteEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |i: &Option<String>| i.clone().unwrap_or_else(|| "no route".into());
+        let (s, ms) = (self.unix_ms / 1000, self.unix_ms % 1000);
+        let when = format!("{:02}:{:02}:{:02}.{ms:03}Z", s / 3600 % 24, s / 60 % 60, s % 60);
+        let path = match (&self.interface, &self.via) {
+            (None, _) => "unreachable".to_string(),
+            _ if self.direct => "direct".to_string(),
+            (Some(_), Some(via)) => format!("detour via {via}"),
+            (Some(_), None) => "not a mesh link".to_string(),
+        };
+        if self.initial {
+            write!(f, "{when} {} -> {}: {} ({path})", self.host, self.destination, name(&self.interface))
+        } else {
+            write!(
+                f,
+                "{when} {} -> {}: {} => {} ({path})",
+                self.host,
+                self.destination,
+                name(&self.previous),
+                name(&self.interface)
+            )
+        }
+    }
+}
+
+/// The main-table /128 routes, by destination and metric.
+#[derive(Debug, Default)]
+struct Table(BTreeMap<Ipv6Addr, BTreeMap<u32, KernelRoute>>);
+
+impl Table {
+    fn load(entries: Vec<(Ipv6Addr, KernelRoute)>) -> Table {
+        let mut table = Table::default();
+        for (destination, route) in entries {
+            table.apply(RouteChange::Added(destination, route));
+        }
+        table
+    }
+
+    fn apply(&mut self, change: RouteChange) {
+        match change {
+            RouteChange::Added(d, r) => {
+                self.0.entry(d).or_default().insert(r.metric, r);
+            }
+            RouteChange::Removed(d, r) => {
+                if let Some(routes) = self.0.get_mut(&d) {
+                    routes.remove(&r.metric);
+                }
+            }
+            RouteChange::Overrun => {}
+        }
+    }
+
+    /// The interface of the lowest-metric route to `d`, if usable.
+    fn selected(&self, d: &Ipv6Addr) -> Option<String> {
+        let (_, best) = self.0.get(d)?.first_key_value()?;
+        (best.kind == "unicast").then(|| best.dev.clone()).flatten()
+    }
+}
+
+/// One destination's reported and current selection.
+#[derive(Debug)]
+struct Destination {
+    name: String,
+    address: Ipv6Addr,
+    reported: Option<String>,
+    current: Option<String>,
+    since: Instant,
+    since_unix_ms: u64,
+}
+
+/// Follows the selections of one host's destinations and turns them into
+/// settled [`RouteEvent`]s.
+#[derive(Debug)]
+struct Watcher {
+    host: String,
+    /// Interface → peer, of the planned links.
+    links: BTreeMap<String, String>,
+    table: Table,
+    destinations: Vec<Destination>,
+}
+
+impl Watcher {
+    fn new(plan: &PlanView, table: Table, now: Instant, unix_ms: u64) -> Watcher {
+        let destinations = plan
+            .destinations
+            .iter()
+            .map(|(name, address)| {
+                let current = table.selected(address);
+                Destination {
+                    name: name.clone(),
+                    address: *address,
+                    reported: current.clone(),
+                    current,
+                    since: now,
+                    since_unix_ms: unix_ms,
+                }
+            })
+            .collect();
+        Watcher {
+            host: plan.host.clone(),
+            links: plan.node.links.iter().map(|l| (l.interface.clone(), l.peer.clone())).collect(),
+            table,
+            destinations,
+        }
+    }
+
+    fn event(&self, d: &Destination, initial: bool) -> RouteEvent {
+        let via = d.current.as_ref().and_then(|i| self.links.get(i)).cloned();
+        RouteEvent {
+            unix_ms: d.since_unix_ms,
+            host: self.host.clone(),
+            destination: d.name.clone(),
+            initial,
+            previous: if initial { None } else { d.reported.clone() },
+            interface: d.current.clone(),
+            direct: via.as_deref() == Some(d.name.as_str()),
+            via,
+        }
+    }
+
+    fn initial(&self) -> Vec<RouteEvent> {
+        self.destinations.iter().map(|d| self.event(d, true)).collect()
+    }
+
+    /// Applies `changes` seen at `now`; a full reload replaces the table
+    /// after an overrun.
+    fn apply(&mut self, changes: Vec<RouteChange>, reload: Option<Table>, now: Instant, unix_ms: u64) {
+        match reload {
+            Some(table) => self.table = table,
+            None => changes.into_iter().for_each(|c| self.table.apply(c)),
+        }
+        for d in &mut self.destinations {
+            let selected = self.table.selected(&d.address);
+            if selected != d.current {
+                d.current = selected;
+                d.since = now;
+                d.since_unix_ms = unix_ms;
+            }
+        }
+    }
+
+    /// The changes that have held for [`SETTLE`] at `now`.
+    fn settled(&mut self, now: Instant) -> Vec<RouteEvent> {
+        let mut out = vec![];
+        for i in 0..self.destinations.len() {
+            let d = &self.destinations[i];
+            if d.current != d.reported && now.duration_since(d.since) >= SETTLE {
+                out.push(self.event(d, false));
+                let d = &mut self.destinations[i];
+                d.reported = d.current.clone();
+            }
+        }
+        out
+    }
+
+    /// When the next pending change settles.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.destinations.iter().filter(|d| d.current != d.reported).map(|d| d.since + SETTLE).min()
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Watches the routes of this network namespace to `plan`'s destinations
+/// for `duration` (forever when `None`): first one initial event per
+/// destination, then every settled change, each passed to `emit` as it
+/// happens. Stops early when `emit` says so.
+pub fn watch(
+    plan: &PlanView,
+    duration: Option<Duration>,
+    emit: &mut dyn FnMut(&RouteEvent) -> ControlFlow<()>,
+) -> Result<()> {
+    let mut changes = RouteChanges::subscribe()?;
+    let start = Instant::now();
+    let end = duration.map(|d| start + d);
+    let mut watcher = Watcher::new(plan, Table::load(host_route_entries()?), start, unix_ms());
+    for event in watcher.initial() {
+        if emit(&event).is_break() {
+            return Ok(());
+        }
+    }
+    loop {
+        let now = Instant::now();
+        if end.is_some_and(|end| now >= end) {
+            return Ok(());
+        }
+        let wake = [end, watcher.next_deadline()].into_iter().flatten().min();
+        let timeout = wake.map_or(Duration::from_secs(3600), |w| w.saturating_duration_since(now));
+        let batch = changes.wait(timeout)?;
+        let reload =
+            if batch.contains(&RouteChange::Overrun) { Some(Table::load(host_route_entries()?)) } else { None };
+        let now = Instant::now();
+        watcher.apply(batch, reload, now, unix_ms());
+        for event in watcher.settled(now) {
+            if emit(&event).is_break() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(dev: &str, metric: u32, kind: &str) -> KernelRoute {
+        KernelRoute { kind: kind.into(), dev: Some(dev.into()), gateway: None, protocol: "bird".into(), metric }
+    }
+
+    /// hastur's view of the six-node example's plan.
+    fn plan() -> PlanView {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/six-nodes.toml")).unwrap();
+        let plan = hortus_core::build_plan(&hortus_core::Inventory::from_toml_str(&text).unwrap()).unwrap();
+        PlanView::from_json(&serde_json::to_string(&plan).unwrap(), Some("hastur")).unwrap()
+    }
+
+    /// hastur's first two links: (peer, its ULA, interface) and (peer, interface).
+    fn two_links(plan: &PlanView) -> (String, Ipv6Addr, String, String, String) {
+        let [a, b, ..] = &plan.node.links[..] else { panic!("hastur has 5 links") };
+        (a.peer.clone(), a.peer_address, a.interface.clone(), b.peer.clone(), b.interface.clone())
+    }
+
+    #[test]
+    fn reports_a_move_once_it_has_held() {
+        let plan = plan();
+        let (a, address, wg_a, b, wg_b) = two_links(&plan);
+        let t0 = Instant::now();
+        let mut w = Watcher::new(&plan, Table::load(vec![(address, route(&wg_a, 32, "unicast"))]), t0, 1000);
+        let initial = w.initial();
+        assert_eq!(initial.len(), 5);
+        let first = initial.iter().find(|e| e.destination == a).unwrap();
+        assert!(first.initial && first.direct && first.interface.as_deref() == Some(wg_a.as_str()));
+        // babeld's move: delete, then add through b, microseconds apart.
+        let t1 = t0 + Duration::from_secs(1);
+        w.apply(vec![RouteChange::Removed(address, route(&wg_a, 32, "unicast"))], None, t1, 2000);
+        w.apply(vec![RouteChange::Added(address, route(&wg_b, 32, "unicast"))], None, t1, 2000);
+        assert!(w.settled(t1 + Duration::from_millis(10)).is_empty());
+        let moved = w.settled(t1 + SETTLE);
+        assert_eq!(moved.len(), 1);
+        let e = &moved[0];
+        assert_eq!((e.previous.as_deref(), e.interface.as_deref()), (Some(wg_a.as_str()), Some(wg_b.as_str())));
+        assert_eq!((e.via.as_deref(), e.direct, e.unix_ms), (Some(b.as_str()), false, 2000));
+        assert_eq!(e.to_string(), format!("00:00:02.000Z hastur -> {a}: {wg_a} => {wg_b} (detour via {b})"));
+        assert!(w.settled(t1 + SETTLE * 2).is_empty());
+    }
+
+    #[test]
+    fn a_blip_shorter_than_settle_is_not_reported() {
+        let plan = plan();
+        let (_, address, wg_a, ..) = two_links(&plan);
+        let t0 = Instant::now();
+        let mut w = Watcher::new(&plan, Table::load(vec![(address, route(&wg_a, 32, "unicast"))]), t0, 0);
+        w.apply(vec![RouteChange::Removed(address, route(&wg_a, 32, "unicast"))], None, t0, 0);
+        w.apply(vec![RouteChange::Added(address, route(&wg_a, 32, "unicast"))], None, t0 + SETTLE / 2, 0);
+        assert!(w.settled(t0 + SETTLE * 3).is_empty());
+    }
+
+    #[test]
+    fn an_unreachable_route_is_no_route() {
+        let plan = plan();
+        let (a, address, wg_a, ..) = two_links(&plan);
+        let t0 = Instant::now();
+        let mut w = Watcher::new(&plan, Table::load(vec![(address, route(&wg_a, 32, "unicast"))]), t0, 0);
+        w.apply(vec![RouteChange::Added(address, route("lo", 16, "unreachable"))], None, t0, 0);
+        let lost = w.settled(t0 + SETTLE);
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].interface, None);
+        assert_eq!(lost[0].to_string(), format!("00:00:00.000Z hastur -> {a}: {wg_a} => no route (unreachable)"));
+    }
+
+    #[test]
+    fn the_lowest_metric_wins_and_an_overrun_reloads() {
+        let plan = plan();
+        let (_, address, wg_a, _, wg_b) = two_links(&plan);
+        let t0 = Instant::now();
+        let table = Table::load(vec![(address, route(&wg_b, 64, "unicast")), (address, route(&wg_a, 32, "unicast"))]);
+        let mut w = Watcher::new(&plan, table, t0, 0);
+        assert_eq!(w.table.selected(&address), Some(wg_a.clone()));
+        let reload = Table::load(vec![(address, route(&wg_b, 64, "unicast"))]);
+        w.apply(vec![RouteChange::Overrun], Some(reload), t0, 0);
+        assert_eq!(w.settled(t0 + SETTLE)[0].interface, Some(wg_b));
+    }
+}
