@@ -12,7 +12,7 @@ at the same time, so they share the machine's conditions. In each cell:
      drops PERCENT % of what it sends on its underlay (nftables `numgen
      random`), so each direction of each tunnel loses that share;
   2. SETTLE_S seconds of settling (babeld's smoothing moves routes onto the
-     direct links over ~30 s after convergence);
+     direct links only over the first minute or so);
   3. the flap window: `hortus lab watch --for WINDOW_S --json` records every
      settled change of each node's route to each other node (12 routes).
      Nothing is cut, so every change is a flap: a move to another tunnel or
@@ -24,7 +24,7 @@ at the same time, so they share the machine's conditions. In each cell:
      through another tunnel; back = from the heal until both are direct.
 
 Environment: DAEMONS ("bird babeld"), TIMERS ("1000/2000 300/1200 200/800":
-hello/update ms), LOSSES ("0 2 5": percent), WINDOW_S (1800), SETTLE_S (60),
+hello/update ms), LOSSES ("0 2 5": percent), WINDOW_S (3600), SETTLE_S (120),
 CUTS (5), CUT_S (15), HEAL_S (60), HORTUS (default target/release/hortus).
 Results: OUT_DIR/results.json (every cell's figures), OUT_DIR/summary.md (the
 tables), OUT_DIR/<cell>/ (its inventory, events and log).
@@ -46,8 +46,8 @@ HORTUS = os.environ.get("HORTUS", str(REPO / "target/release/hortus"))
 DAEMONS = os.environ.get("DAEMONS", "bird babeld").split()
 TIMERS = [tuple(int(x) for x in t.split("/")) for t in os.environ.get("TIMERS", "1000/2000 300/1200 200/800").split()]
 LOSSES = [int(x) for x in os.environ.get("LOSSES", "0 2 5").split()]
-WINDOW_S = int(os.environ.get("WINDOW_S", "1800"))
-SETTLE_S = int(os.environ.get("SETTLE_S", "60"))
+WINDOW_S = int(os.environ.get("WINDOW_S", "3600"))
+SETTLE_S = int(os.environ.get("SETTLE_S", "120"))
 CUTS = int(os.environ.get("CUTS", "5"))
 CUT_S = int(os.environ.get("CUT_S", "15"))
 HEAL_S = int(os.environ.get("HEAL_S", "60"))
@@ -160,7 +160,10 @@ class Cell:
                 os.killpg(watch.pid, 15)
                 watch.wait()
         evs = read_events(events)
-        self.result["cuts"] = [cut_figures(evs, c) if "cut_ms" in c else c for c in cuts]
+        made = [c for c in cuts if "cut_ms" in c]
+        nexts = [c["cut_ms"] for c in made[1:]] + [float("inf")]
+        self.result["cuts"] = [cut_figures(evs, c, n) for c, n in zip(made, nexts)]
+        self.result["cuts_skipped"] = len(cuts) - len(made)
 
 
 def read_events(path):
@@ -201,8 +204,9 @@ def window_figures(events, start, end):
     }
 
 
-def cut_figures(events, cut):
-    """Failover, flaps while cut, and the way back, for one n0-n1 cut."""
+def cut_figures(events, cut, until):
+    """Failover, flaps while cut, and the way back (before `until`, the
+    next cut), for one n0-n1 cut."""
     c, h = cut["cut_ms"], cut["heal_ms"]
     out = {"failover_s": None, "flaps_while_cut": 0, "back_s": None}
     failover = []
@@ -214,7 +218,7 @@ def cut_figures(events, cut):
         failover.append((detour["unix_ms"] - c) / 1000 if detour else None)
         if detour:
             out["flaps_while_cut"] += sum(1 for e in during if e["unix_ms"] > detour["unix_ms"])
-        after = [e for e in mine if e["unix_ms"] >= h]
+        after = [e for e in mine if h <= e["unix_ms"] < until]
         last_direct = next((e for e in reversed(after) if e["direct"]), None)
         back.append((last_direct["unix_ms"] - h) / 1000 if last_direct and after[-1]["direct"] else None)
     out["failover_s"] = None if None in failover else max(failover)
