@@ -154,3 +154,29 @@ fn pubkey_matches_wg() {
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("private key on stdin: expected base64 of 32 bytes"));
 }
+
+#[test]
+fn status_watch_prints_each_destination_then_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let ex = example();
+    assert!(hortus(&["plan", ex.to_str().unwrap(), "-o", plan.to_str().unwrap()]).status.success());
+    let plan = plan.to_str().unwrap();
+    // This machine has no route to the mesh: each of hastur's five
+    // destinations starts with none, and nothing changes in a second.
+    let run = hortus(&["status", "--plan", plan, "--host", "hastur", "--watch", "--for", "1", "--json"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let events: Vec<serde_json::Value> =
+        text(&run.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert_eq!(events.len(), 5, "{}", text(&run.stdout));
+    assert!(events.iter().all(|e| e["initial"] == true && e["host"] == "hastur" && e["interface"].is_null()));
+    let text_run = hortus(&["status", "--plan", plan, "--host", "hastur", "--watch", "--for", "1"]);
+    assert!(
+        text(&text_run.stdout).lines().all(|l| l.ends_with(": no route (unreachable)")),
+        "{}",
+        text(&text_run.stdout)
+    );
+    // --for belongs to --watch; --watch makes no snapshot to export.
+    assert_eq!(hortus(&["status", "--plan", plan, "--for", "1"]).status.code(), Some(2));
+    assert_eq!(hortus(&["status", "--plan", plan, "--watch", "--down-after", "1"]).status.code(), Some(2));
+}

@@ -42,6 +42,9 @@ pub struct RouteEvent {
     pub via: Option<String>,
     /// Whether `via` is the destination itself (the direct tunnel).
     pub direct: bool,
+    /// Whether the route goes through a third node although the plan has a
+    /// direct link to the destination.
+    pub detour: bool,
 }
 
 impl fmt::Display for RouteEvent {
@@ -52,7 +55,8 @@ impl fmt::Display for RouteEvent {
         let path = match (&self.interface, &self.via) {
             (None, _) => "unreachable".to_string(),
             _ if self.direct => "direct".to_string(),
-            (Some(_), Some(via)) => format!("detour via {via}"),
+            (Some(_), Some(via)) if self.detour => format!("detour via {via}"),
+            (Some(_), Some(via)) => format!("via {via}"),
             (Some(_), None) => "not a mesh link".to_string(),
         };
         if self.initial {
@@ -153,6 +157,8 @@ impl Watcher {
 
     fn event(&self, d: &Destination, initial: bool) -> RouteEvent {
         let via = d.current.as_ref().and_then(|i| self.links.get(i)).cloned();
+        let direct = via.as_deref() == Some(d.name.as_str());
+        let planned_direct = self.links.values().any(|peer| *peer == d.name);
         RouteEvent {
             unix_ms: d.since_unix_ms,
             host: self.host.clone(),
@@ -160,7 +166,8 @@ impl Watcher {
             initial,
             previous: if initial { None } else { d.reported.clone() },
             interface: d.current.clone(),
-            direct: via.as_deref() == Some(d.name.as_str()),
+            direct,
+            detour: d.current.is_some() && !direct && planned_direct,
             via,
         }
     }
@@ -256,12 +263,17 @@ mod tests {
         KernelRoute { kind: kind.into(), dev: Some(dev.into()), gateway: None, protocol: "bird".into(), metric }
     }
 
-    /// hastur's view of the six-node example's plan.
-    fn plan() -> PlanView {
+    /// `host`'s view of the six-node example's plan.
+    fn view(host: &str) -> PlanView {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/six-nodes.toml")).unwrap();
         let plan = hortus_core::build_plan(&hortus_core::Inventory::from_toml_str(&text).unwrap()).unwrap();
-        PlanView::from_json(&serde_json::to_string(&plan).unwrap(), Some("hastur")).unwrap()
+        PlanView::from_json(&serde_json::to_string(&plan).unwrap(), Some(host)).unwrap()
+    }
+
+    /// hastur, linked to every other node.
+    fn plan() -> PlanView {
+        view("hastur")
     }
 
     /// hastur's first two links: (peer, its ULA, interface) and (peer, interface).
@@ -289,7 +301,7 @@ mod tests {
         assert_eq!(moved.len(), 1);
         let e = &moved[0];
         assert_eq!((e.previous.as_deref(), e.interface.as_deref()), (Some(wg_a.as_str()), Some(wg_b.as_str())));
-        assert_eq!((e.via.as_deref(), e.direct, e.unix_ms), (Some(b.as_str()), false, 2000));
+        assert_eq!((e.via.as_deref(), e.direct, e.detour, e.unix_ms), (Some(b.as_str()), false, true, 2000));
         assert_eq!(e.to_string(), format!("00:00:02.000Z hastur -> {a}: {wg_a} => {wg_b} (detour via {b})"));
         assert!(w.settled(t1 + SETTLE * 2).is_empty());
     }
@@ -316,6 +328,18 @@ mod tests {
         assert_eq!(lost.len(), 1);
         assert_eq!(lost[0].interface, None);
         assert_eq!(lost[0].to_string(), format!("00:00:00.000Z hastur -> {a}: {wg_a} => no route (unreachable)"));
+    }
+
+    #[test]
+    fn a_pair_without_a_planned_link_is_reached_via_a_peer_not_detoured() {
+        // azasos and yidhra are both censored: no link between them.
+        let plan = view("azasos");
+        assert!(plan.node.links.iter().all(|l| l.peer != "yidhra"));
+        let yidhra = plan.destinations.iter().find(|(n, _)| n == "yidhra").unwrap().1;
+        let w = Watcher::new(&plan, Table::load(vec![(yidhra, route("wg-hastur", 64, "unicast"))]), Instant::now(), 0);
+        let e = w.initial().into_iter().find(|e| e.destination == "yidhra").unwrap();
+        assert_eq!((e.direct, e.detour, e.via.as_deref()), (false, false, Some("hastur")));
+        assert_eq!(e.to_string(), "00:00:00.000Z azasos -> yidhra: wg-hastur (via hastur)");
     }
 
     #[test]
