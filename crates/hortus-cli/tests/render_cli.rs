@@ -326,6 +326,29 @@ fn render_forwarder_writes_only_the_forwarder_directory() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     assert!(text(&run.stderr).contains("`solo` runs no forwarder"), "{}", text(&run.stderr));
     assert!(!lonely_out.join("forwarder").exists());
+
+    // abhoth loses its forwarded links (nobody is censored any more): the
+    // phantun units of the last render must not stay behind.
+    let uncensored = dir.path().join("uncensored.toml");
+    fs::write(&uncensored, fs::read_to_string(&ex).unwrap().replace("censored = true", "censored = false")).unwrap();
+    let run = hortus(&[
+        "render",
+        uncensored.to_str().unwrap(),
+        "--host",
+        "abhoth",
+        "--format",
+        "forwarder",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("`abhoth` runs no forwarder"), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("removed") && text(&run.stderr).contains("hortus-phantun-hastur.service"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(!out.join("forwarder").exists(), "stale: {:?}", tree(&out));
 }
 
 #[test]

@@ -47,11 +47,15 @@ fn refuse(path: &Path, why: &str) -> io::Error {
 }
 
 /// Publishes `outputs` into `dir` as one new generation (see the module doc).
-/// Entries of DIR that are not rendered now are left alone.
-pub fn publish(dir: &Path, outputs: &[Output]) -> io::Result<Published> {
-    let entries: BTreeSet<PathBuf> = outputs.iter().map(|o| top_level(&o.path)).collect();
+/// `owned_dirs` are directory entries this render is responsible for even
+/// when it has no file for them (a host that runs no forwarder any more):
+/// their old files are removed, and the entry with them. Entries of DIR
+/// that are neither rendered nor owned are left alone.
+pub fn publish(dir: &Path, outputs: &[Output], owned_dirs: &[&str]) -> io::Result<Published> {
+    let owned = owned_dirs.iter().map(PathBuf::from);
+    let entries: BTreeSet<PathBuf> = outputs.iter().map(|o| top_level(&o.path)).chain(owned.clone()).collect();
     let dirs: BTreeSet<PathBuf> =
-        outputs.iter().filter(|o| o.path.components().count() > 1).map(|o| top_level(&o.path)).collect();
+        outputs.iter().filter(|o| o.path.components().count() > 1).map(|o| top_level(&o.path)).chain(owned).collect();
     fs::create_dir_all(dir)?;
     for entry in &entries {
         check_entry(dir, entry, dirs.contains(entry))?;
@@ -109,6 +113,14 @@ fn link_entry(
     let new_files = files_under(&new_gen.join(entry));
     for file in old_files.difference(&new_files) {
         published.removed.push(entry.join(file));
+    }
+    if fs::symlink_metadata(new_gen.join(entry)).is_err() {
+        // An owned entry with nothing in it now: gone, link or old directory.
+        return match fs::symlink_metadata(&target) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&target),
+            Ok(_) => fs::remove_file(&target),
+            Err(_) => Ok(()),
+        };
     }
     if fs::read_link(&target).ok().as_deref() == Some(link_text.as_path()) {
         return Ok(());
@@ -271,19 +283,34 @@ mod tests {
     }
 
     #[test]
+    fn an_owned_directory_with_no_file_now_goes_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        publish(d, &[out("bird.conf", "b1"), out("forwarder/p.service", "p")], &[]).unwrap();
+        let published = publish(d, &[out("bird.conf", "b2")], &["forwarder"]).unwrap();
+        assert_eq!(published.removed, [PathBuf::from("forwarder/p.service")]);
+        assert!(fs::symlink_metadata(d.join("forwarder")).is_err(), "no link left to a missing directory");
+        assert_eq!(read(d, "bird.conf"), "b2");
+        // Not owned: kept, even when not rendered.
+        publish(d, &[out("forwarder/p.service", "p")], &[]).unwrap();
+        publish(d, &[out("bird.conf", "b3")], &[]).unwrap();
+        assert_eq!(read(d, "forwarder/p.service"), "p");
+    }
+
+    #[test]
     fn switches_all_outputs_at_once_and_reports_removed_files() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        publish(d, &[out("bird.conf", "b1"), out("networkd/a.netdev", "a1"), out("networkd/gone.netdev", "g")])
+        publish(d, &[out("bird.conf", "b1"), out("networkd/a.netdev", "a1"), out("networkd/gone.netdev", "g")], &[])
             .unwrap();
         assert_eq!(read(d, "bird.conf"), "b1");
         assert!(fs::symlink_metadata(d.join("networkd")).unwrap().file_type().is_symlink());
         fs::write(d.join("networkd/by-hand.network"), "x").unwrap();
-        let published = publish(d, &[out("bird.conf", "b2"), out("networkd/a.netdev", "a2")]).unwrap();
+        let published = publish(d, &[out("bird.conf", "b2"), out("networkd/a.netdev", "a2")], &[]).unwrap();
         assert_eq!(published.removed, [PathBuf::from("networkd/by-hand.network"), "networkd/gone.netdev".into()]);
         assert_eq!((read(d, "bird.conf"), read(d, "networkd/a.netdev")), ("b2".into(), "a2".into()));
         // Rendering one entry keeps the others (hard-linked into the new generation).
-        publish(d, &[out("bird.conf", "b3")]).unwrap();
+        publish(d, &[out("bird.conf", "b3")], &[]).unwrap();
         assert_eq!((read(d, "bird.conf"), read(d, "networkd/a.netdev")), ("b3".into(), "a2".into()));
         let gens: Vec<_> = fs::read_dir(d.join(STORE)).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(gens.len(), 2, "one generation and `current`: {gens:?}");
@@ -293,10 +320,10 @@ mod tests {
     fn a_failed_render_leaves_the_old_generation_and_no_leftovers() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        publish(d, &[out("bird.conf", "old"), out("networkd/a.netdev", "old")]).unwrap();
+        publish(d, &[out("bird.conf", "old"), out("networkd/a.netdev", "old")], &[]).unwrap();
         let before: Vec<_> = fs::read_dir(d.join(STORE)).unwrap().flatten().map(|e| e.file_name()).collect();
         // `bird.conf/x` cannot be written once `bird.conf` is a file.
-        assert!(publish(d, &[out("bird.conf", "new"), out("bird.conf/x", "new")]).is_err());
+        assert!(publish(d, &[out("bird.conf", "new"), out("bird.conf/x", "new")], &[]).is_err());
         assert_eq!((read(d, "bird.conf"), read(d, "networkd/a.netdev")), ("old".into(), "old".into()));
         let after: Vec<_> = fs::read_dir(d.join(STORE)).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(before, after);
@@ -306,11 +333,11 @@ mod tests {
     fn generations_of_killed_runs_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        publish(d, &[out("bird.conf", "1")]).unwrap();
+        publish(d, &[out("bird.conf", "1")], &[]).unwrap();
         // A run killed before its switch: pid 0 is never alive.
         fs::create_dir_all(d.join(STORE).join("gen-0-1/networkd")).unwrap();
         fs::write(d.join(STORE).join("link.tmp0"), "").unwrap();
-        publish(d, &[out("bird.conf", "2")]).unwrap();
+        publish(d, &[out("bird.conf", "2")], &[]).unwrap();
         let mut names: Vec<_> =
             fs::read_dir(d.join(STORE)).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
         names.sort();
@@ -325,7 +352,7 @@ mod tests {
         fs::write(d.join("bird.conf"), "plain").unwrap();
         fs::create_dir(d.join("networkd")).unwrap();
         fs::write(d.join("networkd/stale.netdev"), "x").unwrap();
-        let published = publish(d, &[out("bird.conf", "new"), out("networkd/a.netdev", "a")]).unwrap();
+        let published = publish(d, &[out("bird.conf", "new"), out("networkd/a.netdev", "a")], &[]).unwrap();
         assert_eq!(published.removed, [PathBuf::from("networkd/stale.netdev")]);
         assert_eq!(read(d, "bird.conf"), "new");
         assert!(!d.join("networkd/stale.netdev").exists());
@@ -337,7 +364,7 @@ mod tests {
         let d = dir.path();
         publish_file(d, &out("bird.conf", "plain")).unwrap();
         assert!(fs::symlink_metadata(d.join("bird.conf")).unwrap().is_file());
-        publish(d, &[out("bird.conf", "gen"), out("networkd/a", "a")]).unwrap();
+        publish(d, &[out("bird.conf", "gen"), out("networkd/a", "a")], &[]).unwrap();
         publish_file(d, &out("bird.conf", "plain again")).unwrap();
         assert!(fs::symlink_metadata(d.join("bird.conf")).unwrap().is_file());
         assert_eq!(read(d, "bird.conf"), "plain again");
@@ -353,11 +380,11 @@ mod tests {
         let precious = d.join("precious");
         fs::write(&precious, "keep").unwrap();
         symlink(&precious, d.join("bird.conf")).unwrap();
-        let err = publish(d, &[out("bird.conf", "x")]).unwrap_err();
+        let err = publish(d, &[out("bird.conf", "x")], &[]).unwrap_err();
         assert!(err.to_string().contains("symbolic link hortus did not make"), "{err}");
         fs::remove_file(d.join("bird.conf")).unwrap();
         fs::write(d.join("networkd"), "a file").unwrap();
-        let err = publish(d, &[out("networkd/a", "x")]).unwrap_err();
+        let err = publish(d, &[out("networkd/a", "x")], &[]).unwrap_err();
         assert!(err.to_string().contains("not a directory"), "{err}");
         assert_eq!(fs::read_to_string(&precious).unwrap(), "keep");
         assert!(!d.join(STORE).exists(), "nothing written");

@@ -111,7 +111,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("hortus: warning: {warning}");
     }
     match &args.output {
-        Some(dir) => write_outputs(dir, &outputs)?,
+        Some(dir) => write_outputs(dir, &outputs, &owned_dirs(args.format))?,
         None => {
             for output in &outputs {
                 write_stdout(&output.contents)?;
@@ -141,7 +141,7 @@ fn render_hosts(args: &Args) -> Result<ExitCode> {
     }
     let text = hosts::render(&plan, &args.domain)?;
     match &args.output {
-        Some(dir) => write_outputs(dir, &[Output { path: "hosts".into(), contents: text.into_bytes() }])?,
+        Some(dir) => write_outputs(dir, &[Output { path: "hosts".into(), contents: text.into_bytes() }], &[])?,
         None => write_stdout(text.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
@@ -187,7 +187,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
         };
         let files = forwarder::render(host, &opts)?;
         if files.is_empty() {
-            eprintln!("hortus: `{}` runs no forwarder: nothing written to {FORWARDER_DIR}/", host.host);
+            eprintln!("hortus: `{}` runs no forwarder: no {FORWARDER_DIR}/ files", host.host);
         }
         for file in files {
             outputs
@@ -197,17 +197,30 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
     Ok(outputs)
 }
 
+/// The directories of `-o DIR` a format is responsible for, even when it
+/// writes nothing into one (a host that runs no forwarder any more).
+fn owned_dirs(format: Format) -> Vec<&'static str> {
+    match format {
+        Format::Networkd => vec![NETWORKD_DIR],
+        Format::Forwarder => vec![FORWARDER_DIR],
+        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR],
+        Format::Bird | Format::Babeld | Format::Hosts => vec![],
+    }
+}
+
 /// Writes `outputs` into `dir`: one file (`bird`, `babeld`) as a plain file
 /// replaced atomically; several (`networkd`, `all`) as one generation (all
-/// or nothing, see `hortus_fs::generations`), reporting the files removed.
-fn write_outputs(dir: &Path, outputs: &[Output]) -> Result<()> {
+/// or nothing, see `hortus_fs::generations`) in which `owned` directories
+/// hold exactly this render's files, reporting the files removed.
+fn write_outputs(dir: &Path, outputs: &[Output], owned: &[&str]) -> Result<()> {
     if let [single] = outputs {
         if single.path.components().count() == 1 {
             return generations::publish_file(dir, single)
                 .with_context(|| format!("cannot write {}", shown(&dir.join(&single.path))));
         }
     }
-    let published = generations::publish(dir, outputs).with_context(|| format!("cannot write into {}", shown(dir)))?;
+    let published =
+        generations::publish(dir, outputs, owned).with_context(|| format!("cannot write into {}", shown(dir)))?;
     for removed in &published.removed {
         eprintln!("hortus: removed {} (not in this render)", shown(&dir.join(removed)));
     }
