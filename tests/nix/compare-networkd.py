@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+from unitfile import parse_unit
+
 # nixpkgs option name -> unit section name, per unit kind.
 SECTIONS = {
     "netdev": {"netdevConfig": "NetDev", "wireguardConfig": "WireGuard", "wireguardPeers": "WireGuardPeer"},
@@ -55,23 +57,6 @@ def nix_unit(kind, unit):
     return sections
 
 
-def parse_unit(text):
-    """[(section, pairs)] of a unit file's text, comments and blanks dropped."""
-    sections = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            sections.append((line[1:-1], []))
-        elif "=" in line and sections:
-            key, value = line.split("=", 1)
-            sections[-1][1].append((key.strip(), value.strip()))
-        else:
-            raise SystemExit(f"compare-networkd: cannot parse line {raw!r}")
-    return sections
-
-
 def canonical(sections):
     """Order-insensitive form: sorted sections of sorted pairs."""
     return sorted((name, sorted(pairs)) for name, pairs in sections)
@@ -93,7 +78,10 @@ def main(argv):
     for kind, option in (("netdev", "netdevs"), ("network", "networks")):
         for name, unit in host[option].items():
             nix_files[f"{name}.{kind}"] = nix_unit(kind, unit)
-    rendered = {p.name: parse_unit(p.read_text()) for p in sorted(rendered_dir.iterdir()) if p.is_file()}
+    try:
+        rendered = {p.name: parse_unit(p.read_text()) for p in sorted(rendered_dir.iterdir()) if p.is_file()}
+    except ValueError as e:
+        raise SystemExit(f"compare-networkd: {e}") from e
 
     problems = []
     for name in sorted(set(nix_files) | set(rendered)):

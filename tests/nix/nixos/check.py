@@ -19,6 +19,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import unitfile  # noqa: E402  (tests/nix/unitfile.py)
+
 out, gen, store = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 BABEL_PORT = 6696
 passed = failed = 0
@@ -28,19 +31,7 @@ rows = []
 def parse_unit(text):
     """A unit as [(section, Counter of (key, value))]: comments, blank lines
     and the order of keys inside a section do not count; repeated keys do."""
-    sections = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            sections.append((line, Counter()))
-            continue
-        if not sections or "=" not in line:
-            raise ValueError(f"not a unit line: {raw!r}")
-        key, value = line.split("=", 1)
-        sections[-1][1][(key.strip(), value.strip())] += 1
-    return sections
+    return [(f"[{name}]", Counter(pairs)) for name, pairs in unitfile.parse_unit(text)]
 
 
 def unit_diff(name, nixos, rendered):
