@@ -279,11 +279,21 @@ status_shows_cut() {
             and (.destinations[] | select(.node == "beta") | .reach.kind == "via")' <<<"$j" >/dev/null
 }
 
+# `hortus status --watch --json` log $1 shows beta detoured and, last,
+# direct again.
+watch_saw_cut() {
+    jq -se '[.[] | select(.destination == "beta" and (.initial | not))] as $e
+        | ($e | any(.detour)) and ($e | last | .direct)' "$1" >/dev/null
+}
+
 # Cuts the alpha–beta tunnel in the underlay (alpha drops UDP to and from
 # beta), waits for both ends to route around it, heals it, waits for the
-# direct route to come back.
+# direct route to come back; `hortus status --watch` on alpha logs it all.
 check_failover() {
-    local t
+    local t watch_log="$S/watch.$DAEMON.jsonl" watcher
+    in_node alpha hortus status --watch --json --for 600 --plan /etc/hortus/plan.json --host alpha >"$watch_log" &
+    watcher=$!
+    sleep 1
     in_node alpha nft -f - <<EOF
 table inet hortus_cut {
     chain out { type filter hook output priority 0; ip daddr ${UNDERLAY[beta]} meta l4proto udp drop; }
@@ -306,6 +316,10 @@ EOF
     t=$(wait_for 60 route_ok beta alpha wg-alpha)
     chk "heal alpha–beta: beta routes to alpha over wg-alpha again (+$t s)" test "$t" != timeout
     chk "heal alpha–beta: alpha -> beta ping" ping_ok alpha beta
+    kill "$watcher" 2>/dev/null
+    wait "$watcher" 2>/dev/null
+    chk "hortus status --watch on alpha: beta detoured during the cut, direct again after the heal" \
+        watch_saw_cut "$watch_log" || cat "$watch_log"
 }
 
 # daemon_phase NAME: routes, reachability and failover with the daemon running.

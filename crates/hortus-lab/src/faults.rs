@@ -10,10 +10,13 @@
 //!   packet leaves, its tunnels vanish and its underlay interface goes
 //!   down. Revive boots it again: uplink up, tunnels and forwarders rebuilt
 //!   from the plan, daemon restarted.
-//! * Loss ([`Lab::set_loss`]) drops a random share of every packet a node
-//!   sends on its underlay (nftables `numgen random`): its tunnels' UDP and
-//!   its forwarders' TCP, so each direction of each of its links loses that
-//!   share, as on a lossy access line.
+//! * Loss ([`Lab::set_loss`]) drops a random share of every packet that
+//!   reaches a node over its underlay (nftables `numgen random`, in
+//!   prerouting, before a forwarder's DNAT): its tunnels' UDP and its
+//!   forwarders' TCP. The sender sees nothing, as on a lossy line; dropping
+//!   on the sender's output instead would hand wireguard-go an EPERM for
+//!   each lost packet. With every node lossy, each direction of each link
+//!   loses that share.
 //! * A killed forwarder ([`Lab::kill_forwarder`], or any crash of one) takes
 //!   its link down; reviving a node that is not killed restarts its
 //!   forwarders that are not running.
@@ -125,7 +128,7 @@ impl Lab {
     }
 
     /// Makes `nodes` (every node when empty) drop `percent` % of what they
-    /// send on the underlay, at random; 0 ends the loss.
+    /// receive over the underlay, at random; 0 ends the loss.
     pub fn set_loss(&mut self, percent: u8, nodes: &[String]) -> Result<()> {
         if percent > 100 {
             return Err(LabError::Usage(format!("loss must be 0..=100 %, not {percent}")));
@@ -161,12 +164,12 @@ fn port_sets(verb: &str, port: u16, path: Path) -> String {
 }
 
 /// Replaces the loss chain's rule: drop `percent` % of the UDP and TCP
-/// leaving on the uplink (none for 0).
+/// arriving on the uplink (none for 0).
 fn loss_rules(percent: u8) -> String {
     let mut script = format!("flush chain inet {TABLE} {LOSS_CHAIN}\n");
     if percent > 0 {
         script += &format!(
-            "add rule inet {TABLE} {LOSS_CHAIN} oifname \"{UPLINK}\" meta l4proto {{ udp, tcp }} numgen random mod 100 < {percent} drop\n"
+            "add rule inet {TABLE} {LOSS_CHAIN} iifname \"{UPLINK}\" meta l4proto {{ udp, tcp }} numgen random mod 100 < {percent} drop\n"
         );
     }
     script
@@ -180,7 +183,7 @@ mod tests {
     fn loss_replaces_the_rule() {
         assert_eq!(loss_rules(0), "flush chain inet hortus_lab loss\n");
         assert!(loss_rules(5).ends_with(
-            "add rule inet hortus_lab loss oifname \"up0\" meta l4proto { udp, tcp } numgen random mod 100 < 5 drop\n"
+            "add rule inet hortus_lab loss iifname \"up0\" meta l4proto { udp, tcp } numgen random mod 100 < 5 drop\n"
         ));
     }
 

@@ -12,8 +12,8 @@ use hortus_render::interface::anchor_addresses;
 pub const BABEL_PORT: u16 = 6696;
 /// Name of the lab's nftables table in every namespace.
 pub const TABLE: &str = "hortus_lab";
-/// The chain of a node's table that drops a random share of what the node
-/// sends on its underlay (`hortus lab loss`).
+/// The chain of a node's table that drops a random share of what reaches
+/// the node over its underlay (`hortus lab loss`), before NAT.
 pub const LOSS_CHAIN: &str = "loss";
 
 /// Connects `child_ns` to its parent with a veth pair and gives it its
@@ -165,7 +165,7 @@ fn node_rules() -> String {
     type filter hook forward priority 0; policy accept;
 {}{}  }}
   chain {LOSS_CHAIN} {{
-    type filter hook output priority 10; policy accept;
+    type filter hook prerouting priority -300; policy accept;
   }}
 }}
 ",

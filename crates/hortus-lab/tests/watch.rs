@@ -52,7 +52,7 @@ fn watch_sees_a_cut_and_loss_drops_packets() {
         assert!(mine.last().is_some_and(|e| e.direct), "{host} -> {destination} back to direct: {listing:#?}");
     }
 
-    // Loss on n0's underlay only: its echo requests are dropped, n1's replies are not.
+    // Loss on n0's underlay only: n1's replies are dropped, n0's requests are not.
     lab.set_loss(20, &["n0".into()]).unwrap();
     assert_eq!(lab.state().loss.get("n0"), Some(&20));
     let lossy = lab.ping("n0", "n1", 400, 0.005).unwrap();

@@ -95,7 +95,7 @@ enum LabCommand {
         /// The node.
         node: String,
     },
-    /// Drop PERCENT % of what NODES (every node if none) send on the
+    /// Drop PERCENT % of what NODES (every node if none) receive over the
     /// underlay, at random (nftables numgen); 0 ends it.
     Loss {
         /// Share of packets dropped, 0..=100.
