@@ -29,6 +29,8 @@ pub struct NodeStatus {
     pub killed: bool,
     /// Links cut from this side, by peer.
     pub cuts: BTreeMap<String, CutMode>,
+    /// Random loss on what reaches it over the underlay, percent (`hortus lab loss`).
+    pub loss_percent: Option<u8>,
     /// Babel packets received and sent (nftables counters on UDP 6696).
     pub babel_packets: Option<(u64, u64)>,
     /// What `hortus status` reports in the node's namespace.
@@ -48,6 +50,7 @@ impl Lab {
             namespace: self.state.node_ns(name),
             killed: self.state.killed.contains(name),
             cuts: self.state.cuts.iter().filter(|c| c.node == name).map(|c| (c.peer.clone(), c.mode)).collect(),
+            loss_percent: self.state.loss.get(name).copied(),
             babel_packets: self.babel_counters(name),
             host: self.host_status(name)?,
         })
@@ -126,6 +129,9 @@ impl fmt::Display for NodeStatus {
         }
         for (peer, mode) in &self.cuts {
             write!(f, "  CUT to {peer} ({mode:?})")?;
+        }
+        if let Some(percent) = self.loss_percent {
+            write!(f, "  LOSS {percent} % in")?;
         }
         writeln!(f)?;
         f.write_str(&hortus_status::render::text(&self.host))

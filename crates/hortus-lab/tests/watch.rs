@@ -55,6 +55,9 @@ fn watch_sees_a_cut_and_loss_drops_packets() {
     // Loss on n0's underlay only: n1's replies are dropped, n0's requests are not.
     lab.set_loss(20, &["n0".into()]).unwrap();
     assert_eq!(lab.state().loss.get("n0"), Some(&20));
+    let n0 = lab.node_status("n0").unwrap();
+    assert_eq!(n0.loss_percent, Some(20));
+    assert!(n0.to_string().contains("LOSS 20 % in"), "{n0}");
     let lossy = lab.ping("n0", "n1", 400, 0.005).unwrap();
     let share = f64::from(lossy.lost()) / f64::from(lossy.transmitted);
     assert!((0.1..0.4).contains(&share), "20 % loss on n0 lost {} of {}", lossy.lost(), lossy.transmitted);
