@@ -222,8 +222,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 if failed.is_some() {
                     return;
                 }
-                let line = if json { serde_json::to_string(&event).map_err(Into::into) } else { Ok(event.to_string()) };
-                failed = line.and_then(|line| outln!("{line}")).err();
+                failed = super::status::print_event(&event, json).err();
             })?;
             if let Some(e) = failed {
                 return Err(e);

@@ -8,6 +8,7 @@ use clap::ValueEnum;
 use hortus_core::inventory::RoutingDaemon;
 use hortus_status::assess::PlanView;
 use hortus_status::live::BabelSource;
+use hortus_status::watch::RouteEvent;
 use hortus_status::{assess, babeld, bird, collect, netlink, render, wireguard};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -112,19 +113,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// stdout fails.
 fn watch(plan: &PlanView, args: &Args) -> Result<ExitCode> {
     let mut failed = None;
-    let mut emit = |event: &hortus_status::watch::RouteEvent| {
-        let line =
-            if args.json { serde_json::to_string(event).map_err(anyhow::Error::from) } else { Ok(event.to_string()) };
-        match line.and_then(|line| outln!("{line}")) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(e);
-                ControlFlow::Break(())
-            }
+    let mut emit = |event: &RouteEvent| match print_event(event, args.json) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            failed = Some(e);
+            ControlFlow::Break(())
         }
     };
     hortus_status::watch::watch(plan, args.watch_for, &mut emit)?;
     failed.map_or(Ok(ExitCode::SUCCESS), Err)
+}
+
+/// Prints one `--watch` event: its text, or one line of JSON.
+pub(crate) fn print_event(event: &RouteEvent, json: bool) -> Result<()> {
+    let line = if json { serde_json::to_string(event)? } else { event.to_string() };
+    outln!("{line}")
 }
 
 /// The kernel's hostname (the NixOS `networking.hostName`).
