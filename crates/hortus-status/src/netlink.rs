@@ -82,11 +82,10 @@ pub struct RouteChanges {
 impl RouteChanges {
     /// Subscribes; changes made from now on are delivered by [`RouteChanges::wait`].
     pub fn subscribe() -> Result<RouteChanges> {
-        let fail = |what: &str, e: std::io::Error| Error::Netlink(format!("{what}: {e}"));
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| fail("socket", e))?;
-        socket.bind_auto().map_err(|e| fail("bind", e))?;
-        socket.add_membership(RTNLGRP_IPV6_ROUTE).map_err(|e| fail("join the IPv6 route group", e))?;
-        socket.set_non_blocking(true).map_err(|e| fail("non-blocking", e))?;
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| io_error("socket", e))?;
+        socket.bind_auto().map_err(|e| io_error("bind", e))?;
+        socket.add_membership(RTNLGRP_IPV6_ROUTE).map_err(|e| io_error("join the IPv6 route group", e))?;
+        socket.set_non_blocking(true).map_err(|e| io_error("non-blocking", e))?;
         Ok(RouteChanges { socket, names: links()?, buffer: vec![0; 1 << 16] })
     }
 
@@ -101,7 +100,7 @@ impl RouteChanges {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 return Ok(vec![]);
             }
-            return Err(Error::Netlink(format!("poll: {e}")));
+            return Err(io_error("poll", e));
         }
         let mut out = vec![];
         loop {
@@ -112,20 +111,12 @@ impl RouteChanges {
                     out.push(RouteChange::Overrun);
                     continue;
                 }
-                Err(e) => return Err(Error::Netlink(format!("recv: {e}"))),
+                Err(e) => return Err(io_error("recv", e)),
             };
-            let mut offset = 0;
-            while offset < n {
-                let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buffer[offset..n])
-                    .map_err(|e| Error::Netlink(format!("decode: {e}")))?;
-                let length = message.header.length as usize;
-                if let NetlinkPayload::InnerMessage(inner) = message.payload {
+            for payload in payloads(&self.buffer[..n])? {
+                if let NetlinkPayload::InnerMessage(inner) = payload {
                     out.extend(self.change(inner)?);
                 }
-                if length == 0 {
-                    break;
-                }
-                offset += length;
             }
         }
     }
@@ -226,39 +217,51 @@ fn protocol(protocol: RouteProtocol) -> String {
 
 /// Sends a dump request and collects every answer until `Done`.
 fn dump(request: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>> {
-    let fail = |what: &str, e: std::io::Error| Error::Netlink(format!("{what}: {e}"));
-    let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| fail("socket", e))?;
-    socket.bind_auto().map_err(|e| fail("bind", e))?;
-    socket.connect(&SocketAddr::new(0, 0)).map_err(|e| fail("connect", e))?;
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| io_error("socket", e))?;
+    socket.bind_auto().map_err(|e| io_error("bind", e))?;
+    socket.connect(&SocketAddr::new(0, 0)).map_err(|e| io_error("connect", e))?;
     let mut header = NetlinkHeader::default();
     header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     let mut message = NetlinkMessage::new(header, NetlinkPayload::from(request));
     message.finalize();
     let mut buf = vec![0; message.buffer_len()];
     message.serialize(&mut buf);
-    socket.send(&buf, 0).map_err(|e| fail("send", e))?;
+    socket.send(&buf, 0).map_err(|e| io_error("send", e))?;
     let mut out = vec![];
     let mut receive = vec![0u8; 1 << 16];
     loop {
-        let n = socket.recv(&mut &mut receive[..], 0).map_err(|e| fail("recv", e))?;
-        let mut offset = 0;
-        while offset < n {
-            let bytes = &receive[offset..n];
-            let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
-                .map_err(|e| Error::Netlink(format!("decode: {e}")))?;
-            let length = message.header.length as usize;
-            match message.payload {
+        let n = socket.recv(&mut &mut receive[..], 0).map_err(|e| io_error("recv", e))?;
+        for payload in payloads(&receive[..n])? {
+            match payload {
                 NetlinkPayload::Done(_) => return Ok(out),
                 NetlinkPayload::Error(e) => return Err(Error::Netlink(format!("{e:?}"))),
                 NetlinkPayload::InnerMessage(inner) => out.push(inner),
                 _ => {}
             }
-            if length == 0 {
-                break;
-            }
-            offset += length;
         }
     }
+}
+
+/// The messages of one received netlink datagram, in order.
+fn payloads(datagram: &[u8]) -> Result<Vec<NetlinkPayload<RouteNetlinkMessage>>> {
+    let mut out = vec![];
+    let mut offset = 0;
+    while offset < datagram.len() {
+        let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&datagram[offset..])
+            .map_err(|e| Error::Netlink(format!("decode: {e}")))?;
+        let length = message.header.length as usize;
+        out.push(message.payload);
+        if length == 0 {
+            break;
+        }
+        offset += length;
+    }
+    Ok(out)
+}
+
+/// A failed socket operation, named.
+fn io_error(what: &str, e: std::io::Error) -> Error {
+    Error::Netlink(format!("{what}: {e}"))
 }
 
 #[cfg(test)]
