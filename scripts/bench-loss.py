@@ -68,6 +68,7 @@ class Cell:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state = tmp / self.name
         self.prefix = f"hl{index}-"
+        self.ulas = {}
         self.log = open(self.dir / "log", "a")
         self.result = {"daemon": daemon, "hello_ms": hello, "update_ms": update, "loss_percent": loss}
 
@@ -90,8 +91,11 @@ class Cell:
         return path
 
     def ula(self, node):
-        plan = json.loads((self.state / "plan.json").read_text())
-        return plan["nodes"][node]["address"]
+        """Node's ULA, from the lab's plan (read once, after `up`)."""
+        if not self.ulas:
+            plan = json.loads((self.state / "plan.json").read_text())
+            self.ulas = {name: n["address"] for name, n in plan["nodes"].items()}
+        return self.ulas[node]
 
     def route_dev(self, a, b):
         """The interface of a's route to b's ULA, or None."""
