@@ -1,38 +1,69 @@
 //! Errors: a parse failure, or a list of every problem found in an inventory.
 
 use crate::excerpt::{excerpt, excerpt_max, sanitize_message};
+use serde::Serialize;
 use std::fmt;
 
 /// Longest problem message or parse error line shown, in characters.
 const MAX_MESSAGE: usize = 400;
 
-/// One thing wrong with an inventory, naming where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a problem is: the mesh settings, a node, or a pair of nodes.
+/// Names are shown through [`excerpt`]: escaped, keys redacted, cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Subject {
+    /// A mesh-wide setting (`[mesh]`).
+    Mesh,
+    /// A node (`[nodes.NAME]`).
+    Node {
+        /// The node's name.
+        name: String,
+    },
+    /// The pair of two nodes (their link).
+    Pair {
+        /// The two names, lower id first.
+        nodes: [String; 2],
+    },
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Mesh => f.write_str("mesh"),
+            Subject::Node { name } => write!(f, "node `{name}`"),
+            Subject::Pair { nodes: [a, b] } => write!(f, "pair `{a}`–`{b}`"),
+        }
+    }
+}
+
+/// One thing wrong with an inventory, naming where it is (`hortus check
+/// --json` prints these as they are).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// Node name, pair (`a–b`), or `mesh` for mesh-wide settings.
-    pub subject: String,
-    /// The field at fault, e.g. `public_key` or `port`.
+    /// The mesh, a node or a pair.
+    pub subject: Subject,
+    /// The field at fault, e.g. `public_key` or `port` (dotted below the
+    /// subject, e.g. `babel.hello_interval_ms` for the mesh).
     pub field: String,
     /// What was expected and what was found.
     pub message: String,
 }
 
 impl Problem {
-    /// A problem with a field of node `node`. Names and messages are shown
-    /// through [`excerpt`]: escaped, keys redacted, cut.
+    /// A problem with a field of node `node`.
     pub fn node(node: &str, field: &str, message: impl Into<String>) -> Self {
-        Problem { subject: format!("node `{}`", excerpt(node)), field: field.into(), message: shown(message) }
+        Problem { subject: Subject::Node { name: excerpt(node) }, field: field.into(), message: shown(message) }
     }
 
     /// A problem with a mesh-wide setting.
     pub fn mesh(field: &str, message: impl Into<String>) -> Self {
-        Problem { subject: "mesh".into(), field: field.into(), message: shown(message) }
+        Problem { subject: Subject::Mesh, field: field.into(), message: shown(message) }
     }
 
     /// A problem with the link between nodes `a` and `b`.
     pub fn pair(a: &str, b: &str, field: &str, message: impl Into<String>) -> Self {
         Problem {
-            subject: format!("pair `{}`–`{}`", excerpt(a), excerpt(b)),
+            subject: Subject::Pair { nodes: [excerpt(a), excerpt(b)] },
             field: field.into(),
             message: shown(message),
         }

@@ -1,141 +1,46 @@
-//! Forwarders: the transports that carry a forwarded link's WireGuard UDP
-//! past a censor (`mesh.forwarder`), and what each end of such a link runs.
-//!
-//! A forwarded link's dialer runs the transport's client on
-//! `127.0.0.1:<port>` (the link's WireGuard Endpoint); its listener runs the
-//! server on the link's port and delivers to its own WireGuard at
-//! `127.0.0.1:<port>`. A transport that needs a TUN device per instance
-//! (phantun) gets one per link with a name and addresses unique on the host
-//! and stable (they depend on the peer's name and id only).
+//! Forwarders, as hortus decides them: what each transport costs and needs
+//! (overhead, TUN devices, the protocol its server accepts), a link end's
+//! forwarder with its TUN addresses and program arguments, and the NAT
+//! rules a host's forwarders need. The types are the plan's
+//! ([`hortus_plan::forwarder`]).
 //!
 //! Adding a transport (udp2raw, hysteria2) means a [`Transport`] variant,
-//! its [`Transport::overhead`], whether it needs a TUN, and a renderer.
+//! its facts here, and a renderer.
 
 use crate::ifname::interface_name;
-use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
-use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use hortus_plan::{Dial, Forwarder, Host, Ipv4Prefix, Ipv6Prefix, NatRule, Transport, Tun};
+use std::net::Ipv4Addr;
 
 /// Bytes per packet assumed for an operator's own forwarder
 /// (`mesh.forwarder = "none"`) unless `mesh.forward_overhead` says otherwise.
 pub const EXTERNAL_DEFAULT_OVERHEAD: u32 = 40;
 
-/// Which forwarder runs on forwarded links.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Transport {
-    /// phantun: UDP as fake TCP, one TUN device per instance, the server's
-    /// TCP port DNATed to its TUN peer address, the client's TUN subnet
-    /// masqueraded. hortus plans, renders and runs it.
-    #[serde(rename = "phantun")]
-    Phantun,
-    /// The plan describes each forwarder (role, addresses, port); the
-    /// operator brings and runs it.
-    #[serde(rename = "none")]
-    External,
-}
-
-impl Transport {
-    /// Bytes the transport adds to each WireGuard packet on top of the UDP
-    /// header it replaces; `None` when hortus does not know the transport.
-    ///
-    /// phantun: a 20-byte TCP header instead of the 8-byte UDP header, no
-    /// framing, measured in the lab (docs/link-policy.md): a 1428-byte
-    /// inner packet on a 1500-byte IPv4 underlay leaves as one 1500-byte
-    /// frame payload.
-    pub fn overhead(self) -> Option<u32> {
-        match self {
-            Transport::Phantun => Some(12),
-            Transport::External => None,
-        }
-    }
-
-    /// Prefix of the per-link TUN device names, for transports that need one.
-    pub fn tun_prefix(self) -> Option<&'static str> {
-        match self {
-            Transport::Phantun => Some("ph-"),
-            Transport::External => None,
-        }
-    }
-
-    /// The protocol the server accepts on the link's port, for the firewall.
-    pub fn protocol(self) -> Option<&'static str> {
-        match self {
-            Transport::Phantun => Some("tcp"),
-            Transport::External => None,
-        }
-    }
-
-    /// The name used in `mesh.forwarder`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::Phantun => "phantun",
-            Transport::External => "none",
-        }
+/// Bytes the transport adds to each WireGuard packet on top of the UDP
+/// header it replaces; `None` when hortus does not know the transport.
+///
+/// phantun: a 20-byte TCP header instead of the 8-byte UDP header, no
+/// framing, measured in the lab (docs/link-policy.md): a 1428-byte inner
+/// packet on a 1500-byte IPv4 underlay leaves as one 1500-byte frame payload.
+pub fn overhead(transport: Transport) -> Option<u32> {
+    match transport {
+        Transport::Phantun => Some(12),
+        Transport::External => None,
     }
 }
 
-/// A TUN device one forwarder instance creates, point-to-point: `local` is
-/// the host's end, `peer` the forwarder's own (phantun's `--tun-local` and
-/// `--tun-peer`). The server's TCP port is DNATed to `peer`; the client's
-/// packets from `peer` are masqueraded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tun {
-    /// Device name (≤ 15 bytes, unique on the host).
-    pub name: String,
-    /// The host's IPv4 address on the device.
-    pub local: Ipv4Addr,
-    /// The forwarder's IPv4 address behind the device.
-    pub peer: Ipv4Addr,
-    /// The host's IPv6 address on the device.
-    pub local6: Ipv6Addr,
-    /// The forwarder's IPv6 address behind the device.
-    pub peer6: Ipv6Addr,
-}
-
-/// The side of a forwarded link's forwarder one end runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, tag = "role", rename_all = "lowercase")]
-pub enum Forwarder {
-    /// On the dialer: accept WireGuard UDP on `listen` (the link's Endpoint)
-    /// and carry it to the peer's forwarder server at `remote`.
-    Client {
-        /// The transport.
-        transport: Transport,
-        /// Local UDP address WireGuard sends to (`127.0.0.1:port`).
-        listen: String,
-        /// The peer's public `host:port` the transport connects to.
-        remote: String,
-        /// The TUN device, for transports that need one.
-        tun: Option<Tun>,
-    },
-    /// On the listener: accept the transport on `port` and deliver to the
-    /// local WireGuard at `deliver`.
-    Server {
-        /// The transport.
-        transport: Transport,
-        /// Port the transport accepts on (the link's port).
-        port: u16,
-        /// Local WireGuard address to deliver to (`127.0.0.1:port`).
-        deliver: String,
-        /// The TUN device, for transports that need one.
-        tun: Option<Tun>,
-    },
-}
-
-impl Forwarder {
-    /// The transport.
-    pub fn transport(&self) -> Transport {
-        match self {
-            Forwarder::Client { transport, .. } | Forwarder::Server { transport, .. } => *transport,
-        }
+/// Prefix of the per-link TUN device names, for transports that need one.
+pub fn tun_prefix(transport: Transport) -> Option<&'static str> {
+    match transport {
+        Transport::Phantun => Some("ph-"),
+        Transport::External => None,
     }
+}
 
-    /// The TUN device, if the transport uses one.
-    pub fn tun(&self) -> Option<&Tun> {
-        match self {
-            Forwarder::Client { tun, .. } | Forwarder::Server { tun, .. } => tun.as_ref(),
-        }
+/// The protocol the server accepts on the link's port, for the firewall.
+pub fn protocol(transport: Transport) -> Option<&'static str> {
+    match transport {
+        Transport::Phantun => Some("tcp"),
+        Transport::External => None,
     }
 }
 
@@ -150,12 +55,66 @@ pub fn tun_for(
     v4: Ipv4Prefix,
     v6: Ipv6Prefix,
 ) -> Result<Option<Tun>, &'static str> {
-    let Some(prefix) = transport.tun_prefix() else { return Ok(None) };
+    let Some(prefix) = tun_prefix(transport) else { return Ok(None) };
     let base = peer_id.checked_add(1).and_then(|n| n.checked_mul(2));
     let pair4 = base.and_then(|b| Some((v4.nth(b)?, v4.nth(b + 1)?))).ok_or("forwarder_ipv4_prefix")?;
     let base = 2 * (u128::from(peer_id) + 1);
     let pair6 = v6.nth(base).zip(v6.nth(base + 1)).ok_or("forwarder_ipv6_prefix")?;
     Ok(Some(Tun { name: interface_name(prefix, peer), local: pair4.0, peer: pair4.1, local6: pair6.0, peer6: pair6.1 }))
+}
+
+/// Where WireGuard meets its local forwarder on a forwarded link.
+pub fn local_dial(port: u16) -> Dial {
+    Host::Ip(Ipv4Addr::LOCALHOST.into()).with_port(port)
+}
+
+/// The forwarder one end of a forwarded link on `port` runs: the client,
+/// dialling `remote` (the peer's endpoint), or the server, with `tun`.
+pub fn end(transport: Transport, port: u16, remote: Option<Dial>, tun: Option<Tun>) -> Forwarder {
+    let local = local_dial(port).socket();
+    match remote {
+        Some(remote) => {
+            let args = program_args(transport, &local, &remote.socket(), tun.as_ref());
+            Forwarder::Client { transport, listen: local, remote, tun, args }
+        }
+        None => {
+            let args = program_args(transport, &port.to_string(), &local, tun.as_ref());
+            Forwarder::Server { transport, port, deliver: local, tun, args }
+        }
+    }
+}
+
+/// The transport program's arguments: phantun's `--local`, `--remote`, the
+/// TUN name and both address pairs; none for an operator's forwarder.
+fn program_args(transport: Transport, local: &str, remote: &str, tun: Option<&Tun>) -> Vec<String> {
+    let (Transport::Phantun, Some(tun)) = (transport, tun) else { return vec![] };
+    [
+        ("--local", local.to_string()),
+        ("--remote", remote.to_string()),
+        ("--tun", tun.name.clone()),
+        ("--tun-local", tun.local.to_string()),
+        ("--tun-peer", tun.peer.to_string()),
+        ("--tun-local6", tun.local6.to_string()),
+        ("--tun-peer6", tun.peer6.to_string()),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_string(), value])
+    .collect()
+}
+
+/// The NAT rule one forwarder end needs, if any: a server's TCP port
+/// DNATed to its TUN peer (phantun accepts there), a client's TUN
+/// masqueraded on the way out.
+pub fn nat_rule(forwarder: &Forwarder) -> Option<NatRule> {
+    let tun = forwarder.tun()?;
+    Some(match forwarder {
+        Forwarder::Server { port, .. } => {
+            NatRule::Dnat { port: *port, except_interface: tun.name.clone(), to: tun.peer, to6: tun.peer6 }
+        }
+        Forwarder::Client { .. } => {
+            NatRule::Masquerade { interface: tun.name.clone(), from: tun.peer, from6: tun.peer6 }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -192,16 +151,7 @@ mod tests {
     fn external_forwarders_have_no_tun_and_no_known_overhead() {
         let (v4, v6) = prefixes();
         assert_eq!(tun_for(Transport::External, "x", 1, v4, v6), Ok(None));
-        assert_eq!(Transport::External.overhead(), None);
-        assert_eq!(Transport::Phantun.overhead(), Some(12));
-    }
-
-    #[test]
-    fn forwarder_json_names_role_and_transport() {
-        let f = Forwarder::Server { transport: Transport::Phantun, port: 1, deliver: "127.0.0.1:1".into(), tun: None };
-        let json = serde_json::to_string(&f).unwrap();
-        assert_eq!(json, r#"{"role":"server","transport":"phantun","port":1,"deliver":"127.0.0.1:1","tun":null}"#);
-        assert_eq!(serde_json::from_str::<Forwarder>(&json).unwrap(), f);
-        assert!(serde_json::from_str::<Forwarder>(&json.replace("\"port\"", "\"extra\":1,\"port\"")).is_err());
+        assert_eq!(overhead(Transport::External), None);
+        assert_eq!(overhead(Transport::Phantun), Some(12));
     }
 }

@@ -2,9 +2,9 @@
 //! (`builtins.toJSON`). One serde model serves both; unknown fields are
 //! refused so a typo never silently falls back to a default.
 
-use crate::forwarder::Transport;
-use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
 use crate::Error;
+pub use hortus_plan::{BabelSettings, PortScheme, RoutingDaemon, Transport};
+use hortus_plan::{Ipv4Prefix, Ipv6Prefix};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -21,29 +21,6 @@ pub struct Inventory {
     /// Nodes keyed by name (the name is the peer part of `wg-<peer>`).
     #[serde(deserialize_with = "unique_keys")]
     pub nodes: BTreeMap<String, Node>,
-}
-
-/// How the UDP port of a pair is computed from the two node ids `a < b`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PortScheme {
-    /// `base + (a+b)(a+b+1)/2 + b`: the reference scheme, unique mesh-wide.
-    Cantor,
-    /// `base + b(b-1)/2 + a`: unique mesh-wide, packed (ids 0..n use n(n-1)/2 ports).
-    Dense,
-    /// `base + (a XOR b)`: unique per node only (all a node needs), ids < 2^k
-    /// use 2^k ports; the scheme for meshes of hundreds or thousands of nodes.
-    Xor,
-}
-
-/// Which routing daemon carries Babel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RoutingDaemon {
-    /// BIRD 3 (what NixOS's `services.bird` ships).
-    Bird,
-    /// babeld.
-    Babeld,
 }
 
 /// Mesh-wide settings.
@@ -100,48 +77,6 @@ impl Default for MeshSettings {
             forwarder_ipv6_prefix: "fcc8::/64".parse().expect("valid default prefix"),
             routing: RoutingDaemon::Bird,
             babel: BabelSettings::default(),
-        }
-    }
-}
-
-/// Babel timers and link costs, shared by the BIRD and babeld renderers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BabelSettings {
-    /// Hello interval in milliseconds. The default, 1000, flapped least
-    /// under random loss (BENCHMARKS.md, "Babel timers under loss"); 200
-    /// fails over in 1–2 s instead of 4–7 s.
-    pub hello_interval_ms: u32,
-    /// Update interval in milliseconds (default 2000; 800 with 200 ms hellos).
-    pub update_interval_ms: u32,
-    /// Maximal RTT cost added to a link's metric.
-    pub rtt_cost: u32,
-    /// RTT (ms) at which the full `rtt_cost` applies.
-    pub rtt_max_ms: u32,
-    /// RTT smoothing decay (BIRD `rtt decay`, 1..=256).
-    pub rtt_decay: u32,
-    /// babeld `smoothing-half-life` in seconds (0 disables smoothing).
-    pub smoothing_half_life: u32,
-    /// BIRD kernel protocol `scan time` in seconds. BIRD 3 skips a kernel
-    /// update whose route was seen in the last scan, so a route that changes
-    /// and changes back between two scans stays wrong in the kernel until the
-    /// next one: this bounds how long (see docs/renderers.md).
-    pub kernel_scan_s: u32,
-    /// Optional path of a file holding Babel MAC keys (BIRD `include`d); never the key itself.
-    pub mac_key_file: Option<String>,
-}
-
-impl Default for BabelSettings {
-    fn default() -> Self {
-        BabelSettings {
-            hello_interval_ms: 1000,
-            update_interval_ms: 2000,
-            rtt_cost: 192,
-            rtt_max_ms: 300,
-            rtt_decay: 60,
-            smoothing_half_life: 4,
-            kernel_scan_s: 1,
-            mac_key_file: None,
         }
     }
 }

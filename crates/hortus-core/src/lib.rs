@@ -1,13 +1,17 @@
 //! # hortus-core
 //!
-//! Turns an [`Inventory`] of machines into a [`Plan`]: a full mesh of
-//! point-to-point WireGuard links, one per pair of nodes, with the addresses,
-//! ports and NAT/censorship decisions every renderer (BIRD, babeld,
-//! systemd-networkd, the NixOS module, the lab) consumes.
+//! Turns an [`Inventory`] of machines into a [`Plan`] (the contract in the
+//! `hortus-plan` crate): a full mesh of point-to-point WireGuard links, one
+//! per pair of nodes, with the addresses, ports, NAT/censorship decisions,
+//! route policy, firewall and sysctls every consumer (renderers, the NixOS
+//! module, the host runtime, status, the lab) reads.
 //!
-//! [`build_plan`] decides every pair (O(n²)); [`build_host_plan`] gives one
-//! host's view in O(n). What an accepted inventory promises is in
-//! `docs/validation.md` ([`rules`]).
+//! The stages, each in its own module: parse ([`inventory`]) → validate
+//! ([`validate`], every rule once, structured [`Problem`]s) → resolve
+//! (derived node values) → decide pairs (one pair loop, [`policy`] per
+//! pair) → assemble. [`build_plan`] decides every pair (O(n²));
+//! [`build_host_plan`] gives one host's view in O(n). What an accepted
+//! inventory promises is in `docs/validation.md`.
 //!
 //! This crate does no I/O beyond (de)serialising; the `hortus` binary reads
 //! files and writes outputs.
@@ -25,22 +29,27 @@
 //! "#).unwrap();
 //! let plan = hortus_core::build_plan(&inventory).unwrap();
 //! assert_eq!(plan.nodes["a"].links[0].port, 51802);
+//! assert_eq!(plan.nodes["b"].links[0].endpoint().unwrap().socket(), "192.0.2.1:51802");
 //! ```
 
 pub mod addressing;
+mod assemble;
 pub mod error;
 pub mod excerpt;
 pub mod forwarder;
 pub mod hash;
 pub mod ifname;
+pub mod interfaces;
 pub mod inventory;
 pub mod keys;
-pub mod plan;
+mod pairs;
 pub mod policy;
 pub mod ports;
-pub mod prefix;
-pub mod rules;
+mod resolve;
+pub mod validate;
+mod warnings;
 
-pub use error::{Error, Problem};
+pub use assemble::{build_host_plan, build_plan};
+pub use error::{Error, Problem, Subject};
+pub use hortus_plan::{HostPlan, Link, NodePlan, Plan, PLAN_VERSION};
 pub use inventory::{Inventory, MeshSettings, Node};
-pub use plan::{build_host_plan, build_plan, HostPlan, Link, NodePlan, Plan, PLAN_VERSION};

@@ -3,7 +3,8 @@
 //! `docs/link-policy.md` explains the table and how it differs from the
 //! reference design.
 
-use serde::{Deserialize, Serialize};
+pub use hortus_plan::Path;
+use hortus_plan::SkipReason;
 
 /// What the policy needs to know about one end of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,17 +17,6 @@ pub struct Side<'a> {
     pub has_endpoint: bool,
     /// Region name.
     pub region: &'a str,
-}
-
-/// How the two ends of a link reach each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Path {
-    /// Plain WireGuard UDP between the endpoints.
-    Direct,
-    /// The dialer sends to a local forwarder on `127.0.0.1:<port>`, which
-    /// carries the packets past the censor to the listener.
-    Forwarded,
 }
 
 /// What one end does on a link.
@@ -53,7 +43,7 @@ pub enum Decision {
         q: Role,
     },
     /// Leave the pair out; Babel routes around it.
-    Skip(&'static str),
+    Skip(SkipReason),
 }
 
 /// Decides the link between `p` and `q`. Symmetric: `decide(q, p)` swaps the roles.
@@ -91,15 +81,11 @@ pub fn decide(p: Side, q: Side) -> Decision {
     Decision::Link { path, p: role(p, listen_p, listen_q), q: role(q, listen_q, listen_p) }
 }
 
-fn skip_reason(path: Path, p: Side, q: Side) -> &'static str {
+fn skip_reason(path: Path, p: Side, q: Side) -> SkipReason {
     match path {
-        Path::Direct if p.nat && q.nat && p.region != q.region => {
-            "both behind NAT in different regions: neither can accept the other's connection"
-        }
-        Path::Direct => "neither side has an endpoint the other can reach",
-        Path::Forwarded => {
-            "censorship blocks direct UDP and neither side is a public node with an endpoint to host the forwarder"
-        }
+        Path::Direct if p.nat && q.nat && p.region != q.region => SkipReason::NatDifferentRegions,
+        Path::Direct => SkipReason::NoReachableEndpoint,
+        Path::Forwarded => SkipReason::NoForwarderServer,
     }
 }
 

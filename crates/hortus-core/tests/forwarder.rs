@@ -1,8 +1,8 @@
 //! Forwarded links in the plan: the transport, its TUN devices, its MTU
 //! overhead, and the warnings and problems where it cannot work.
 
-use hortus_core::forwarder::Transport;
 use hortus_core::{build_plan, Error, Inventory, Link, Plan};
+use hortus_plan::Transport;
 
 const KEY_A: &str = "Qa1vemslfwos6UY8kn1c95LoOS5NtCcQ0YqSP46alDU=";
 const KEY_B: &str = "CeRNx11xOLO93e3vP6aUB8zrvSDCZbRhD5fMhDM7zFY=";
@@ -37,7 +37,7 @@ fn phantun_is_the_default_and_adds_12_bytes() {
     let b = link(&plan, "b", "a");
     assert_eq!(b.forwarder.as_ref().unwrap().transport(), Transport::Phantun);
     assert_eq!(b.mtu, 1500 - 60 - 12);
-    assert_eq!(plan.nodes["a"].forwarder_ports, vec![51802]);
+    assert_eq!(plan.nodes["a"].firewall.tcp_ports, vec![51802]);
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
 }
 
@@ -61,7 +61,7 @@ fn both_ends_behind_nat_cannot_host_a_phantun_server() {
         + "[nodes.c]\nid = 2\npublic_key = \"ZQv51UhFw5mghyzt9YLs2F6ymCDnsnd4D7Rq7bqLUE4=\"\nendpoints = [\"192.0.2.3\"]\n";
     let plan = plan(&toml);
     assert_eq!(plan.nodes["a"].links.len(), 1);
-    assert_eq!(plan.skipped.len(), 1);
+    assert_eq!(plan.skipped_pairs().len(), 1);
     assert!(
         plan.warnings.iter().any(|w| w.contains("1 pair(s) need a forwarder") && w.contains("phantun server")),
         "{:?}",

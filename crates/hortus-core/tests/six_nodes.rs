@@ -1,9 +1,9 @@
 //! The reference six-node mesh: pair ports, policy outcomes, both ends agreeing.
 
-use hortus_core::forwarder::{Transport, Tun};
-use hortus_core::plan::Forwarder;
 use hortus_core::policy::Path;
 use hortus_core::{build_plan, Inventory, Plan};
+use hortus_plan::Forwarder;
+use hortus_plan::{Transport, Tun};
 
 fn plan() -> Plan {
     let text = include_str!("../../../examples/six-nodes.toml");
@@ -38,8 +38,8 @@ fn cantor_ports_match_the_reference() {
         assert_eq!(link(&plan, b, a).port, port, "{b}-{a}");
     }
     // yidhra (NAT, eu) and azasos (NAT, censored) can never connect.
-    assert_eq!(plan.skipped.len(), 1);
-    assert_eq!(plan.skipped[0].nodes, ["yidhra".to_string(), "azasos".to_string()]);
+    assert_eq!(plan.skipped_pairs().len(), 1);
+    assert_eq!(plan.skipped_pairs()[0].nodes, ["yidhra".to_string(), "azasos".to_string()]);
     let links: usize = plan.nodes.values().map(|n| n.links.len()).sum();
     assert_eq!(links, 2 * 14);
 }
@@ -52,7 +52,7 @@ fn both_ends_agree_and_every_link_is_alive() {
             let back = link(&plan, &l.peer, name);
             assert_eq!((l.port, l.path, l.mtu), (back.port, back.path, back.mtu), "{name}-{}", l.peer);
             assert!(l.listen || back.listen, "nobody listens on {name}-{}", l.peer);
-            assert_eq!(l.endpoint.is_some(), back.listen, "{name} dials {} iff it listens", l.peer);
+            assert_eq!(l.endpoint().is_some(), back.listen, "{name} dials {} iff it listens", l.peer);
             assert_eq!(l.peer_public_key, plan.nodes[&l.peer].public_key);
             assert_eq!(l.peer_link_local, plan.nodes[&l.peer].link_local);
             assert_eq!(l.interface, format!("wg-{}", l.peer));
@@ -65,15 +65,22 @@ fn nat_and_censorship_decisions() {
     let plan = plan();
     // A NAT'd node dials public nodes with keepalive and does not listen.
     let y = link(&plan, "yidhra", "hastur");
-    assert!(!y.listen && y.keepalive == Some(25) && y.endpoint.as_deref() == Some("198.51.100.10:51809"));
-    assert!(link(&plan, "hastur", "yidhra").endpoint.is_none());
+    assert!(
+        !y.listen
+            && y.keepalive == Some(25)
+            && y.endpoint().map(|d| d.socket()).as_deref() == Some("198.51.100.10:51809")
+    );
+    assert!(link(&plan, "hastur", "yidhra").endpoint().is_none());
     // Public uncensored pairs both listen and dial, IPv6 endpoints bracketed.
-    assert_eq!(link(&plan, "hastur", "kaambl").endpoint.as_deref(), Some("[2001:db8:1::11]:51802"));
+    assert_eq!(
+        link(&plan, "hastur", "kaambl").endpoint().map(|d| d.socket()).as_deref(),
+        Some("[2001:db8:1::11]:51802")
+    );
     assert_eq!(link(&plan, "kaambl", "hastur").keepalive, None);
     // Censored abhoth reaches uncensored hastur through its local forwarder.
     let a = link(&plan, "abhoth", "hastur");
     assert_eq!(a.path, Path::Forwarded);
-    assert_eq!(a.endpoint.as_deref(), Some("127.0.0.1:51814"));
+    assert_eq!(a.endpoint().map(|d| d.socket()).as_deref(), Some("127.0.0.1:51814"));
     // phantun by default: a TUN per instance, named after the peer, with the
     // point-to-point pair 2(peer id + 1), +1 of the forwarder prefixes.
     let tun = |name: &str, id: u8| Tun {
@@ -83,17 +90,21 @@ fn nat_and_censorship_decisions() {
         local6: format!("fcc8::{:x}", 2 * (id + 1)).parse().unwrap(),
         peer6: format!("fcc8::{:x}", 2 * (id + 1) + 1).parse().unwrap(),
     };
+    let Some(Forwarder::Client { transport, listen, remote, tun: client_tun, args }) = &a.forwarder else {
+        panic!("abhoth runs the client: {:?}", a.forwarder)
+    };
     assert_eq!(
-        a.forwarder,
-        Some(Forwarder::Client {
-            transport: Transport::Phantun,
-            listen: "127.0.0.1:51814".into(),
-            remote: "198.51.100.10:51814".into(),
-            tun: Some(tun("ph-hastur", 0)),
-        })
+        (*transport, listen.as_str(), remote.socket()),
+        (Transport::Phantun, "127.0.0.1:51814", "198.51.100.10:51814".into())
+    );
+    assert_eq!(client_tun, &Some(tun("ph-hastur", 0)));
+    assert_eq!(
+        args.join(" "),
+        "--local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur --tun-local 10.237.0.2 --tun-peer 10.237.0.3 \
+         --tun-local6 fcc8::2 --tun-peer6 fcc8::3"
     );
     let h = link(&plan, "hastur", "abhoth");
-    assert!(h.listen && h.endpoint.is_none());
+    assert!(h.listen && h.endpoint().is_none());
     assert_eq!(
         h.forwarder,
         Some(Forwarder::Server {
@@ -101,13 +112,22 @@ fn nat_and_censorship_decisions() {
             port: 51814,
             deliver: "127.0.0.1:51814".into(),
             tun: Some(tun("ph-abhoth", 4)),
+            args:
+                "--local 51814 --remote 127.0.0.1:51814 --tun ph-abhoth --tun-local 10.237.0.10 --tun-peer 10.237.0.11 \
+                   --tun-local6 fcc8::a --tun-peer6 fcc8::b"
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect(),
         })
     );
-    assert_eq!(plan.nodes["hastur"].forwarder_ports, vec![51814, 51820]);
+    assert_eq!(plan.nodes["hastur"].firewall.tcp_ports, vec![51814, 51820]);
     // NAT'd uncensored yidhra dials public censored abhoth through a forwarder
     // (the reference design had nobody listening on this pair).
     let y = link(&plan, "yidhra", "abhoth");
-    assert_eq!((y.path, y.listen, y.endpoint.as_deref()), (Path::Forwarded, false, Some("127.0.0.1:51832")));
+    assert_eq!(
+        (y.path, y.listen, y.endpoint().map(|d| d.socket()).as_deref()),
+        (Path::Forwarded, false, Some("127.0.0.1:51832"))
+    );
     assert!(link(&plan, "abhoth", "yidhra").listen);
     // MTU: 1500 - 60 (IPv4 underlay) = 1440; IPv6 or DNS - 80 = 1420;
     // forwarded through phantun 12 more (TCP's 20-byte header instead of UDP's 8).
@@ -115,8 +135,8 @@ fn nat_and_censorship_decisions() {
     assert_eq!(link(&plan, "hastur", "eihort").mtu, 1420);
     assert_eq!(a.mtu, 1428);
     // Firewall: exactly the ports this node listens on directly.
-    assert_eq!(plan.nodes["yidhra"].firewall_udp_ports, Vec::<u16>::new());
-    assert_eq!(plan.nodes["hastur"].firewall_udp_ports, vec![51802, 51805, 51809]);
+    assert_eq!(plan.nodes["yidhra"].firewall.udp_ports, Vec::<u16>::new());
+    assert_eq!(plan.nodes["hastur"].firewall.udp_ports, vec![51802, 51805, 51809]);
 }
 
 #[test]

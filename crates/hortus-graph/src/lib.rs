@@ -1,15 +1,13 @@
 //! # hortus-graph
 //!
-//! The mesh as a picture. [`Picture::new`] takes the inventory (regions,
-//! NAT and censored nodes), its plan (links, direct or forwarded, and the
-//! skipped pairs) and optionally `hortus status` reports of some hosts
+//! The mesh as a picture. [`Picture::new`] takes a plan (regions, NAT and
+//! censored nodes, links direct or forwarded, the skipped pairs) and optionally `hortus status` reports of some hosts
 //! (links down, routes detoured); [`Picture::dot`] writes Graphviz DOT
 //! (regions as clusters) and [`Picture::svg`] lays the same graph out with
 //! the `layout-rs` crate, in-process, without Graphviz (which draws no
 //! clusters: the region is in each node's label and colour).
 
-use hortus_core::policy::Path;
-use hortus_core::{Inventory, Plan};
+use hortus_plan::{Path, Plan};
 use hortus_status::assess::Reach;
 use hortus_status::HostStatus;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,10 +65,9 @@ pub struct Picture {
 }
 
 impl Picture {
-    /// The picture of `plan` (planned from `inventory`), with `status`
-    /// reports overlaid when given.
-    pub fn new(inventory: &Inventory, plan: &Plan, status: &[HostStatus]) -> Picture {
-        let mut nodes: Vec<NodeMark> = inventory
+    /// The picture of `plan`, with `status` reports overlaid when given.
+    pub fn new(plan: &Plan, status: &[HostStatus]) -> Picture {
+        let mut nodes: Vec<NodeMark> = plan
             .nodes
             .iter()
             .map(|(name, n)| NodeMark {
@@ -80,7 +77,7 @@ impl Picture {
                 censored: n.censored,
             })
             .collect();
-        nodes.sort_by_key(|n| inventory.nodes[&n.name].id);
+        nodes.sort_by_key(|n| plan.nodes[&n.name].id);
         let reports: BTreeMap<&str, &HostStatus> = status.iter().map(|s| (s.host.as_str(), s)).collect();
         let mut edges = vec![];
         for (name, node) in &plan.nodes {
@@ -105,9 +102,16 @@ impl Picture {
                 edges.push(Edge { a: name.clone(), b: link.peer.clone(), path: link.path, state, detours });
             }
         }
-        let order: BTreeMap<&str, u32> = inventory.nodes.iter().map(|(n, node)| (n.as_str(), node.id)).collect();
+        let order: BTreeMap<&str, u32> = plan.nodes.iter().map(|(n, node)| (n.as_str(), node.id)).collect();
         edges.sort_by_key(|e| (order[e.a.as_str()], order[e.b.as_str()]));
-        let skipped = plan.skipped.iter().map(|s| (s.nodes[0].clone(), s.nodes[1].clone(), s.reason.clone())).collect();
+        let skipped = plan
+            .skipped_pairs()
+            .into_iter()
+            .map(|s| {
+                let [a, b] = s.nodes;
+                (a, b, s.reason.to_string())
+            })
+            .collect();
         Picture { nodes, edges, skipped, with_status: !status.is_empty() }
     }
 
@@ -244,18 +248,16 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn six_nodes() -> (Inventory, Plan) {
+    fn six_nodes() -> Plan {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/six-nodes.toml")).unwrap();
-        let inventory = Inventory::from_toml_str(&text).unwrap();
-        let plan = hortus_core::build_plan(&inventory).unwrap();
-        (inventory, plan)
+        hortus_core::build_plan(&hortus_core::Inventory::from_toml_str(&text).unwrap()).unwrap()
     }
 
     #[test]
     fn same_graph_same_bytes() {
-        let (inventory, plan) = six_nodes();
-        let picture = Picture::new(&inventory, &plan, &[]);
+        let plan = six_nodes();
+        let picture = Picture::new(&plan, &[]);
         let first = picture.svg().unwrap();
         // layout-rs' class order varied in about one run in five.
         for _ in 0..30 {
@@ -270,15 +272,15 @@ mod tests {
 
     #[test]
     fn marks_regions_nat_censored_forwarded_and_skipped() {
-        let (inventory, plan) = six_nodes();
-        let dot = Picture::new(&inventory, &plan, &[]).dot();
+        let plan = six_nodes();
+        let dot = Picture::new(&plan, &[]).dot();
         assert!(dot.contains("subgraph \"cluster_eu\""), "{dot}");
         assert!(dot.contains("\"azasos\" [label=\"azasos\\n[cn]\\nNAT, censored\""), "{dot}");
         assert!(dot.contains("\"abhoth\" -- \"hastur\" [style=dashed]"), "{dot}");
         assert!(dot.contains("yidhra - azasos"), "{dot}");
         let links: usize = plan.nodes.values().map(|n| n.links.len()).sum();
         assert_eq!(dot.matches(" -- ").count(), links / 2);
-        let svg = Picture::new(&inventory, &plan, &[]).svg().unwrap();
+        let svg = Picture::new(&plan, &[]).svg().unwrap();
         assert!(svg.starts_with("<?xml") && svg.contains("azasos") && svg.contains("stroke-dasharray"), "dashed links");
     }
 }

@@ -91,9 +91,7 @@ fn difference(plan: &HostPlan, link: &Link, live: &LiveInterface) -> Option<Stri
     if peer.public_key != link.peer_public_key {
         return Some(format!("peer key {}, planned {} ({})", peer.public_key, link.peer_public_key, link.peer));
     }
-    if let (Some(planned), Some(port)) =
-        (link.endpoint.as_deref().and_then(endpoint_port), peer.endpoint.map(|e| e.port()))
-    {
+    if let (Some(planned), Some(port)) = (link.endpoint().map(|e| e.port), peer.endpoint.map(|e| e.port())) {
         if planned != port {
             return Some(format!("peer endpoint port {port}, planned {planned}"));
         }
@@ -102,11 +100,6 @@ fn difference(plan: &HostPlan, link: &Link, live: &LiveInterface) -> Option<Stri
         return Some(format!("keepalive {}, planned {}", show(peer.keepalive), show(link.keepalive)));
     }
     None
-}
-
-/// The port of a plan endpoint (`host:port`, `[v6]:port`).
-fn endpoint_port(endpoint: &str) -> Option<u16> {
-    endpoint.rsplit_once(':').and_then(|(_, port)| port.parse().ok())
 }
 
 fn show<T: fmt::Display>(value: Option<T>) -> String {
@@ -146,11 +139,7 @@ mod tests {
                 public_key: Some(plan.node.public_key.clone()),
                 peers: vec![PeerState {
                     public_key: link.peer_public_key.clone(),
-                    endpoint: link
-                        .endpoint
-                        .as_deref()
-                        .and_then(endpoint_port)
-                        .map(|port| std::net::SocketAddr::from(([198, 51, 100, 10], port))),
+                    endpoint: link.endpoint().map(|e| std::net::SocketAddr::from(([198, 51, 100, 10], e.port))),
                     keepalive: link.keepalive,
                     ..PeerState::default()
                 }],
@@ -244,18 +233,10 @@ mod tests {
     fn dialer_endpoint_port_change_recreates() {
         let plan = plan("beta");
         let link = &plan.node.links[0];
-        assert!(link.endpoint.is_some());
+        assert!(link.endpoint().is_some());
         let mut interface = live(&plan, link, 3);
         interface.wireguard.as_mut().unwrap().peers[0].endpoint =
             Some(std::net::SocketAddr::from(([198, 51, 100, 10], 1)));
         assert_eq!(actions(&plan, &[interface])[0].reason, format!("peer endpoint port 1, planned {}", link.port));
-    }
-
-    #[test]
-    fn endpoint_ports() {
-        assert_eq!(endpoint_port("192.0.2.1:51800"), Some(51800));
-        assert_eq!(endpoint_port("[2001:db8::1]:51801"), Some(51801));
-        assert_eq!(endpoint_port("host.example:7"), Some(7));
-        assert_eq!(endpoint_port("nonsense"), None);
     }
 }

@@ -8,6 +8,9 @@ pub enum LabError {
     /// The inventory or plan is invalid.
     #[error(transparent)]
     Plan(#[from] hortus_core::Error),
+    /// The lab's plan file could not be loaded, or lacks a node.
+    #[error(transparent)]
+    PlanFile(#[from] hortus_plan::LoadError),
     /// A config could not be rendered for a node.
     #[error("node `{node}`: {source}")]
     Render {

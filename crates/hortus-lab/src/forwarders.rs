@@ -19,8 +19,8 @@ use crate::lab::Lab;
 use crate::node::started_badly;
 use crate::process::ProcessKind;
 use crate::tools;
-use hortus_core::forwarder::{Forwarder, Transport};
 use hortus_core::Link;
+use hortus_plan::{Forwarder, Transport};
 use hortus_render::forwarder::{nftables, phantun_instances};
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,7 @@ impl Lab {
             .ok_or_else(|| LabError::Usage(format!("{name}'s link to {} has no phantun TUN in the plan", link.peer)))?;
         let binary = if instance.client { tools::phantun_client() } else { tools::phantun_server() };
         let mut argv = vec!["RUST_LOG=info".to_string(), binary];
-        argv.extend(instance.args());
+        argv.extend(instance.link.forwarder.as_ref().map(|f| f.args().to_vec()).unwrap_or_default());
         let tun = instance.tun.name.clone();
         let ns = self.state.node_ns(name);
         let log = self.dir.node(name).file(&format!("phantun-{}.log", link.peer));
@@ -118,7 +118,7 @@ impl Lab {
         };
         let args: Vec<String> = match forwarder {
             Forwarder::Client { listen, remote, .. } => {
-                ["lab", "relay", "client", "--listen", listen, "--remote", remote].map(String::from).into()
+                ["lab", "relay", "client", "--listen", listen, "--remote", &remote.socket()].map(String::from).into()
             }
             Forwarder::Server { port, deliver, .. } => {
                 ["lab", "relay", "server", "--port", &port.to_string(), "--deliver", deliver].map(String::from).into()

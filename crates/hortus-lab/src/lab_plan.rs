@@ -12,8 +12,8 @@ use crate::error::{LabError, Result};
 use crate::underlay::Underlay;
 use hortus_core::inventory::RoutingDaemon;
 use hortus_core::keys::{private_key_from_bytes, public_key};
-use hortus_core::plan::Forwarder;
 use hortus_core::{build_plan, Inventory, Link, NodePlan, Plan};
+use hortus_plan::Forwarder;
 use std::collections::BTreeMap;
 
 /// The lab's inventory and plan, with the private keys kept apart.
@@ -86,8 +86,8 @@ fn align_node(name: &str, original: &NodePlan, lab: &mut NodePlan) -> Result<()>
         && original.link_local == lab.link_local
         && original.router_id == lab.router_id
         && original.anchor == lab.anchor
-        && original.firewall_udp_ports == lab.firewall_udp_ports
-        && original.forwarder_ports == lab.forwarder_ports
+        && original.firewall == lab.firewall
+        && original.sysctl == lab.sysctl
         && original.links.len() == lab.links.len();
     if !same_node {
         return Err(drift("node addresses, ports or link count".into()));
@@ -105,11 +105,11 @@ fn align_node(name: &str, original: &NodePlan, lab: &mut NodePlan) -> Result<()>
 fn link_shape(link: &Link) -> impl PartialEq + '_ {
     let forwarder = link.forwarder.as_ref().map(|f| match f {
         Forwarder::Client { transport, listen, tun, .. } => (*transport, listen.as_str(), None, tun),
-        Forwarder::Server { transport, port, deliver, tun } => (*transport, deliver.as_str(), Some(*port), tun),
+        Forwarder::Server { transport, port, deliver, tun, .. } => (*transport, deliver.as_str(), Some(*port), tun),
     });
     (
         (&link.peer, link.peer_id, &link.interface, link.port, link.listen),
-        (link.endpoint.is_some(), link.keepalive, link.path, forwarder, link.mtu),
+        (link.endpoint().is_some(), link.keepalive, link.path, forwarder, link.mtu),
         (link.peer_address, link.peer_ipv4_address, link.peer_link_local),
     )
 }
@@ -147,15 +147,15 @@ mod tests {
         // kaambl's IPv6 endpoint and eihort's DNS name became underlay addresses.
         let hastur = &lab.plan.nodes["hastur"];
         let to = |n: &NodePlan, p: &str| n.links.iter().find(|l| l.peer == p).unwrap().clone();
-        assert_eq!(to(hastur, "kaambl").endpoint.as_deref(), Some("198.18.2.2:51802"));
-        assert_eq!(to(hastur, "eihort").endpoint.as_deref(), Some("198.18.3.2:51805"));
+        assert_eq!(to(hastur, "kaambl").endpoint().map(|e| e.socket()).as_deref(), Some("198.18.2.2:51802"));
+        assert_eq!(to(hastur, "eihort").endpoint().map(|e| e.socket()).as_deref(), Some("198.18.3.2:51805"));
         // Censored abhoth dials the forwarder uncensored hastur hosts, at
         // hastur's underlay address.
         let fwd = to(&lab.plan.nodes["abhoth"], "hastur");
         assert_eq!(fwd.path, Path::Forwarded);
         match fwd.forwarder {
             Some(Forwarder::Client { listen, remote, tun: Some(tun), .. }) => {
-                assert_eq!((listen.as_str(), remote.as_str()), ("127.0.0.1:51814", "198.18.1.2:51814"));
+                assert_eq!((listen.as_str(), remote.socket().as_str()), ("127.0.0.1:51814", "198.18.1.2:51814"));
                 assert_eq!(tun.name, "ph-hastur");
             }
             other => panic!("{other:?}"),

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::exec::{ip, nft, sysctls};
 use crate::underlay::{Router, RouterRole, Uplink, CENSORED_ZONE, UPLINK};
 use hortus_core::NodePlan;
-use hortus_render::interface::anchor_addresses;
+use hortus_plan::InterfaceAddress;
 
 /// The Babel UDP port, counted in each node's nftables table.
 pub const BABEL_PORT: u16 = 6696;
@@ -118,8 +118,8 @@ fn add_anchor(ns: &str, node: &NodePlan) -> Result<()> {
         ip(ns, &["link", "add", anchor, "type", "ifb"])?;
     }
     ip(ns, &["link", "set", anchor, "up"])?;
-    for address in anchor_addresses(node) {
-        add_address(ns, anchor, &address.ip_address_args(), address.address.is_ipv6())?;
+    for address in &node.anchor_addresses {
+        add_address(ns, anchor, address)?;
     }
     Ok(())
 }
@@ -127,14 +127,22 @@ fn add_anchor(ns: &str, node: &NodePlan) -> Result<()> {
 /// `ip address replace ARGS dev IFACE`, without duplicate address
 /// detection for IPv6 (the lab's addresses are unique by construction and
 /// must be usable at once).
-pub fn add_address(ns: &str, iface: &str, args: &[String], ipv6: bool) -> Result<()> {
-    let mut argv: Vec<&str> = vec!["address", "replace"];
-    argv.extend(args.iter().map(String::as_str));
-    argv.extend(["dev", iface]);
-    if ipv6 {
-        argv.push("nodad");
+pub fn add_address(ns: &str, iface: &str, address: &InterfaceAddress) -> Result<()> {
+    let mut argv: Vec<String> = vec!["address".into(), "replace".into(), address.cidr()];
+    if let Some(peer) = address.peer_cidr() {
+        argv.extend(["peer".into(), peer]);
     }
-    ip(ns, &argv).map(drop)
+    if address.scope_link {
+        argv.extend(["scope".into(), "link".into()]);
+    }
+    if let Some(metric) = address.route_metric {
+        argv.extend(["metric".into(), metric.to_string()]);
+    }
+    argv.extend(["dev".into(), iface.into()]);
+    if address.address.is_ipv6() {
+        argv.push("nodad".into());
+    }
+    ip(ns, &argv.iter().map(String::as_str).collect::<Vec<_>>()).map(drop)
 }
 
 /// A node's nftables: named sets of cut ports (dropped on the underlay and

@@ -11,7 +11,6 @@ use crate::state::WireGuardImpl;
 use crate::tools;
 use hortus_core::inventory::RoutingDaemon;
 use hortus_core::Link;
-use hortus_render::interface::link_addresses;
 use hortus_render::{babeld, bird};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -113,7 +112,8 @@ impl Lab {
             args.extend(["listen-port", port.as_str()]);
         }
         args.extend(["peer", link.peer_public_key.as_str()]);
-        if let Some(endpoint) = &link.endpoint {
+        let endpoint = link.endpoint().map(|e| e.socket());
+        if let Some(endpoint) = &endpoint {
             args.extend(["endpoint", endpoint.as_str()]);
         }
         args.extend(["allowed-ips", "::/0,0.0.0.0/0"]);
@@ -128,9 +128,8 @@ impl Lab {
         ip(&ns, &["link", "set", iface, "mtu", &link.mtu.to_string()])?;
         ip(&ns, &["link", "set", iface, "addrgenmode", "none"])?;
         ip(&ns, &["link", "set", iface, "up"])?;
-        let node = self.node_plan(name)?;
-        for address in link_addresses(node, link) {
-            add_address(&ns, iface, &address.ip_address_args(), address.address.is_ipv6())?;
+        for address in &link.addresses {
+            add_address(&ns, iface, address)?;
         }
         Ok(())
     }
@@ -145,7 +144,7 @@ impl Lab {
         let cmd = match self.state.daemon {
             RoutingDaemon::Bird => {
                 let opts = bird::Options { extra_config: Some("log stderr all;\n".into()), include: None };
-                bird::validate(&host, &opts).map_err(render_err)?;
+                bird::validate(&opts).map_err(render_err)?;
                 let conf = node_dir.file("bird.conf");
                 write_file(&conf, &bird::render(&host, &opts))?;
                 let socket = node_dir.file("bird.ctl");

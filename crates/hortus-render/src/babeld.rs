@@ -1,14 +1,13 @@
 //! babeld configuration (babeld 1.12): the alternative to BIRD, with the
-//! same behaviour: Babel over every WireGuard link as a tunnel, only mesh
-//! prefixes learned and announced, routes installed with the node's address
-//! as preferred source at kernel priority 128 (like BIRD's `krt_metric`).
+//! same behaviour from the same plan fields: Babel over every WireGuard
+//! link as a tunnel, the route policy's accepted prefixes learned and its
+//! announced ones redistributed, routes installed with the policy's source
+//! address at the plan's Babel kernel metric (BIRD's `krt_metric`).
 
 use crate::text::{check_path, line, push_verbatim, seconds};
 use crate::{RenderError, HEADER};
-use hortus_core::HostPlan;
-
-/// Kernel priority (metric) babeld installs routes with; the same as BIRD's.
-pub const KERNEL_PRIORITY: u32 = crate::bird::BABEL_ROUTE_METRIC;
+use hortus_plan::{FamilyRoutes, HostPlan};
+use std::fmt::Display;
 
 /// Where babeld keeps its files, and what the operator adds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +60,8 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     let node = &host.node;
     let mesh = &host.mesh;
     let babel = &mesh.babel;
-    let v4 = mesh.ipv4_prefix.zip(node.ipv4_address);
+    let routes = &node.routes;
+    let v4 = routes.ipv4.as_ref();
     let mut out = String::new();
     let w = &mut out;
     line(w, HEADER);
@@ -76,7 +76,7 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
         line(w, &format!("local-path {path}"));
     }
     line(w, "# Same kernel metric as BIRD's Babel routes; beats the links' peer routes.");
-    line(w, &format!("kernel-priority {KERNEL_PRIORITY}"));
+    line(w, &format!("kernel-priority {}", mesh.kernel_metrics.babel));
     line(w, &format!("smoothing-half-life {}", babel.smoothing_half_life));
     line(w, "");
     line(w, "# Every WireGuard link is a tunnel with the mesh's timers and RTT cost.");
@@ -101,22 +101,22 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
         line(w, &format!("interface {} type tunnel", link.interface));
     }
     line(w, "");
-    line(w, "# Learn only mesh prefixes.");
-    line(w, &format!("in ip {} allow", mesh.prefix));
-    if let Some((prefix, _)) = v4 {
-        line(w, &format!("in ip {prefix} allow"));
+    line(w, "# Learn only the accepted prefixes (the plan's route policy).");
+    in_allow(w, &routes.ipv6);
+    if let Some(v4) = v4 {
+        in_allow(w, v4);
     }
     line(w, "in deny");
-    line(w, "# Announce only this node's own mesh addresses.");
-    line(w, &format!("redistribute local ip {} allow", mesh.prefix));
-    if let Some((prefix, _)) = v4 {
-        line(w, &format!("redistribute local ip {prefix} allow"));
+    line(w, "# Announce only what this node announces: its own mesh addresses.");
+    redistribute(w, &routes.ipv6);
+    if let Some(v4) = v4 {
+        redistribute(w, v4);
     }
     line(w, "redistribute local deny");
     line(w, "# Install with this node's address as preferred source.");
-    line(w, &format!("install ip {} pref-src {}", mesh.prefix, node.address));
-    if let Some((prefix, address)) = v4 {
-        line(w, &format!("install ip {prefix} pref-src {address}"));
+    install(w, &routes.ipv6);
+    if let Some(v4) = v4 {
+        install(w, v4);
     }
     if let Some(extra) = &opts.extra_config {
         line(w, "");
@@ -124,6 +124,24 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
         push_verbatim(w, extra);
     }
     out
+}
+
+fn in_allow<A, P: Display>(w: &mut String, routes: &FamilyRoutes<A, P>) {
+    for prefix in &routes.accept {
+        line(w, &format!("in ip {prefix} allow"));
+    }
+}
+
+fn redistribute<A, P: Display>(w: &mut String, routes: &FamilyRoutes<A, P>) {
+    for prefix in &routes.announce {
+        line(w, &format!("redistribute local ip {prefix} allow"));
+    }
+}
+
+fn install<A: Display, P: Display>(w: &mut String, routes: &FamilyRoutes<A, P>) {
+    for prefix in &routes.accept {
+        line(w, &format!("install ip {prefix} pref-src {}", routes.source));
+    }
 }
 
 /// The plan's 32-bit router id as babeld's 64-bit one: `00:00:00:00:a:b:c:d`.

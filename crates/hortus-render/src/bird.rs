@@ -1,21 +1,20 @@
 //! BIRD 3 configuration: Babel over the node's WireGuard links, the node's
 //! own addresses from the anchor, Babel routes into the kernel with the
-//! node's address as preferred source.
+//! node's address as preferred source — all from the plan's route policy
+//! (`node.routes`) and kernel metrics (`mesh.kernel_metrics`).
 //!
-//! The config exports to Babel mesh routes whose source is `RTS_DEVICE`
-//! (the node's own address) *or* `RTS_BABEL`: re-advertising learned routes
-//! is what lets traffic go around a broken link. The kernel protocols run
-//! with `metric 0` so the per-route `krt_metric` from the filters applies
-//! (with BIRD's default `metric 32` the attribute is ignored).
+//! The config exports to Babel what the node announces (`RTS_DEVICE`, from
+//! the anchor) and the accepted routes it learned (`RTS_BABEL`):
+//! re-advertising learned routes is what lets traffic go around a broken
+//! link. The kernel protocols run with `metric 0` so the per-route
+//! `krt_metric` from the filters applies (with BIRD's default `metric 32`
+//! the attribute is ignored).
 
 use crate::text::{check_path, line, push_verbatim};
 use crate::{RenderError, HEADER};
-use hortus_core::HostPlan;
+use hortus_plan::{FamilyRoutes, HostPlan, KernelMetrics};
+use std::fmt::Display;
 
-/// Kernel metric of routes learned from Babel.
-pub const BABEL_ROUTE_METRIC: u32 = 128;
-/// Kernel metric of the node's own (anchor) routes.
-pub const DEVICE_ROUTE_METRIC: u32 = 64;
 /// Name of the Babel protocol instance (`birdc show babel neighbors mesh`).
 pub const BABEL_PROTOCOL: &str = "mesh";
 
@@ -28,15 +27,12 @@ pub struct Options {
     pub include: Option<String>,
 }
 
-/// Checks what [`render`] writes verbatim: the include and MAC key file
-/// paths. (Timers outside BIRD's ranges are refused when the plan is built.)
-pub fn validate(host: &HostPlan, opts: &Options) -> Result<(), RenderError> {
+/// Checks what [`render`] writes verbatim from the options: the include
+/// path. (The plan's values, timers and the MAC key file path among them,
+/// were validated when it was built.)
+pub fn validate(opts: &Options) -> Result<(), RenderError> {
     if let Some(include) = &opts.include {
         check_path("bird", "include", include)?;
-    }
-    let babel = &host.mesh.babel;
-    if let Some(key_file) = &babel.mac_key_file {
-        check_path("bird", "mesh.babel.mac_key_file", key_file)?;
     }
     Ok(())
 }
@@ -45,8 +41,8 @@ pub fn validate(host: &HostPlan, opts: &Options) -> Result<(), RenderError> {
 /// [`validate`] first.
 pub fn render(host: &HostPlan, opts: &Options) -> String {
     let node = &host.node;
-    let mesh = &host.mesh;
-    let v4 = mesh.ipv4_prefix.zip(node.ipv4_address);
+    let routes = &node.routes;
+    let v4 = routes.ipv4.as_ref();
     let mut out = String::new();
     let w = &mut out;
     line(w, HEADER);
@@ -54,10 +50,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, "");
     line(w, &format!("router id {};", node.router_id));
     line(w, "");
-    line(w, "# Every node address of the mesh: the only routes Babel carries.");
-    line(w, &format!("define MESH6 = [ {}+ ];", mesh.prefix));
-    if let Some((prefix, _)) = v4 {
-        line(w, &format!("define MESH4 = [ {prefix}+ ];"));
+    line(w, "# What this node announces, and what it accepts from Babel (the plan's route policy).");
+    sets(w, "6", &routes.ipv6);
+    if let Some(v4) = v4 {
+        sets(w, "4", v4);
     }
     line(w, "");
     line(w, "protocol device {");
@@ -73,9 +69,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, "}");
     line(w, "");
     let scan_s = host.mesh.babel.kernel_scan_s;
-    families(w, node.address.to_string(), "6", scan_s);
-    if let Some((_, address)) = v4 {
-        families(w, address.to_string(), "4", scan_s);
+    let metrics = &host.mesh.kernel_metrics;
+    families(w, &routes.ipv6.source, "6", scan_s, metrics);
+    if let Some(v4) = v4 {
+        families(w, &v4.source, "4", scan_s, metrics);
     }
     babel_protocol(w, host, v4.is_some());
     if let Some(extra) = &opts.extra_config {
@@ -90,28 +87,40 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     out
 }
 
+/// The prefix sets of one family: `ANNOUNCE{family}` and `MESH{family}` (accepted).
+fn sets<A, P: Display>(w: &mut String, family: &str, routes: &FamilyRoutes<A, P>) {
+    let set =
+        |prefixes: &[P], suffix: &str| prefixes.iter().map(|p| format!("{p}{suffix}")).collect::<Vec<_>>().join(", ");
+    line(w, &format!("define ANNOUNCE{family} = [ {} ];", set(&routes.announce, "")));
+    line(w, &format!("define MESH{family} = [ {} ];", set(&routes.accept, "+")));
+}
+
 /// Filters and kernel protocol of one address family (`"6"` or `"4"`), the
 /// kernel table scanned every `scan_s` seconds.
-fn families(w: &mut String, own_address: String, family: &str, scan_s: u32) {
-    let set = format!("MESH{family}");
-    line(w, "# To Babel: own address and Babel-learned routes, mesh prefixes only.");
+fn families(w: &mut String, source: &dyn Display, family: &str, scan_s: u32, metrics: &KernelMetrics) {
+    let (babel, anchor) = (metrics.babel, metrics.anchor);
+    line(w, "# To Babel: what this node announces and the accepted routes it learned.");
     line(w, &format!("filter hortus_babel_out{family} {{"));
-    line(w, &format!("\tif net ~ {set} && (source = RTS_DEVICE || source = RTS_BABEL) then accept;"));
+    line(w, &format!("\tif source = RTS_DEVICE && net ~ ANNOUNCE{family} then accept;"));
+    line(w, &format!("\tif source = RTS_BABEL && net ~ MESH{family} then accept;"));
     line(w, "\treject;");
     line(w, "}");
     line(w, "");
-    line(w, &format!(
-        "# To the kernel: Babel routes with source {own_address}, metric {BABEL_ROUTE_METRIC}; own address metric {DEVICE_ROUTE_METRIC}; nothing else."
-    ));
+    line(
+        w,
+        &format!(
+        "# To the kernel: Babel routes with source {source}, metric {babel}; own address metric {anchor}; nothing else."
+    ),
+    );
     line(w, &format!("filter hortus_kernel_out{family} {{"));
-    line(w, &format!("\tif net !~ {set} then reject;"));
+    line(w, &format!("\tif net !~ MESH{family} then reject;"));
     line(w, "\tif source = RTS_BABEL then {");
-    line(w, &format!("\t\tkrt_prefsrc = {own_address};"));
-    line(w, &format!("\t\tkrt_metric = {BABEL_ROUTE_METRIC};"));
+    line(w, &format!("\t\tkrt_prefsrc = {source};"));
+    line(w, &format!("\t\tkrt_metric = {babel};"));
     line(w, "\t\taccept;");
     line(w, "\t}");
     line(w, "\tif source = RTS_DEVICE then {");
-    line(w, &format!("\t\tkrt_metric = {DEVICE_ROUTE_METRIC};"));
+    line(w, &format!("\t\tkrt_metric = {anchor};"));
     line(w, "\t\taccept;");
     line(w, "\t}");
     line(w, "\treject;");
@@ -169,7 +178,7 @@ fn babel_protocol(w: &mut String, host: &HostPlan, ipv4: bool) {
     line(w, "}");
 }
 
-/// A Babel channel importing only mesh prefixes.
+/// A Babel channel importing only accepted prefixes.
 fn channel(w: &mut String, family: &str) {
     line(w, &format!("\tipv{family} {{"));
     line(w, &format!("\t\timport where net ~ MESH{family};"));

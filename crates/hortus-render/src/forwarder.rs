@@ -1,22 +1,19 @@
 //! A host's forwarder instances (for hosts that are not NixOS, and for the
-//! lab): per forwarded link running phantun, its command line and a systemd
-//! unit; one nftables table with the NAT phantun needs (the server's TCP
-//! port DNATed to its TUN peer address, the client's TUN masqueraded); a
-//! oneshot unit loading that table; and the sysctls (IP forwarding).
+//! lab): per forwarded link running phantun, a systemd unit running it with
+//! the plan's arguments; one nftables table with the plan's NAT rules
+//! (`node.nat_rules`); and a oneshot unit loading that table. (IP
+//! forwarding is in the plan's sysctls, [`crate::sysctl`], for every host.)
 //!
 //! Links whose forwarder is `none` (the operator's own) get nothing here.
 
 use crate::text::check_path;
 use crate::{RenderError, RenderedFile, HEADER};
-use hortus_core::forwarder::{Forwarder, Transport, Tun};
-use hortus_core::{HostPlan, Link};
+use hortus_plan::{HostPlan, Link, NatRule, Transport, Tun};
 
 /// Name of the nftables table holding every forwarder rule.
 pub const NFT_TABLE: &str = "hortus_forwarder";
 /// The unit loading the nftables table.
 pub const NFT_UNIT: &str = "hortus-forwarder-nft.service";
-/// The sysctl file.
-pub const SYSCTL_FILE: &str = "60-hortus-forwarder.conf";
 /// The nftables file, next to the units in the output.
 pub const NFT_FILE: &str = "hortus-forwarder.nft";
 
@@ -56,29 +53,6 @@ pub struct PhantunInstance<'a> {
 }
 
 impl PhantunInstance<'_> {
-    /// phantun's arguments (after the program): `--local`, `--remote`, the
-    /// TUN name and both address pairs.
-    pub fn args(&self) -> Vec<String> {
-        let forwarder = self.link.forwarder.as_ref().expect("instances come from forwarded links");
-        let (local, remote) = match forwarder {
-            Forwarder::Client { listen, remote, .. } => (listen.clone(), remote.clone()),
-            Forwarder::Server { port, deliver, .. } => (port.to_string(), deliver.clone()),
-        };
-        let tun = self.tun;
-        [
-            ("--local", local),
-            ("--remote", remote),
-            ("--tun", tun.name.clone()),
-            ("--tun-local", tun.local.to_string()),
-            ("--tun-peer", tun.peer.to_string()),
-            ("--tun-local6", tun.local6.to_string()),
-            ("--tun-peer6", tun.peer6.to_string()),
-        ]
-        .into_iter()
-        .flat_map(|(flag, value)| [flag.to_string(), value])
-        .collect()
-    }
-
     /// The systemd unit name: `hortus-phantun-<peer>.service`.
     pub fn unit_name(&self) -> String {
         format!("hortus-phantun-{}.service", self.link.peer)
@@ -96,37 +70,32 @@ pub fn phantun_instances(host: &HostPlan) -> Vec<PhantunInstance<'_>> {
             (forwarder.transport() == Transport::Phantun).then_some(PhantunInstance {
                 link,
                 tun,
-                client: matches!(forwarder, Forwarder::Client { .. }),
+                client: forwarder.is_client(),
             })
         })
         .collect()
 }
 
-/// The nftables ruleset phantun needs on this host (`None` without
-/// instances). Loading it replaces the table as a whole, so it is safe to
-/// load again after a plan change.
-///
-/// * server: new TCP connections to the link's port on a local address,
-///   not coming from the instance's own TUN, are DNATed to the TUN peer
-///   address (IPv4 and IPv6);
-/// * client: packets from the instance's TUN are masqueraded on the way out.
+/// The nftables ruleset of the host's NAT rules (`None` without any).
+/// Loading it replaces the table as a whole, so it is safe to load again
+/// after a plan change.
 pub fn nftables(host: &HostPlan) -> Option<String> {
-    let instances = phantun_instances(host);
-    if instances.is_empty() {
+    let rules = &host.node.nat_rules;
+    if rules.is_empty() {
         return None;
     }
     let mut pre = String::new();
     let mut post = String::new();
-    for i in &instances {
-        let tun = &i.tun.name;
-        if i.client {
-            post += &format!("    iifname \"{tun}\" masquerade\n");
-        } else {
-            let port = i.link.port;
-            for (family, to) in [("ip", i.tun.peer.to_string()), ("ip6", i.tun.peer6.to_string())] {
-                pre +=
-                    &format!("    iifname != \"{tun}\" fib daddr type local tcp dport {port} dnat {family} to {to}\n");
+    for rule in rules {
+        match rule {
+            NatRule::Dnat { port, except_interface, to, to6 } => {
+                for (family, to) in [("ip", to.to_string()), ("ip6", to6.to_string())] {
+                    pre += &format!(
+                        "    iifname != \"{except_interface}\" fib daddr type local tcp dport {port} dnat {family} to {to}\n"
+                    );
+                }
             }
+            NatRule::Masquerade { interface, .. } => post += &format!("    iifname \"{interface}\" masquerade\n"),
         }
     }
     let chain = |name: &str, hook: &str, priority: &str, rules: &str| {
@@ -141,8 +110,7 @@ pub fn nftables(host: &HostPlan) -> Option<String> {
 }
 
 /// Every file for the host's forwarders (empty without phantun instances):
-/// one unit per instance, [`NFT_UNIT`], [`NFT_FILE`] and [`SYSCTL_FILE`],
-/// sorted by name.
+/// one unit per instance, [`NFT_UNIT`] and [`NFT_FILE`], sorted by name.
 pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, RenderError> {
     for (field, path) in [
         ("phantun_client", &opts.phantun_client),
@@ -159,7 +127,6 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
         .collect();
     files.push(RenderedFile { name: NFT_UNIT.into(), contents: nft_unit(host, opts) });
     files.push(RenderedFile { name: NFT_FILE.into(), contents: ruleset });
-    files.push(RenderedFile { name: SYSCTL_FILE.into(), contents: sysctls() });
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
 }
@@ -215,7 +182,7 @@ WantedBy=multi-user.target
         host = host.host,
         peer = i.link.peer,
         port = i.link.port,
-        args = i.args().join(" "),
+        args = i.link.forwarder.as_ref().map(|f| f.args().join(" ")).unwrap_or_default(),
     )
 }
 
@@ -243,11 +210,6 @@ WantedBy=multi-user.target
     )
 }
 
-/// phantun's TUN traffic is routed through the host: IPv4 and IPv6 forwarding.
-fn sysctls() -> String {
-    format!("{HEADER}\n# phantun routes between its TUN devices and the uplink.\nnet.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,7 +227,7 @@ mod tests {
         let server = phantun_instances(&hastur).into_iter().find(|i| i.link.peer == "abhoth").unwrap();
         assert!(!server.client);
         assert_eq!(
-            server.args().join(" "),
+            server.link.forwarder.as_ref().unwrap().args().join(" "),
             "--local 51814 --remote 127.0.0.1:51814 --tun ph-abhoth --tun-local 10.237.0.10 --tun-peer 10.237.0.11 \
              --tun-local6 fcc8::a --tun-peer6 fcc8::b"
         );
@@ -273,6 +235,10 @@ mod tests {
         let client = phantun_instances(&abhoth).into_iter().find(|i| i.link.peer == "hastur").unwrap();
         assert!(client.client);
         assert!(client
+            .link
+            .forwarder
+            .as_ref()
+            .unwrap()
             .args()
             .join(" ")
             .starts_with("--local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur"));
@@ -300,7 +266,7 @@ mod tests {
     #[test]
     fn external_forwarders_render_nothing() {
         let mut inv = Inventory::from_toml_str(include_str!("../../../examples/six-nodes.toml")).unwrap();
-        inv.mesh.forwarder = Transport::External;
+        inv.mesh.forwarder = hortus_core::inventory::Transport::External;
         let plan = build_plan(&inv).unwrap();
         assert!(phantun_instances(&plan.host("hastur").unwrap()).is_empty());
     }

@@ -3,7 +3,7 @@
 //! entries the NixOS module puts in `networking.hosts` (`nix/hosts.nix`).
 
 use crate::error::RenderError;
-use hortus_core::{NodePlan, Plan};
+use hortus_plan::{NodePlan, Plan};
 
 /// The domain names get when none is given.
 pub const DEFAULT_DOMAIN: &str = "hortus";

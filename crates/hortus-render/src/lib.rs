@@ -1,6 +1,6 @@
 //! # hortus-render
 //!
-//! Turns one host's view of the mesh plan ([`hortus_core::HostPlan`]) into
+//! Turns one host's view of the mesh plan ([`hortus_plan::HostPlan`]) into
 //! the files that machine runs:
 //!
 //! - [`bird::render`]: a BIRD 3 config (the default routing daemon);
@@ -9,16 +9,17 @@
 //!   the WireGuard links and the anchor interface;
 //! - [`forwarder::render`]: systemd units and nftables rules for the host's
 //!   phantun instances on forwarded links;
+//! - [`sysctl::render`]: the kernel settings a mesh router needs (sysctl.d);
 //! - [`hosts::render`]: `/etc/hosts` lines naming every node's ULA and IPv4
-//!   overlay address `<node>.<domain>` (from the whole plan);
-//! - [`interface::link_addresses`] / [`interface::anchor_addresses`]: the
-//!   addresses every interface carries, shared by the networkd renderer and
-//!   the lab so both configure the same thing.
+//!   overlay address `<node>.<domain>` (from the whole plan).
 //!
-//! These texts are the single source of truth: `hortus render` writes them,
-//! the NixOS module installs them and the lab runs them. Rendering is pure
-//! and deterministic (same plan and options, same bytes). Private keys never
-//! appear in any output; only the paths of key files do.
+//! Renderers decide nothing: every value comes from the plan (addresses,
+//! route policy, metrics, sysctls, NAT rules, forwarder arguments); they
+//! only write it in each consumer's syntax. `hortus render` writes these
+//! texts, the NixOS module installs the daemons' configs and maps the same
+//! plan fields, and the lab runs them. Rendering is pure and deterministic
+//! (same plan and options, same bytes). Private keys never appear in any
+//! output; only the paths of key files do.
 //!
 //! `docs/renderers.md` explains the choices made in each config.
 
@@ -27,8 +28,8 @@ pub mod bird;
 mod error;
 pub mod forwarder;
 pub mod hosts;
-pub mod interface;
 pub mod networkd;
+pub mod sysctl;
 mod text;
 
 pub use error::RenderError;

@@ -7,11 +7,9 @@
 //! `[WireGuardPeer]` needs systemd 250 or later. Only key *file paths* are
 //! written (`PrivateKeyFile=`, `PresharedKeyFile=`), never keys.
 
-use crate::interface::{anchor_addresses, link_addresses, InterfaceAddress};
 use crate::text::{check_path, line};
 use crate::{RenderError, RenderedFile, HEADER};
-use hortus_core::policy::Path;
-use hortus_core::{HostPlan, Link};
+use hortus_plan::{HostPlan, InterfaceAddress, Link};
 
 /// Key file paths the netdevs point at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,14 +38,11 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
     let node = &host.node;
     let mut files = vec![
         file(format!("10-{}.netdev", node.anchor), anchor_netdev(host)),
-        file(format!("10-{}.network", node.anchor), network(host, &node.anchor, &anchor_addresses(node))),
+        file(format!("10-{}.network", node.anchor), network(host, &node.anchor, &node.anchor_addresses)),
     ];
     for link in &node.links {
         files.push(file(format!("20-{}.netdev", link.interface), link_netdev(host, link, opts)));
-        files.push(file(
-            format!("20-{}.network", link.interface),
-            network(host, &link.interface, &link_addresses(node, link)),
-        ));
+        files.push(file(format!("20-{}.network", link.interface), network(host, &link.interface, &link.addresses)));
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
@@ -76,10 +71,7 @@ fn anchor_netdev(host: &HostPlan) -> String {
 
 fn link_netdev(host: &HostPlan, link: &Link, opts: &Options) -> String {
     let mut w = header(host);
-    let path = match link.path {
-        Path::Direct => "direct",
-        Path::Forwarded => "forwarded",
-    };
+    let path = link.path.name();
     line(&mut w, "[NetDev]");
     line(&mut w, &format!("Name={}", link.interface));
     line(&mut w, "Kind=wireguard");
@@ -100,8 +92,8 @@ fn link_netdev(host: &HostPlan, link: &Link, opts: &Options) -> String {
     }
     line(&mut w, "AllowedIPs=::/0");
     line(&mut w, "AllowedIPs=0.0.0.0/0");
-    if let Some(endpoint) = &link.endpoint {
-        line(&mut w, &format!("Endpoint={endpoint}"));
+    if let Some(endpoint) = link.endpoint() {
+        line(&mut w, &format!("Endpoint={}", endpoint.socket()));
     }
     if let Some(keepalive) = link.keepalive {
         line(&mut w, &format!("PersistentKeepalive={keepalive}"));

@@ -173,7 +173,7 @@ fn accepted_inventories_work_with_every_consumer() {
             let host = plan.host(name).unwrap();
             let label = format!("case{case}/{name}");
             let opts = bird::Options::default();
-            bird::validate(&host, &opts).unwrap_or_else(|e| panic!("{label}: accepted but BIRD refuses: {e}\n{toml}"));
+            bird::validate(&opts).unwrap_or_else(|e| panic!("{label}: accepted but BIRD refuses: {e}\n{toml}"));
             let path = case_dir.join(format!("{name}.bird.conf"));
             std::fs::write(&path, bird::render(&host, &opts)).unwrap();
             bird_items.push((label.clone(), path));

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{hosts, plan, repo, six_nodes, GOLDEN_KEY_FILE};
-use hortus_render::{babeld, bird, forwarder, networkd};
+use hortus_render::{babeld, bird, forwarder, networkd, sysctl};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -27,6 +27,8 @@ fn six_nodes_match_golden_files() {
         for file in forwarder::render(&host, &forwarder::Options::default()).expect("render forwarder") {
             files.insert(format!("forwarder/{}", file.name), file.contents);
         }
+        let file = sysctl::render(&host);
+        files.insert(format!("sysctl.d/{}", file.name), file.contents);
         let dir = root.join(&host.host);
         if bless {
             let _ = fs::remove_dir_all(&dir);
@@ -59,7 +61,7 @@ fn six_nodes_match_golden_files() {
 /// Files under `dir`, relative, sorted.
 fn list(dir: &Path) -> Vec<String> {
     let mut names = vec![];
-    for sub in ["", "networkd", "forwarder"] {
+    for sub in ["", "networkd", "forwarder", "sysctl.d"] {
         let Ok(entries) = fs::read_dir(dir.join(sub)) else { continue };
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_file()) {

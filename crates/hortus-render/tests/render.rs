@@ -7,7 +7,7 @@ mod common;
 use common::{hosts, lonely, plan, six_nodes};
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use hortus_core::{HostPlan, Inventory};
-use hortus_render::interface::{anchor_addresses, link_addresses, InterfaceAddress, PEER_ROUTE_METRIC};
+use hortus_plan::InterfaceAddress;
 use hortus_render::{babeld, bird, networkd, RenderError, HEADER};
 use std::net::IpAddr;
 
@@ -28,10 +28,10 @@ fn link_addresses_pair_link_locals_and_ulas() {
     let abhoth = host(&six_nodes(), "abhoth");
     let link = &abhoth.node.links[0];
     assert_eq!(link.peer, "hastur");
-    let addresses = link_addresses(&abhoth.node, link);
+    let addresses = &link.addresses;
     assert_eq!(
         addresses,
-        vec![
+        &vec![
             InterfaceAddress {
                 address: abhoth.node.link_local.into(),
                 prefix_len: 128,
@@ -44,16 +44,12 @@ fn link_addresses_pair_link_locals_and_ulas() {
                 prefix_len: 128,
                 peer: Some(ip("fdcc::1")),
                 scope_link: false,
-                route_metric: Some(PEER_ROUTE_METRIC),
+                route_metric: Some(abhoth.mesh.kernel_metrics.peer),
             },
         ]
     );
-    assert_eq!(addresses[1].ip_address_args(), ["fdcc::5/128", "peer", "fdcc::1/128", "metric", "1024"]);
-    let ll = &addresses[0];
-    assert_eq!(
-        ll.ip_address_args(),
-        [ll.cidr(), "peer".into(), format!("{}/128", link.peer_link_local), "scope".into(), "link".into()]
-    );
+    assert_eq!(abhoth.mesh.kernel_metrics.peer, 1024);
+    assert_eq!(addresses[1].peer_cidr().as_deref(), Some("fdcc::1/128"));
 }
 
 #[test]
@@ -61,10 +57,10 @@ fn ipv4_lives_on_the_anchor_only() {
     let mut inventory = six_nodes();
     inventory.mesh.ipv4_prefix = Some("10.42.0.0/24".parse().unwrap());
     let hastur = host(&inventory, "hastur");
-    let anchor: Vec<String> = anchor_addresses(&hastur.node).iter().map(InterfaceAddress::cidr).collect();
+    let anchor: Vec<String> = hastur.node.anchor_addresses.iter().map(InterfaceAddress::cidr).collect();
     assert_eq!(anchor, ["fdcc::1/128", "10.42.0.1/32"]);
     for link in &hastur.node.links {
-        assert!(link_addresses(&hastur.node, link).iter().all(|a| a.address.is_ipv6()));
+        assert!(link.addresses.iter().all(|a| a.address.is_ipv6()));
     }
     let conf = bird::render(&hastur, &bird::Options::default());
     for needle in [
@@ -92,7 +88,7 @@ fn bird_keeps_the_failover_essentials() {
         "router id 0.0.0.5;",
         "define MESH6 = [ fdcc::/64+ ];",
         // Re-advertising Babel routes is what makes failover work.
-        "if net ~ MESH6 && (source = RTS_DEVICE || source = RTS_BABEL) then accept;",
+        "if source = RTS_DEVICE && net ~ ANNOUNCE6 then accept;\n\tif source = RTS_BABEL && net ~ MESH6 then accept;",
         "krt_prefsrc = fdcc::5;",
         "krt_metric = 128;",
         "krt_metric = 64;",
@@ -122,7 +118,7 @@ fn bird_mac_extra_and_include() {
     let hastur = host(&inventory, "hastur");
     let opts =
         bird::Options { extra_config: Some("# operator text".into()), include: Some("/etc/bird/local.conf".into()) };
-    bird::validate(&hastur, &opts).unwrap();
+    bird::validate(&opts).unwrap();
     let conf = bird::render(&hastur, &opts);
     assert!(conf.contains("\t\tauthentication mac;\n"));
     assert!(conf.contains("\n\t\tinclude \"/run/keys/babel-mac.conf\";\n"), "include must start its line");
@@ -132,14 +128,14 @@ fn bird_mac_extra_and_include() {
 #[test]
 fn bird_refuses_what_bird_would_refuse() {
     let hastur = host(&six_nodes(), "hastur");
-    let err = bird::validate(&hastur, &bird::Options { include: Some("local.conf".into()), ..Default::default() });
+    let err = bird::validate(&bird::Options { include: Some("local.conf".into()), ..Default::default() });
     assert!(matches!(err, Err(RenderError::BadPath { field: "include", .. })), "{err:?}");
-    // `hortus check` refuses this key file path already; a plan read back
-    // from JSON (or built by hand) still meets the renderer's own check.
-    let mut hastur = hastur;
-    hastur.mesh.babel.mac_key_file = Some("/keys/with \"quote\"".into());
-    let err = bird::validate(&hastur, &bird::Options::default()).unwrap_err().to_string();
-    assert!(err.contains("mesh.babel.mac_key_file"), "{err}");
+    // The key file path is the plan's: `hortus check` refuses a bad one (one rule, in validate).
+    let mut inventory = six_nodes();
+    inventory.mesh.babel.mac_key_file = Some("/keys/with \"quote\"".into());
+    let err = hortus_core::build_plan(&inventory).map(drop).unwrap_err().to_string();
+    assert!(err.contains("mesh: `babel.mac_key_file`"), "{err}");
+    assert!(hastur.mesh.babel.mac_key_file.is_none());
 }
 
 #[test]
@@ -172,7 +168,7 @@ fn babeld_lists_every_link_and_filters_the_mesh() {
         "hello-interval 0.5 update-interval 1.25 ",
         "max-rtt-penalty 192 rtt-max 300 rtt-decay 60",
         "in ip fdcc::/64 allow\nin deny\n",
-        "redistribute local ip fdcc::/64 allow\nredistribute local deny\n",
+        "redistribute local ip fdcc::4/128 allow\nredistribute local deny\n",
         "install ip fdcc::/64 pref-src fdcc::4\n",
     ] {
         assert!(conf.contains(needle), "missing {needle:?} in\n{conf}");

@@ -1,8 +1,10 @@
-//! `hortus check INVENTORY`
+//! `hortus check INVENTORY [--json]`
 
-use crate::files::read_plan;
-use crate::output::outln;
-use anyhow::Result;
+use crate::files::{read_inventory, shown};
+use crate::output::{outln, write_stdout};
+use anyhow::{Context, Result};
+use hortus_core::{build_plan, Error, Plan, Problem};
+use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,18 +13,89 @@ use std::process::ExitCode;
 pub struct Args {
     /// Inventory file (TOML, or JSON when it ends in .json).
     inventory: PathBuf,
+    /// Print the result as one JSON object on stdout (problems included;
+    /// the exit status is the same).
+    #[arg(long)]
+    json: bool,
 }
 
-/// Validates the inventory; every problem is in the error, one per line.
+/// `hortus check --json`: the plan's outline, or every problem.
+#[derive(Serialize)]
+struct Report<'a> {
+    /// No problem found.
+    ok: bool,
+    /// The inventory could not be parsed (then there are no problems).
+    parse_error: Option<String>,
+    /// Every problem: subject (`mesh`, `node` + name, `pair` + names), field, message.
+    problems: &'a [Problem],
+    /// Nodes planned.
+    nodes: usize,
+    /// Links planned.
+    links: usize,
+    /// Pairs left without a link, with the reason's code and text.
+    skipped: Vec<Skipped>,
+    /// The plan's warnings.
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Skipped {
+    nodes: [String; 2],
+    reason: hortus_plan::SkipReason,
+    message: String,
+}
+
+/// Validates the inventory. Without `--json` every problem is in the error,
+/// one per line; with it, the report on stdout. Exit 1 on any problem.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let plan = read_plan(&args.inventory)?;
-    let links: usize = plan.nodes.values().map(|n| n.links.len()).sum::<usize>() / 2;
+    let inventory = read_inventory(&args.inventory);
+    let in_file = || format!("in {}", shown(&args.inventory));
+    if !args.json {
+        let plan = build_plan(&inventory?).with_context(in_file)?;
+        return summary(&plan);
+    }
+    let result = inventory.and_then(|inventory| build_plan(&inventory).map_err(anyhow::Error::from));
+    let (plan, problems, parse_error) = match result {
+        Ok(plan) => (Some(plan), vec![], None),
+        // A problem list or a parse error is the report; failing to read the file is an error.
+        Err(err) => match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
+            Some(Error::Invalid(problems)) => (None, problems.clone(), None),
+            Some(other) => (None, vec![], Some(other.to_string())),
+            None => return Err(err),
+        },
+    };
+    let report = Report {
+        ok: plan.is_some(),
+        parse_error,
+        problems: &problems,
+        nodes: plan.as_ref().map_or(0, |p| p.nodes.len()),
+        links: plan.as_ref().map_or(0, links),
+        skipped: plan.as_ref().map_or_else(Vec::new, |p| {
+            p.skipped_pairs()
+                .into_iter()
+                .map(|s| Skipped { message: s.reason.to_string(), nodes: s.nodes, reason: s.reason })
+                .collect()
+        }),
+        warnings: plan.as_ref().map_or(&[], |p| &p.warnings),
+    };
+    let mut text = serde_json::to_string_pretty(&report)?;
+    text.push('\n');
+    write_stdout(text.as_bytes())?;
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn links(plan: &Plan) -> usize {
+    plan.nodes.values().map(|n| n.links.len()).sum::<usize>() / 2
+}
+
+fn summary(plan: &Plan) -> Result<ExitCode> {
     for warning in &plan.warnings {
         outln!("warning: {warning}")?;
     }
-    for skip in &plan.skipped {
+    let skipped = plan.skipped_pairs();
+    for skip in &skipped {
         outln!("skipped: {}–{}: {}", skip.nodes[0], skip.nodes[1], skip.reason)?;
     }
-    outln!("ok: {} nodes, {links} links, {} pairs skipped", plan.nodes.len(), plan.skipped.len())?;
+    outln!("ok: {} nodes, {} links, {} pairs skipped", plan.nodes.len(), links(plan), skipped.len())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 //! optionally with `hortus status` reports overlaid. The work is done by
 //! the `hortus-graph` crate; this module parses arguments and writes.
 
-use crate::files::{read_inventory, shown};
+use crate::files::read_plan;
 use crate::output::write_stdout;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
@@ -37,13 +37,12 @@ enum Format {
 
 /// Runs `hortus graph`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let inventory = read_inventory(&args.inventory)?;
-    let plan = hortus_core::build_plan(&inventory).with_context(|| format!("in {}", shown(&args.inventory)))?;
+    let plan = read_plan(&args.inventory)?;
     let status = match &args.status {
         Some(path) => read_status(path)?,
         None => vec![],
     };
-    let picture = Picture::new(&inventory, &plan, &status);
+    let picture = Picture::new(&plan, &status);
     let text = match args.format {
         Format::Dot => picture.dot(),
         Format::Svg => picture.svg().map_err(anyhow::Error::msg)?,

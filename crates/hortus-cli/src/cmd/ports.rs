@@ -19,7 +19,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut out = String::new();
     for (name, node) in &plan.nodes {
         for link in node.links.iter().filter(|l| l.peer_id > node.id) {
-            out += &format!("{name} {} {} {}\n", link.peer, link.port, path_name(link));
+            out += &format!("{name} {} {} {}\n", link.peer, link.port, link.path.name());
         }
     }
     let mut lines: Vec<&str> = out.lines().collect();
@@ -31,15 +31,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for line in lines {
         outln!("{line}")?;
     }
-    for skip in &plan.skipped {
+    for skip in plan.skipped_pairs() {
         outln!("{} {} - skipped ({})", skip.nodes[0], skip.nodes[1], skip.reason)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn path_name(link: &hortus_core::Link) -> &'static str {
-    match link.path {
-        hortus_core::policy::Path::Direct => "direct",
-        hortus_core::policy::Path::Forwarded => "forwarded",
-    }
 }

@@ -1,4 +1,4 @@
-//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,forwarder,all}
+//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,forwarder,sysctl,all}
 //! [-o DIR] [--private-key-file PATH] ...`
 //!
 //! Everything is rendered in memory first, so bad input (unknown host,
@@ -14,7 +14,7 @@ use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_core::HostPlan;
 use hortus_fs::generations::{self, Output};
-use hortus_render::{babeld, bird, forwarder, hosts, networkd};
+use hortus_render::{babeld, bird, forwarder, hosts, networkd, sysctl};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -22,6 +22,8 @@ use std::process::ExitCode;
 const NETWORKD_DIR: &str = "networkd";
 /// Subdirectory of the output directory holding the forwarder files.
 const FORWARDER_DIR: &str = "forwarder";
+/// Subdirectory of the output directory holding the sysctl.d file.
+const SYSCTL_DIR: &str = "sysctl.d";
 
 /// Which configs to render.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,9 +34,12 @@ pub enum Format {
     Babeld,
     /// systemd-networkd files (`networkd/`); needs -o and --private-key-file.
     Networkd,
-    /// systemd units, nftables rules and sysctls for the host's phantun
-    /// instances (`forwarder/`, nothing when it runs none); needs -o.
+    /// systemd units and nftables rules for the host's phantun instances
+    /// (`forwarder/`, nothing when it runs none); needs -o.
     Forwarder,
+    /// The kernel settings a mesh router needs: forwarding, no reverse-path
+    /// filter on mesh interfaces (`sysctl.d/60-hortus.conf`, for /etc/sysctl.d).
+    Sysctl,
     /// All of the above; needs -o and --private-key-file.
     All,
     /// `/etc/hosts` lines: every node's ULA and IPv4 overlay address as
@@ -53,7 +58,7 @@ pub struct Args {
     /// What to render.
     #[arg(long, value_enum)]
     format: Format,
-    /// Write into DIR (bird.conf, babeld.conf, networkd/) instead of stdout.
+    /// Write into DIR (bird.conf, babeld.conf, networkd/, forwarder/, sysctl.d/) instead of stdout.
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
     /// Path of the host's WireGuard private key file, written into the
@@ -127,6 +132,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Babeld => "babeld",
         Format::Networkd => "networkd",
         Format::Forwarder => "forwarder",
+        Format::Sysctl => "sysctl",
         Format::All => "all",
         Format::Hosts => "hosts",
     }
@@ -153,7 +159,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
     let mut outputs = vec![];
     if all || args.format == Format::Bird {
         let opts = bird::Options { extra_config: None, include: args.bird_include.clone() };
-        bird::validate(host, &opts)?;
+        bird::validate(&opts)?;
         outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts).into_bytes() });
     }
     if all || args.format == Format::Babeld {
@@ -194,6 +200,10 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
                 .push(Output { path: Path::new(FORWARDER_DIR).join(file.name), contents: file.contents.into_bytes() });
         }
     }
+    if all || args.format == Format::Sysctl {
+        let file = sysctl::render(host);
+        outputs.push(Output { path: Path::new(SYSCTL_DIR).join(file.name), contents: file.contents.into_bytes() });
+    }
     Ok(outputs)
 }
 
@@ -203,7 +213,8 @@ fn owned_dirs(format: Format) -> Vec<&'static str> {
     match format {
         Format::Networkd => vec![NETWORKD_DIR],
         Format::Forwarder => vec![FORWARDER_DIR],
-        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR],
+        Format::Sysctl => vec![SYSCTL_DIR],
+        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR],
         Format::Bird | Format::Babeld | Format::Hosts => vec![],
     }
 }

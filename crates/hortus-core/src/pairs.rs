@@ -1,0 +1,147 @@
+//! The decide stage: what each pair of resolved nodes becomes (a link with
+//! both ends, or a skip with its reason), through one pair loop that serves
+//! the whole plan and a single host's view alike.
+
+use crate::addressing::underlay_overhead;
+use crate::forwarder::{self, tun_for};
+use crate::ifname::interface_name;
+use crate::interfaces::link_addresses;
+use crate::inventory::MeshSettings;
+use crate::policy::{decide, Decision, Role, Side};
+use crate::ports::pair_port;
+use crate::resolve::Resolved;
+use crate::validate::pair as rules;
+use crate::Problem;
+use hortus_plan::{Link, Mesh, Path, SkipReason};
+
+/// Which pairs to decide.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope {
+    /// Every pair: the whole plan, O(n²).
+    Mesh,
+    /// The pairs of the node at this index: one host's view, O(n).
+    Host(usize),
+}
+
+/// What the pair `p`–`q` (`p` the lower id) becomes. Consumed as soon as it
+/// is made, never stored, so the large `Link` variant is not boxed.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Pair {
+    /// A link: `p`'s end and `q`'s end.
+    Link(Link, Link),
+    /// Left out by the policy.
+    Skip(SkipReason),
+    /// Cannot be built.
+    Problem(Problem),
+}
+
+/// Calls `f(i, j, pair)` for every pair in `scope`, `i < j` indexing
+/// `resolved` (sorted by id), in pair order.
+pub(crate) fn each(
+    input: &MeshSettings,
+    mesh: &Mesh,
+    resolved: &[Resolved],
+    scope: Scope,
+    mut f: impl FnMut(usize, usize, Pair),
+) {
+    let mut one = |i: usize, j: usize| f(i, j, pair(input, mesh, &resolved[i], &resolved[j]));
+    match scope {
+        Scope::Mesh => {
+            for i in 0..resolved.len() {
+                for j in i + 1..resolved.len() {
+                    one(i, j);
+                }
+            }
+        }
+        Scope::Host(h) => {
+            for other in (0..resolved.len()).filter(|o| *o != h) {
+                one(other.min(h), other.max(h));
+            }
+        }
+    }
+}
+
+/// The policy's view of a node.
+pub(crate) fn side<'a>(r: &Resolved<'a>) -> Side<'a> {
+    Side { nat: r.node.nat, censored: r.node.censored, has_endpoint: !r.endpoints.is_empty(), region: &r.node.region }
+}
+
+fn pair(input: &MeshSettings, mesh: &Mesh, p: &Resolved, q: &Resolved) -> Pair {
+    let port = match pair_port(mesh.port_scheme, u32::from(mesh.base_port), p.node.id, q.node.id) {
+        Ok(port) => port,
+        Err(n) => return Pair::Problem(rules::port_out_of_range(input, (p.name, p.node.id), (q.name, q.node.id), n)),
+    };
+    match decide(side(p), side(q)) {
+        Decision::Link { path, p: role_p, q: role_q } => {
+            match ends(input, mesh, (p, role_p), (q, role_q), path, port) {
+                Ok((lp, lq)) => Pair::Link(lp, lq),
+                Err(problem) => Pair::Problem(problem),
+            }
+        }
+        Decision::Skip(reason) => Pair::Skip(reason),
+    }
+}
+
+/// The two ends of the link `p`–`q` with the roles the policy chose. The
+/// MTU is safe over every endpoint either end may dial.
+fn ends(
+    input: &MeshSettings,
+    mesh: &Mesh,
+    (p, role_p): (&Resolved, Role),
+    (q, role_q): (&Resolved, Role),
+    path: Path,
+    port: u16,
+) -> Result<(Link, Link), Problem> {
+    let dialled = [(role_p.dial, q), (role_q.dial, p)];
+    let mut overhead = dialled
+        .iter()
+        .filter(|(dial, _)| *dial)
+        .flat_map(|(_, target)| target.endpoints.iter().map(|e| underlay_overhead(e.family())))
+        .max()
+        .expect("policy makes at least one side dial a node with an endpoint");
+    if path == Path::Forwarded {
+        overhead = overhead.saturating_add(mesh.forward_overhead);
+    }
+    let underlay = p.node.mtu.unwrap_or(input.mtu).min(q.node.mtu.unwrap_or(input.mtu));
+    if let Some(problem) = rules::link_mtu(p.name, q.name, underlay, overhead) {
+        return Err(problem);
+    }
+    let mtu = underlay - overhead;
+    let end = |me: &Resolved, peer: &Resolved, role: Role| -> Result<Link, Problem> {
+        let remotes: Vec<_> = peer.endpoints.iter().map(|e| e.with_port(port)).collect();
+        let (endpoints, forwarder) = match path {
+            Path::Direct => (if role.dial { remotes } else { vec![] }, None),
+            Path::Forwarded => {
+                let tun = tun_for(
+                    mesh.forwarder,
+                    peer.name,
+                    peer.node.id,
+                    mesh.forwarder_ipv4_prefix,
+                    mesh.forwarder_ipv6_prefix,
+                )
+                .map_err(|field| rules::tun_prefix(me.name, mesh.forwarder, (peer.name, peer.node.id), field))?;
+                let remote = role.dial.then(|| remotes[0].clone());
+                let local = role.dial.then(|| forwarder::local_dial(port));
+                (local.into_iter().collect(), Some(forwarder::end(mesh.forwarder, port, remote, tun)))
+            }
+        };
+        Ok(Link {
+            peer: peer.name.into(),
+            peer_id: peer.node.id,
+            interface: interface_name(&mesh.interface_prefix, peer.name),
+            port,
+            listen: role.listen,
+            endpoints,
+            keepalive: role.keepalive.then(|| me.node.keepalive.unwrap_or(input.keepalive)),
+            path,
+            forwarder,
+            mtu,
+            peer_public_key: peer.node.public_key.trim().to_string(),
+            peer_address: peer.address,
+            peer_ipv4_address: peer.ipv4_address,
+            peer_link_local: peer.link_local,
+            addresses: link_addresses(mesh, me, peer),
+        })
+    };
+    Ok((end(p, q, role_p)?, end(q, p, role_q)?))
+}

@@ -1,0 +1,64 @@
+//! The resolve stage: every node's derived values (ULA, IPv4 overlay
+//! address, link-local, router id, parsed endpoints) from a validated
+//! inventory. The derivations are the only place these values are
+//! computed; [`crate::validate`] calls them to check that they exist.
+
+use crate::addressing::{derived_link_local, parse_endpoint, router_id_from_id};
+use crate::inventory::{Inventory, MeshSettings, Node};
+use crate::keys::decode_key;
+use hortus_plan::Host;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// A node with everything derived, before links are made.
+pub(crate) struct Resolved<'a> {
+    pub name: &'a str,
+    pub node: &'a Node,
+    pub address: Ipv6Addr,
+    pub ipv4_address: Option<Ipv4Addr>,
+    pub link_local: Ipv6Addr,
+    pub router_id: Ipv4Addr,
+    pub endpoints: Vec<Host>,
+}
+
+/// The node's ULA: explicit, or the mesh prefix + (id + 1) when it fits.
+pub(crate) fn address(mesh: &MeshSettings, node: &Node) -> Option<Ipv6Addr> {
+    node.address.or_else(|| mesh.prefix.nth(u128::from(node.id) + 1))
+}
+
+/// The node's IPv4 overlay address: none without `ipv4_prefix`, else
+/// explicit or the prefix + (id + 1) when it fits.
+pub(crate) fn ipv4_address(mesh: &MeshSettings, node: &Node) -> Option<Ipv4Addr> {
+    let prefix = mesh.ipv4_prefix?;
+    node.ipv4_address.or_else(|| node.id.checked_add(1).and_then(|n| prefix.nth(n)))
+}
+
+/// The node's link-local: explicit, or derived from its public key.
+pub(crate) fn link_local(node: &Node) -> Option<Ipv6Addr> {
+    node.link_local.or_else(|| decode_key(&node.public_key).ok().map(|k| derived_link_local(&k)))
+}
+
+/// The node's router id: its IPv4 overlay address, else `id + 1`.
+pub(crate) fn router_id(mesh: &MeshSettings, node: &Node) -> Option<Ipv4Addr> {
+    ipv4_address(mesh, node).or_else(|| router_id_from_id(node.id))
+}
+
+/// Every node resolved, sorted by id. The inventory must have passed
+/// [`crate::validate::inventory`].
+pub(crate) fn nodes(inventory: &Inventory) -> Vec<Resolved<'_>> {
+    let mesh = &inventory.mesh;
+    let mut resolved: Vec<Resolved> = inventory
+        .nodes
+        .iter()
+        .map(|(name, node)| Resolved {
+            name,
+            node,
+            address: address(mesh, node).expect("validated"),
+            ipv4_address: ipv4_address(mesh, node),
+            link_local: link_local(node).expect("validated"),
+            router_id: router_id(mesh, node).expect("validated"),
+            endpoints: node.endpoints.iter().map(|e| parse_endpoint(e).expect("validated")).collect(),
+        })
+        .collect();
+    resolved.sort_by_key(|r| r.node.id);
+    resolved
+}

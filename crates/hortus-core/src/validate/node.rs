@@ -1,0 +1,115 @@
+//! Rules on each node's own fields (`[nodes.NAME]`), and on values two
+//! nodes must not share.
+
+use super::values::{bad_endpoint, bad_ipv4_address, bad_keepalive, bad_mtu};
+use crate::addressing::{is_link_local_64, parse_endpoint};
+use crate::inventory::{Inventory, MeshSettings, Node};
+use crate::keys::{check_usable_public_key, decode_key};
+use crate::resolve;
+use crate::Problem;
+use std::collections::HashMap;
+
+/// Every problem of node `name`'s own fields.
+pub fn node(mesh: &MeshSettings, name: &str, node: &Node) -> Vec<Problem> {
+    let mut problems = vec![];
+    let mut problem = |field: &str, message: String| problems.push(Problem::node(name, field, message));
+    if name.is_empty()
+        || name.len() > 63
+        || !name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        problem("name", "expected 1 to 63 characters of [A-Za-z0-9_-], starting with a letter or digit".into());
+    }
+    if let Err(why) = decode_key(&node.public_key).and_then(|k| check_usable_public_key(&k)) {
+        problem("public_key", why);
+    }
+    match node.address {
+        Some(a) if !mesh.prefix.contains(a) => {
+            problem("address", format!("{a} is outside the mesh prefix {}", mesh.prefix));
+        }
+        Some(a) if a == mesh.prefix.addr => {
+            problem("address", format!("{a} is the network (subnet-router anycast) address of {}", mesh.prefix));
+        }
+        Some(_) => {}
+        None if resolve::address(mesh, node).is_none() => problem(
+            "id",
+            format!(
+                "id {} does not fit in prefix {} ({} host bits); use a larger prefix or an explicit address",
+                node.id,
+                mesh.prefix,
+                mesh.prefix.host_bits()
+            ),
+        ),
+        None => {}
+    }
+    match (mesh.ipv4_prefix, node.ipv4_address) {
+        (None, Some(_)) => problem("ipv4_address", "set, but the mesh has no ipv4_prefix".into()),
+        (Some(prefix), Some(explicit)) => {
+            if let Some(why) = bad_ipv4_address(explicit, &prefix) {
+                problem("ipv4_address", why);
+            }
+        }
+        (Some(prefix), None) if resolve::ipv4_address(mesh, node).is_none() => problem(
+            "id",
+            format!(
+                "id {} does not fit in ipv4_prefix {prefix}; use a larger prefix or an explicit ipv4_address",
+                node.id
+            ),
+        ),
+        _ => {}
+    }
+    if let Some(ll) = node.link_local.filter(|ll| !is_link_local_64(*ll)) {
+        problem("link_local", format!("{ll} is not inside fe80::/64"));
+    }
+    for text in &node.endpoints {
+        match parse_endpoint(text) {
+            Ok(host) => {
+                if let Some(why) = bad_endpoint(&host, mesh) {
+                    problem("endpoints", why);
+                }
+            }
+            Err(why) => problem("endpoints", why),
+        }
+    }
+    if let Some(why) = node.mtu.and_then(bad_mtu) {
+        problem("mtu", why);
+    }
+    if let Some(why) = node.keepalive.and_then(bad_keepalive) {
+        problem("keepalive", why.into());
+    }
+    if node.region.is_empty() {
+        problem("region", "expected a non-empty region name".into());
+    }
+    if resolve::router_id(mesh, node).is_none() {
+        problem("id", format!("id {} leaves no router id; use an ipv4_prefix or a smaller id", node.id));
+    }
+    problems
+}
+
+/// Ids, addresses, link-locals, router ids and public keys must be unique;
+/// the second node (in id order) with a value gets the problem.
+pub fn unique(inventory: &Inventory) -> Vec<Problem> {
+    let mesh = &inventory.mesh;
+    let mut nodes: Vec<(&String, &Node)> = inventory.nodes.iter().collect();
+    nodes.sort_by_key(|(_, n)| n.id);
+    let mut problems = vec![];
+    let mut check = |field: &str, key: &dyn Fn(&Node) -> Option<String>| {
+        let mut seen: HashMap<String, &str> = HashMap::new();
+        for (name, node) in &nodes {
+            if let Some(k) = key(node) {
+                if let Some(first) = seen.get(&k) {
+                    problems.push(Problem::node(name, field, format!("{k} is also node `{first}`'s")));
+                } else {
+                    seen.insert(k, name);
+                }
+            }
+        }
+    };
+    check("id", &|n| Some(n.id.to_string()));
+    check("address", &|n| resolve::address(mesh, n).map(|a| a.to_string()));
+    check("ipv4_address", &|n| resolve::ipv4_address(mesh, n).map(|a| a.to_string()));
+    check("link_local", &|n| resolve::link_local(n).map(|a| a.to_string()));
+    check("router_id", &|n| resolve::router_id(mesh, n).map(|a| a.to_string()));
+    check("public_key", &|n| Some(n.public_key.trim().to_string()));
+    problems
+}

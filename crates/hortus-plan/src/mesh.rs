@@ -1,0 +1,131 @@
+//! The mesh-wide part of a plan: settings with every default filled in and
+//! every optional input resolved, plus the constants hortus decides for all
+//! hosts (kernel route metrics).
+
+use crate::forwarder::Transport;
+use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
+use serde::{Deserialize, Serialize};
+
+/// How the UDP port of a pair is computed from the two node ids `a < b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortScheme {
+    /// `base + (a+b)(a+b+1)/2 + b`: the reference scheme, unique mesh-wide.
+    Cantor,
+    /// `base + b(b-1)/2 + a`: unique mesh-wide, packed (ids 0..n use n(n-1)/2 ports).
+    Dense,
+    /// `base + (a XOR b)`: unique per node only (all a node needs), ids < 2^k
+    /// use 2^k ports; the scheme for meshes of hundreds or thousands of nodes.
+    Xor,
+}
+
+/// Which routing daemon carries Babel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingDaemon {
+    /// BIRD 3 (what NixOS's `services.bird` ships).
+    Bird,
+    /// babeld.
+    Babeld,
+}
+
+impl RoutingDaemon {
+    /// The daemon's program (and systemd service) name: `bird` or `babeld`.
+    pub fn program(self) -> &'static str {
+        match self {
+            RoutingDaemon::Bird => "bird",
+            RoutingDaemon::Babeld => "babeld",
+        }
+    }
+}
+
+/// Babel timers and link costs, shared by the BIRD and babeld renderers.
+/// The defaults are the inventory's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BabelSettings {
+    /// Hello interval in milliseconds. The default, 1000, flapped least
+    /// under random loss (BENCHMARKS.md, "Babel timers under loss"); 200
+    /// fails over in 1–2 s instead of 4–7 s.
+    pub hello_interval_ms: u32,
+    /// Update interval in milliseconds (default 2000; 800 with 200 ms hellos).
+    pub update_interval_ms: u32,
+    /// Maximal RTT cost added to a link's metric.
+    pub rtt_cost: u32,
+    /// RTT (ms) at which the full `rtt_cost` applies.
+    pub rtt_max_ms: u32,
+    /// RTT smoothing decay (BIRD `rtt decay`, 1..=256).
+    pub rtt_decay: u32,
+    /// babeld `smoothing-half-life` in seconds (0 disables smoothing).
+    pub smoothing_half_life: u32,
+    /// BIRD kernel protocol `scan time` in seconds. BIRD 3 skips a kernel
+    /// update whose route was seen in the last scan, so a route that changes
+    /// and changes back between two scans stays wrong in the kernel until the
+    /// next one: this bounds how long (see docs/renderers.md).
+    pub kernel_scan_s: u32,
+    /// Optional path of a file holding Babel MAC keys (BIRD `include`d); never the key itself.
+    pub mac_key_file: Option<String>,
+}
+
+impl Default for BabelSettings {
+    fn default() -> Self {
+        BabelSettings {
+            hello_interval_ms: 1000,
+            update_interval_ms: 2000,
+            rtt_cost: 192,
+            rtt_max_ms: 300,
+            rtt_decay: 60,
+            smoothing_half_life: 4,
+            kernel_scan_s: 1,
+            mac_key_file: None,
+        }
+    }
+}
+
+/// Kernel route metrics (IPv6 "priority") every host uses. Lower wins:
+/// the anchor's own routes, then Babel's, then a link's peer route, which
+/// is only a fallback and never beats a Babel route (failover).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelMetrics {
+    /// Routes to the node's own addresses (BIRD's `protocol direct`).
+    pub anchor: u32,
+    /// Routes the routing daemon learned from Babel.
+    pub babel: u32,
+    /// The peer route of a link's point-to-point ULA address.
+    pub peer: u32,
+}
+
+/// The mesh-wide settings of a plan, resolved: no field is left for a
+/// consumer to default or derive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mesh {
+    /// ULA prefix of the node addresses.
+    pub prefix: Ipv6Prefix,
+    /// IPv4 overlay prefix, when the mesh has one.
+    pub ipv4_prefix: Option<Ipv4Prefix>,
+    /// Port of the pair scheme's index 0.
+    pub base_port: u16,
+    /// How pair ports are numbered.
+    pub port_scheme: PortScheme,
+    /// Prefix of the per-peer WireGuard interface names: every interface
+    /// with it is the mesh's (reconcile deletes those the plan lacks).
+    pub interface_prefix: String,
+    /// Name of the anchor interface carrying the node's own addresses.
+    pub anchor: String,
+    /// The forwarder forwarded links run.
+    pub forwarder: Transport,
+    /// Bytes the forwarder adds per packet (the MTUs account for it).
+    pub forward_overhead: u32,
+    /// IPv4 prefix of the forwarders' TUN addresses.
+    pub forwarder_ipv4_prefix: Ipv4Prefix,
+    /// IPv6 prefix of the forwarders' TUN addresses.
+    pub forwarder_ipv6_prefix: Ipv6Prefix,
+    /// Routing daemon.
+    pub routing: RoutingDaemon,
+    /// Babel timers and costs.
+    pub babel: BabelSettings,
+    /// Kernel route metrics.
+    pub kernel_metrics: KernelMetrics,
+}

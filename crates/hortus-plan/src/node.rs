@@ -1,0 +1,227 @@
+//! What one node runs: its addresses, route policy, firewall, sysctls,
+//! NAT rules, and one [`Link`] per peer (or a [`SkippedPeer`] saying why not).
+
+use crate::endpoint::{Dial, Host};
+use crate::forwarder::{Forwarder, NatRule};
+use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// What one node runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePlan {
+    /// The node's id.
+    pub id: u32,
+    /// The node's ULA (/128 on the anchor interface).
+    pub address: Ipv6Addr,
+    /// The node's IPv4 overlay address, when the mesh has an IPv4 prefix.
+    pub ipv4_address: Option<Ipv4Addr>,
+    /// The node's link-local, set on every one of its WireGuard interfaces.
+    pub link_local: Ipv6Addr,
+    /// Routing daemon router id.
+    pub router_id: Ipv4Addr,
+    /// Name of the anchor interface.
+    pub anchor: String,
+    /// The node's WireGuard public key.
+    pub public_key: String,
+    /// Region name.
+    pub region: String,
+    /// Behind NAT.
+    pub nat: bool,
+    /// Behind a censor.
+    pub censored: bool,
+    /// The underlay addresses peers may dial, in the inventory's order.
+    pub endpoints: Vec<Host>,
+    /// The addresses of the anchor interface.
+    pub anchor_addresses: Vec<InterfaceAddress>,
+    /// What the node announces into Babel and accepts from it.
+    pub routes: Routes,
+    /// What the host's firewall opens and trusts.
+    pub firewall: Firewall,
+    /// Kernel settings (sysctl keys as in sysctl.d, a dot inside an
+    /// interface name written `/`) a mesh router needs.
+    pub sysctl: BTreeMap<String, u32>,
+    /// NAT rules the host's forwarders need.
+    pub nat_rules: Vec<NatRule>,
+    /// One entry per peer this node links to, by peer id.
+    pub links: Vec<Link>,
+    /// The peers this node has no link to, by peer id, and why.
+    pub skipped: Vec<SkippedPeer>,
+}
+
+/// How the two ends of a link reach each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Path {
+    /// Plain WireGuard UDP between the endpoints.
+    Direct,
+    /// The dialer sends to a local forwarder on `127.0.0.1:<port>`, which
+    /// carries the packets past the censor to the listener.
+    Forwarded,
+}
+
+impl Path {
+    /// `direct` or `forwarded`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Direct => "direct",
+            Path::Forwarded => "forwarded",
+        }
+    }
+}
+
+/// One WireGuard interface toward one peer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// Peer name.
+    pub peer: String,
+    /// Peer id.
+    pub peer_id: u32,
+    /// Interface name (`wg-<peer>`, shortened to 15 bytes when needed).
+    pub interface: String,
+    /// The pair's UDP port, the same on both ends.
+    pub port: u16,
+    /// Set ListenPort = `port`.
+    pub listen: bool,
+    /// What this end dials, preferred first (empty when it only listens).
+    /// WireGuard is configured with the first.
+    pub endpoints: Vec<Dial>,
+    /// PersistentKeepalive seconds, when this end keeps the path open.
+    pub keepalive: Option<u16>,
+    /// Direct or through a local forwarder.
+    pub path: Path,
+    /// The forwarder this end runs on a forwarded path.
+    pub forwarder: Option<Forwarder>,
+    /// Interface MTU, the same on both ends.
+    pub mtu: u32,
+    /// The peer's WireGuard public key.
+    pub peer_public_key: String,
+    /// The peer's ULA.
+    pub peer_address: Ipv6Addr,
+    /// The peer's IPv4 overlay address.
+    pub peer_ipv4_address: Option<Ipv4Addr>,
+    /// The peer's link-local.
+    pub peer_link_local: Ipv6Addr,
+    /// The addresses of this interface, link-local first.
+    pub addresses: Vec<InterfaceAddress>,
+}
+
+impl Link {
+    /// What WireGuard dials: the first endpoint.
+    pub fn endpoint(&self) -> Option<&Dial> {
+        self.endpoints.first()
+    }
+}
+
+/// One address on one interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceAddress {
+    /// The local address.
+    pub address: IpAddr,
+    /// Prefix length of `address` (and of `peer`): 128 or 32.
+    pub prefix_len: u8,
+    /// Point-to-point peer address (same prefix length), if any.
+    pub peer: Option<IpAddr>,
+    /// Scope link (the link-locals); global otherwise.
+    pub scope_link: bool,
+    /// Kernel metric of the address's prefix route; `None` keeps the
+    /// kernel's default (256 for IPv6).
+    pub route_metric: Option<u32>,
+}
+
+impl InterfaceAddress {
+    /// `address/prefix_len`, e.g. `fdcc::5/128`.
+    pub fn cidr(&self) -> String {
+        format!("{}/{}", self.address, self.prefix_len)
+    }
+
+    /// `peer/prefix_len`, when there is a peer.
+    pub fn peer_cidr(&self) -> Option<String> {
+        self.peer.map(|p| format!("{p}/{}", self.prefix_len))
+    }
+}
+
+/// A node's route policy, per address family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Routes {
+    /// IPv6.
+    pub ipv6: FamilyRoutes<Ipv6Addr, Ipv6Prefix>,
+    /// IPv4, when the mesh has an IPv4 overlay.
+    pub ipv4: Option<FamilyRoutes<Ipv4Addr, Ipv4Prefix>>,
+}
+
+/// What a node announces into Babel and accepts from it in one family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyRoutes<A, P> {
+    /// Preferred source of every route installed from Babel.
+    pub source: A,
+    /// Prefixes this node originates (its own addresses today).
+    pub announce: Vec<P>,
+    /// Prefixes (and anything inside them) it learns, installs and passes on.
+    pub accept: Vec<P>,
+}
+
+/// What the host's firewall opens and trusts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Firewall {
+    /// UDP ports of the links this node listens on directly.
+    pub udp_ports: Vec<u16>,
+    /// TCP ports its forwarder servers accept on (phantun).
+    pub tcp_ports: Vec<u16>,
+    /// Ports of forwarder servers whose protocol hortus does not know
+    /// (`forwarder = "none"`): the operator opens them.
+    pub external_forwarder_ports: Vec<u16>,
+    /// The mesh's interfaces (WireGuard links), which may be trusted.
+    pub mesh_interfaces: Vec<String>,
+    /// Babel's UDP port (RFC 8966): what a mesh interface must accept when
+    /// it is not trusted.
+    pub babel_udp_port: u16,
+}
+
+/// A peer a node has no link to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedPeer {
+    /// Peer name.
+    pub peer: String,
+    /// Peer id.
+    pub peer_id: u32,
+    /// The peer's ULA, which Babel reaches through other nodes.
+    pub peer_address: Ipv6Addr,
+    /// Why there is no link.
+    pub reason: SkipReason,
+}
+
+/// Why the policy left a pair without a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Both behind NAT in different regions.
+    NatDifferentRegions,
+    /// Neither side has an endpoint the other can reach.
+    NoReachableEndpoint,
+    /// Censorship blocks direct UDP and no side can host the forwarder's server.
+    NoForwarderServer,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SkipReason::NatDifferentRegions => {
+                "both behind NAT in different regions: neither can accept the other's connection"
+            }
+            SkipReason::NoReachableEndpoint => "neither side has an endpoint the other can reach",
+            SkipReason::NoForwarderServer => {
+                "censorship blocks direct UDP and neither side is a public node with an endpoint to host the forwarder"
+            }
+        })
+    }
+}
