@@ -191,14 +191,13 @@ let
 
   # ------------------------------------------------------------ the table
   docs = if lib == null then standInDocs else realDocs;
-  options = sort (a: b: a.name < b.name) (
-    filter (
-      d:
-      d.visible == true
-      && !d.internal
-      && builtins.substring 0 prefixLength d.name == prefix
-    ) docs
-  );
+  # The documented options, sorted, with what the table shows of each.
+  documented = d: d.visible == true && !d.internal && builtins.substring 0 prefixLength d.name == prefix;
+  options = map (d: {
+    inherit (d) name type readOnly;
+    description = d.description or null;
+    default = d.default or null;
+  }) (sort (a: b: a.name < b.name) (filter documented docs));
 
   # One table cell: one line, no unescaped `|`.
   cell = text: replaceStrings [ "|" ] [ "\\|" ] (oneLine text);
@@ -218,7 +217,7 @@ let
     + (if d.readOnly then ", read-only" else "");
   defaultCell =
     d:
-    if !(d ? default) then
+    if d.default == null then
       ""
     else if d.default._type == "literalMD" then
       d.default.text
@@ -244,7 +243,8 @@ let
     } |\n";
 in
 {
+  # [ { name; type; default; description; readOnly; } ], for the comparison
+  # of the stand-in with nixpkgs' lib in tests/nix/run.sh.
   inherit options;
-  names = map (d: d.name) options;
   markdown = "| option | type | default | description |\n|---|---|---|---|\n" + concatStringsSep "" (map row options);
 }
