@@ -119,18 +119,25 @@ let
     };
   };
 
-  # A module file's `options`, and those of the files it imports.
+  # A module's `options`, and those of the modules it imports (a module is
+  # a file, an attribute set, or a function of the arguments it names).
   unusable =
     what:
     throw "option-docs.nix: an option's default reads ${what}, which the docs do not have; give the option a defaultText";
+  moduleArgs = {
+    config = unusable "config";
+    pkgs = unusable "pkgs";
+    lib = standInLib;
+  };
   moduleOptions =
-    file:
+    m:
     let
-      module = import file {
-        config = unusable "config";
-        pkgs = unusable "pkgs";
-        lib = standInLib;
-      };
+      loaded = if builtins.isPath m || isString m then import m else m;
+      module =
+        if builtins.isFunction loaded then
+          loaded (builtins.intersectAttrs (builtins.functionArgs loaded) moduleArgs)
+        else
+          loaded;
     in
     [ (module.options or { }) ] ++ concatMap moduleOptions (module.imports or [ ]);
 
