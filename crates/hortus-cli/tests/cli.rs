@@ -176,7 +176,8 @@ fn status_watch_prints_each_destination_then_stops() {
         "{}",
         text(&text_run.stdout)
     );
-    // --for belongs to --watch; --watch makes no snapshot to export.
+    // --for belongs to --watch; --watch makes no snapshot to export. Both are
+    // usage errors (2), not a down link (3), even with --down-after.
     assert_eq!(hortus(&["status", "--plan", plan, "--for", "1"]).status.code(), Some(2));
     assert_eq!(hortus(&["status", "--plan", plan, "--watch", "--down-after", "1"]).status.code(), Some(2));
 }
