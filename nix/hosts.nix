@@ -44,13 +44,20 @@ in
     enable = mkOption {
       type = types.bool;
       default = true;
-      description = "Whether to add every mesh node to `networking.hosts` as `<node>.<domain>`.";
+      description = ''
+        Whether to name every mesh node's ULA (and IPv4 overlay address) in
+        {option}`networking.hosts` as `<node>.<domain>`, the lines
+        `hortus render --format hosts` writes.
+      '';
     };
     domain = mkOption {
       type = types.strMatching "([[:alnum:]]([[:alnum:]-]{0,61}[[:alnum:]])?)(\\.[[:alnum:]]([[:alnum:]-]{0,61}[[:alnum:]])?)*";
       default = "hortus";
       example = "mesh.example.org";
-      description = "Domain of the mesh host names: node `hastur` becomes `hastur.<domain>`.";
+      description = ''
+        Domain of the mesh host names (a DNS name): node `hastur` becomes
+        `hastur.<domain>`. `hortus render --format hosts --domain` takes the same.
+      '';
     };
   };
 

@@ -14,6 +14,7 @@ let
     concatStringsSep
     genAttrs
     literalExpression
+    literalMD
     mkDefault
     mkEnableOption
     mkIf
@@ -276,7 +277,7 @@ in
       type = types.nullOr (types.attrsOf types.anything);
       readOnly = true;
       default = hostPlan;
-      defaultText = literalExpression "the output of `hortus plan INVENTORY --host HOSTNAME`";
+      defaultText = literalMD "the output of `hortus plan INVENTORY --host HOSTNAME`";
       description = ''
         This host's view of the plan, as `hortus plan INVENTORY --host NAME`
         prints it (see docs/plan-format.md); null when the plan cannot be

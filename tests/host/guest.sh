@@ -270,11 +270,12 @@ check_status() {
     done
 }
 # During the alpha–beta cut: alpha's status shows wg-beta down, beta reached
-# via another peer, and exits 2 with --down-after 0.
+# via another peer, and exits 3 (a planned link down too long; 2 would be
+# a usage error) with --down-after 0.
 status_shows_cut() {
     local j rc=0
     j=$(status_json alpha --down-after 0) || rc=$?
-    [ "$rc" = 2 ] &&
+    [ "$rc" = 3 ] &&
         jq -e '(.links[] | select(.peer == "beta") | .up == false)
             and (.destinations[] | select(.node == "beta") | .reach.kind == "via")' <<<"$j" >/dev/null
 }
@@ -307,7 +308,7 @@ EOF
     chk "cut alpha–beta: alpha -> beta ping over the detour" ping_ok alpha beta
     chk "cut alpha–beta: beta -> alpha ping over the detour" ping_ok beta alpha
     t=$(wait_for 30 status_shows_cut)
-    chk "cut alpha–beta: hortus status on alpha: wg-beta down, beta via a detour, exit 2 with --down-after 0 ($t s)" \
+    chk "cut alpha–beta: hortus status on alpha: wg-beta down, beta via a detour, exit 3 with --down-after 0 ($t s)" \
         test "$t" != timeout || status_json alpha
     echo "alpha -> beta during the cut: $(in_node alpha ip -6 route get "${ULA[beta]}")"
     in_node alpha nft delete table inet hortus_cut

@@ -5,7 +5,8 @@
 # module under nixpkgs' lib.evalModules.
 #
 #   tests/nix/run.sh                     # prints one line per check
-#   HORTUS_BLESS=1 tests/nix/run.sh      # rewrite tests/nix/golden/ first
+#   HORTUS_BLESS=1 tests/nix/run.sh      # rewrite tests/nix/golden/ and the
+#                                        # option table of docs/nixos.md first
 #
 # Environment:
 #   HORTUS_BIN            the hortus binary (default target/release/hortus,
@@ -17,7 +18,8 @@
 #                         its lib/ serves when HORTUS_NIXPKGS_LIB is unset
 #   HORTUS_REQUIRE_TOOLS  1 = a missing tool (nix, python3, networkd) fails
 #                         instead of skipping
-#   HORTUS_BLESS          1 = regenerate the goldens from this run
+#   HORTUS_BLESS          1 = regenerate the goldens and docs/nixos.md's option
+#                         table (scripts/nixos-option-docs.sh) from this run
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -105,6 +107,16 @@ while IFS= read -r file; do
     nix-instantiate --parse "$file" >/dev/null 2>"$work/parse.err" || bad+="$file: $(cat "$work/parse.err")"$'\n'
 done < <(find flake.nix nix "$here" -name '*.nix' | sort)
 if [ -z "$bad" ]; then pass "every .nix file parses"; else fail "every .nix file parses" "$bad"; fi
+
+# ------------------------------------------- docs/nixos.md option reference
+# Generated from the modules' declarations with a builtins-only stand-in lib
+# (tests/nix/option-docs.nix); with nixpkgs' lib, below, the same table must
+# come out of the real lib.evalModules.
+if [ "${HORTUS_BLESS:-}" = 1 ]; then
+    bash scripts/nixos-option-docs.sh >&2
+fi
+check "docs/nixos.md's option table equals the modules' declarations (bash scripts/nixos-option-docs.sh)" \
+    bash scripts/nixos-option-docs.sh --check
 
 # ------------------------------------------------------------ the plan
 plan=$work/plan.json
@@ -382,6 +394,20 @@ for name, case in sorted(json.load(open(sys.argv[1])).items()):
 ' "$work/cases.json")
     else
         fail "module: tests/nix/module-cases.nix evaluates" "$(cat "$work/err")"
+    fi
+
+    # The option table: the stand-in lib's equals nixpkgs' lib.optionAttrSetToDocList's.
+    if eval_json "$work/docs-standin.json" "$here/option-docs.nix" -A options 2>"$work/err" &&
+        eval_json "$work/docs-real.json" "$here/option-docs.nix" -A options --arg lib "$nixlib" 2>>"$work/err"; then
+        check "option docs: the stand-in lib's option table (names, types, defaults, descriptions) equals nixpkgs' lib's" \
+            python3 -c '
+import json, sys
+standin, real = (json.load(open(f)) for f in sys.argv[1:3])
+diff = [(s, r) for s, r in zip(standin, real) if s != r]
+assert len(standin) == len(real) and not diff, f"{len(standin)} vs {len(real)} options; first difference: {diff[:1]}"
+' "$work/docs-standin.json" "$work/docs-real.json"
+    else
+        fail "option docs: tests/nix/option-docs.nix evaluates with the stand-in and with nixpkgs' lib" "$(cat "$work/err")"
     fi
 
     # A Nix path as privateKeyFile would copy the key into the store.

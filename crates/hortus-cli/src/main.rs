@@ -2,6 +2,7 @@
 //! inventory. Each subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod exit;
 mod files;
 mod output;
 
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 /// Plan, render and test a WireGuard + Babel full mesh from one inventory.
 #[derive(Parser)]
-#[command(name = "hortus", version, about)]
+#[command(name = "hortus", version, about, after_help = exit::HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +44,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help and version go to stdout with success; the rest is a usage error.
+            let _ = err.print();
+            return exit::code(if err.use_stderr() { exit::USAGE } else { exit::SUCCESS });
+        }
+    };
     let result = match cli.command {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Check(args) => cmd::check::run(args),
@@ -63,7 +71,7 @@ fn main() -> ExitCode {
             // Redacted, escaped and cut: errors may quote inventory text or paths.
             let message = hortus_core::excerpt::sanitize_message(&format!("{err:#}"), 1000);
             let _ = writeln!(std::io::stderr(), "hortus: error: {message}");
-            ExitCode::FAILURE
+            exit::code(exit::ERROR)
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The `hortus` binary: plan, check, ports, keygen, pubkey.
+//! The `hortus` binary: plan, check, ports, keygen, pubkey, status, exit codes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -176,7 +176,52 @@ fn status_watch_prints_each_destination_then_stops() {
         "{}",
         text(&text_run.stdout)
     );
-    // --for belongs to --watch; --watch makes no snapshot to export.
+    // --for belongs to --watch; --watch makes no snapshot to export. Both are
+    // usage errors (2), not a down link (3), even with --down-after.
     assert_eq!(hortus(&["status", "--plan", plan, "--for", "1"]).status.code(), Some(2));
     assert_eq!(hortus(&["status", "--plan", plan, "--watch", "--down-after", "1"]).status.code(), Some(2));
+}
+
+/// The exit codes (crates/hortus-cli/src/exit.rs, README "Exit codes"):
+/// 0 ok, 1 error, 2 usage error, 3 a link down longer than `--down-after`.
+#[test]
+fn exit_codes_are_distinct_and_listed_in_help() {
+    let code = |args: &[&str]| hortus(args).status.code();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    assert_eq!(code(&["plan", example().to_str().unwrap(), "-o", plan.to_str().unwrap()]), Some(0));
+    let plan = plan.to_str().unwrap();
+
+    // Usage errors: clap's 2, whatever the command.
+    assert_eq!(code(&["no-such-command"]), Some(2));
+    assert_eq!(code(&["status", "--plan", plan, "--down-afer", "0"]), Some(2), "a typo in a monitoring unit");
+    assert_eq!(code(&["status", "--plan", plan, "--down-after", "5 minutes"]), Some(2));
+    // Errors: 1.
+    assert_eq!(
+        code(&["status", "--plan", dir.path().join("missing.json").to_str().unwrap(), "--down-after", "0"]),
+        Some(1)
+    );
+    // This machine has no mesh interfaces: every one of hastur's planned
+    // links is down and was never up, so it counts at once.
+    let down = hortus(&["status", "--plan", plan, "--host", "hastur", "--down-after", "0"]);
+    assert_eq!(down.status.code(), Some(3), "{}", text(&down.stderr));
+    assert!(text(&down.stderr).contains("hortus status: down for longer than 0 s: wg-"), "{}", text(&down.stderr));
+    // Without --down-after, a down link is only reported.
+    let report = hortus(&["status", "--plan", plan, "--host", "hastur", "--json"]);
+    assert_eq!(report.status.code(), Some(0), "{}", text(&report.stderr));
+
+    // `hortus --help` lists them; `--help` itself succeeds.
+    let help = hortus(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let help = text(&help.stdout);
+    let listed: Vec<&str> = help.lines().skip_while(|l| *l != "Exit codes:").collect();
+    assert_eq!(
+        listed.iter().skip(1).map(|l| l.split_whitespace().next().unwrap_or("")).collect::<Vec<_>>(),
+        ["0", "1", "2", "3"],
+        "{help}"
+    );
+    assert!(listed[4].contains("`hortus status --down-after`"), "{help}");
+    // And the flag's own help says 3.
+    let status_help = text(&hortus(&["status", "--help"]).stdout);
+    assert!(status_help.contains("Exit with status 3 when a planned link"), "{status_help}");
 }

@@ -3,7 +3,7 @@
 //! flag, an underlay cut (Babel neighbour unreachable, link down, route
 //! detoured), an interface set down, a wrong listen port, a killed peer,
 //! and on the killed node itself missing interfaces and no daemon; and
-//! `--down-after` turns a down link into exit status 2.
+//! `--down-after` turns a down link into exit status 3.
 
 mod common;
 
@@ -27,6 +27,11 @@ fn link(lab: &Lab, node: &str, peer: &str) -> (bool, Vec<String>) {
     let l = status.links.into_iter().find(|l| l.peer == peer).expect("planned link");
     (l.up, l.flags)
 }
+
+/// `hortus status --down-after` exits with this when a planned link has been
+/// down too long (`exit::LINK_DOWN` in crates/hortus-cli/src/exit.rs; 2 is a
+/// usage error).
+const EXIT_LINK_DOWN: i32 = 3;
 
 /// `hortus status --down-after SECS` in `node`'s namespace: its exit code.
 fn down_after_exit(lab: &Lab, node: &str, secs: u64) -> i32 {
@@ -77,7 +82,7 @@ fn status_sees_cuts_kills_and_wrong_ports() {
     let text = lab.node_status("n0").unwrap().to_string();
     eprintln!("{text}");
     assert!(text.contains("CUT to n1") && text.contains("! detoured via"), "{text}");
-    assert_eq!(down_after_exit(lab, "n0", 0), 2, "the cut link is down");
+    assert_eq!(down_after_exit(lab, "n0", 0), EXIT_LINK_DOWN, "the cut link is down");
     assert_eq!(down_after_exit(lab, "n0", 3600), 0, "but not for an hour");
     lab.heal("n0", "n1").unwrap();
 

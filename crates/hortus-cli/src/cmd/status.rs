@@ -2,6 +2,7 @@
 //! WireGuard, Babel's view, kernel routes). The work is done by the
 //! `hortus-status` crate; this module parses arguments and prints.
 
+use crate::exit;
 use crate::output::{outln, write_stdout};
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
@@ -17,8 +18,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Where the NixOS module installs the plan.
 pub const DEFAULT_PLAN: &str = "/etc/hortus/plan.json";
-/// Exit status when a planned link has been down for longer than `--down-after`.
-const EXIT_LINK_DOWN: u8 = 2;
 
 /// Arguments of `hortus status`.
 #[derive(clap::Args)]
@@ -44,9 +43,9 @@ pub struct Args {
     /// Also write node_exporter textfile metrics to this file (atomically).
     #[arg(long, value_name = "FILE")]
     prometheus: Option<PathBuf>,
-    /// Exit with status 2 when a planned link has been down for longer than
+    /// Exit with status 3 when a planned link has been down for longer than
     /// this (seconds, or with s/m/h), counted from its last handshake (a
-    /// link never up counts at once).
+    /// link never up counts at once). 2 is a usage error (`hortus --help`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     down_after: Option<Duration>,
     /// Instead of a snapshot, print every change of the route to each
@@ -103,7 +102,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if !down.is_empty() {
             let names: Vec<&str> = down.iter().map(|l| l.interface.as_str()).collect();
             eprintln!("hortus status: down for longer than {} s: {}", limit.as_secs(), names.join(", "));
-            return Ok(ExitCode::from(EXIT_LINK_DOWN));
+            return Ok(exit::code(exit::LINK_DOWN));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,54 @@
+//! The exit codes of `hortus`, in one place. They are part of the command
+//! line interface: monitoring units and scripts branch on them, so a code
+//! never changes its meaning. README.md ("Exit codes") and `hortus --help`
+//! ([`HELP`]) list them.
+//!
+//! Code 4 is reserved for "something differs" (a later `hortus diff`);
+//! nothing exits with it yet, and no other outcome may take it.
+
+use std::process::ExitCode;
+
+/// Success (also `--help` and `--version`).
+pub const SUCCESS: u8 = 0;
+
+/// An error, printed on stderr as `hortus: error: ...`, or a check that
+/// failed (`hortus lab ping` without a reply).
+pub const ERROR: u8 = 1;
+
+/// A usage error: an unknown flag, a bad value, conflicting flags. clap
+/// reports it (and uses the same code on its own).
+pub const USAGE: u8 = 2;
+
+/// `hortus status --down-after D`: a planned link has been down for longer
+/// than `D`. Not [`USAGE`], so a typo in a monitoring unit does not read as
+/// a down link.
+pub const LINK_DOWN: u8 = 3;
+
+/// The exit codes as `hortus --help` shows them, after the commands.
+pub const HELP: &str = "\
+Exit codes:
+  0  success
+  1  error (or a failed check, e.g. `hortus lab ping` without a reply)
+  2  usage error (bad arguments)
+  3  `hortus status --down-after`: a planned link has been down longer than that";
+
+/// `code` as the process' exit code.
+pub fn code(code: u8) -> ExitCode {
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_every_code_once() {
+        for (code, what) in
+            [(SUCCESS, "success"), (ERROR, "error"), (USAGE, "usage error"), (LINK_DOWN, "--down-after")]
+        {
+            let lines: Vec<&str> = HELP.lines().filter(|l| l.starts_with(&format!("  {code}  "))).collect();
+            assert_eq!(lines.len(), 1, "code {code} in {HELP}");
+            assert!(lines[0].contains(what), "{}", lines[0]);
+        }
+    }
+}
