@@ -163,7 +163,13 @@ fn routes(mesh: &Mesh, r: &Resolved) -> Routes {
 }
 
 fn skipped(peer: &Resolved, reason: hortus_plan::SkipReason) -> SkippedPeer {
-    SkippedPeer { peer: peer.name.into(), peer_id: peer.node.id, peer_address: peer.address, reason }
+    SkippedPeer {
+        peer: peer.name.into(),
+        peer_id: peer.node.id,
+        peer_address: peer.address,
+        peer_ipv4_address: peer.ipv4_address,
+        reason,
+    }
 }
 
 /// What follows from a node's links: the firewall, the sysctls a mesh

@@ -196,6 +196,8 @@ pub struct SkippedPeer {
     pub peer_id: u32,
     /// The peer's ULA, which Babel reaches through other nodes.
     pub peer_address: Ipv6Addr,
+    /// The peer's IPv4 overlay address.
+    pub peer_ipv4_address: Option<Ipv4Addr>,
     /// Why there is no link.
     pub reason: SkipReason,
 }
