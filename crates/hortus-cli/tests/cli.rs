@@ -79,6 +79,51 @@ fn check_lists_every_problem() {
 }
 
 #[test]
+fn check_json_structures_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("bad.toml");
+    std::fs::write(
+        &inv,
+        "[mesh]\nkeepalive = 0\n[nodes.a]\nid = 0\npublic_key = \"AAAA\"\n[nodes.b]\nid = 0\npublic_key = \"nope\"\n",
+    )
+    .unwrap();
+    let run = hortus(&["check", "--json", inv.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let problems = report["problems"].as_array().unwrap();
+    let keyed: Vec<(String, String)> = problems
+        .iter()
+        .map(|p| {
+            let subject = &p["subject"];
+            let who = match subject["kind"].as_str().unwrap() {
+                "node" => format!("node {}", subject["name"].as_str().unwrap()),
+                other => other.to_string(),
+            };
+            (who, p["field"].as_str().unwrap().to_string())
+        })
+        .collect();
+    for want in [("mesh", "keepalive"), ("node a", "public_key"), ("node b", "public_key"), ("node b", "id")] {
+        assert!(keyed.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} not in {keyed:?}");
+    }
+    let ok = hortus(&["check", "--json", example().to_str().unwrap()]);
+    assert!(ok.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(
+        (report["ok"].as_bool(), report["nodes"].as_u64(), report["links"].as_u64()),
+        (Some(true), Some(6), Some(14))
+    );
+    assert_eq!(report["skipped"][0]["nodes"], serde_json::json!(["yidhra", "azasos"]));
+    assert_eq!(report["skipped"][0]["reason"], "no_forwarder_server");
+    let typo = dir.path().join("typo.json");
+    std::fs::write(&typo, r#"{"nodes": {"a": {"id": 0, "public_key": "x", "colour": "red"}}}"#).unwrap();
+    let run = hortus(&["check", "--json", typo.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(report["parse_error"].as_str().unwrap().contains("unknown field `colour`"), "{report}");
+}
+
+#[test]
 fn check_reports_parse_errors_with_location() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("typo.json");
