@@ -46,6 +46,17 @@ pub enum RoutingDaemon {
     Babeld,
 }
 
+impl RoutingDaemon {
+    /// The daemon's program name: `"bird"` or `"babeld"` (also its
+    /// `mesh.routing` and `--daemon` spelling).
+    pub fn program(self) -> &'static str {
+        match self {
+            RoutingDaemon::Bird => "bird",
+            RoutingDaemon::Babeld => "babeld",
+        }
+    }
+}
+
 /// Mesh-wide settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
