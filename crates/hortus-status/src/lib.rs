@@ -7,7 +7,7 @@
 //! plan flagged.
 //!
 //! This crate owns what is status-specific: the Babel readers ([`bird`],
-//! [`babeld`]), the comparison ([`assess`]), the output ([`render`]) and the
+//! [`babeld`]), the comparison ([`mod@assess`]), the output ([`render`]) and the
 //! route flap log of `hortus status --watch` ([`watch`]). Links, WireGuard
 //! state and kernel routes (dumped, or followed over netlink) come from the
 //! host runtime, `hortus-host`.
