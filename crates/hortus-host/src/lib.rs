@@ -113,8 +113,7 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
         return Ok(Report { actions, missing: vec![] });
     }
     for action in &actions {
-        links::delete(action.index)
-            .map_err(|e| HostError::Netlink { what: format!("delete {}", action.interface), source: e })?;
+        links::delete(action.index).map_err(HostError::netlink(&format!("delete {}", action.interface)))?;
     }
     let missing = missing_interfaces(plan)?;
     if missing.is_empty() {
