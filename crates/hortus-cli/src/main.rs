@@ -2,6 +2,7 @@
 //! inventory. Each subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod daemon;
 mod exit;
 mod files;
 mod output;

@@ -44,21 +44,24 @@ impl fmt::Display for Action {
 pub fn actions(plan: &HostPlan, live: &[LiveInterface]) -> Vec<Action> {
     let prefix = &plan.mesh.interface_prefix;
     let mut actions = vec![];
-    for interface in live.iter().filter(|i| i.name.starts_with(prefix.as_str())) {
-        let link = plan.node.links.iter().find(|l| l.interface == interface.name);
+    for interface in live.iter().filter(|i| i.link.name.starts_with(prefix.as_str())) {
+        let link = plan.node.links.iter().find(|l| l.interface == interface.link.name);
         let (change, reason) = match (link, &interface.wireguard) {
             (None, None) => continue,
             (None, Some(_)) => (Change::Remove, "not in the plan".to_string()),
             (Some(_), None) => (
                 Change::Recreate,
-                format!("is a {} link, the plan has a WireGuard link", interface.kind.as_deref().unwrap_or("kindless")),
+                format!(
+                    "is a {} link, the plan has a WireGuard link",
+                    interface.link.kind.as_deref().unwrap_or("kindless")
+                ),
             ),
             (Some(link), Some(_)) => match difference(plan, link, interface) {
                 Some(reason) => (Change::Recreate, reason),
                 None => continue,
             },
         };
-        actions.push(Action { interface: interface.name.clone(), index: interface.index, change, reason });
+        actions.push(Action { interface: interface.link.name.clone(), index: interface.link.index, change, reason });
     }
     actions.sort_by(|a, b| a.interface.cmp(&b.interface));
     actions
@@ -67,8 +70,8 @@ pub fn actions(plan: &HostPlan, live: &[LiveInterface]) -> Vec<Action> {
 /// The first way a live WireGuard interface differs from its planned link.
 fn difference(plan: &HostPlan, link: &Link, live: &LiveInterface) -> Option<String> {
     let wg = live.wireguard.as_ref()?;
-    if live.mtu != Some(link.mtu) {
-        return Some(format!("MTU {}, planned {}", show(live.mtu), link.mtu));
+    if live.link.mtu != Some(link.mtu) {
+        return Some(format!("MTU {}, planned {}", show(live.link.mtu), link.mtu));
     }
     if wg.public_key.is_none() && wg.peers.is_empty() {
         // Not configured (yet): systemd-networkd creates the link first and
@@ -109,6 +112,7 @@ fn show<T: fmt::Display>(value: Option<T>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::links::KernelLink;
     use crate::wireguard::{PeerState, WireGuardState};
 
     const INVENTORY: &str = r#"
@@ -130,10 +134,13 @@ mod tests {
     /// The live interface exactly as planned.
     fn live(plan: &HostPlan, link: &Link, index: u32) -> LiveInterface {
         LiveInterface {
-            index,
-            name: link.interface.clone(),
-            kind: Some("wireguard".into()),
-            mtu: Some(link.mtu),
+            link: KernelLink {
+                index,
+                name: link.interface.clone(),
+                kind: Some("wireguard".into()),
+                mtu: Some(link.mtu),
+                up: true,
+            },
             wireguard: Some(WireGuardState {
                 listen_port: Some(if link.listen { link.port } else { 40000 }),
                 public_key: Some(plan.node.public_key.clone()),
@@ -161,14 +168,14 @@ mod tests {
         let plan = plan("alpha");
         let mut interfaces: Vec<_> = plan.node.links.iter().map(|l| live(&plan, l, 7)).collect();
         let mut stale = interfaces[0].clone();
-        stale.name = "wg-gone".into();
-        stale.index = 9;
+        stale.link.name = "wg-gone".into();
+        stale.link.index = 9;
         let mut foreign = stale.clone();
-        foreign.name = "wg-dummy".into();
-        foreign.kind = Some("dummy".into());
+        foreign.link.name = "wg-dummy".into();
+        foreign.link.kind = Some("dummy".into());
         foreign.wireguard = None;
         let mut other_prefix = stale.clone();
-        other_prefix.name = "vpn0".into();
+        other_prefix.link.name = "vpn0".into();
         interfaces.extend([stale, foreign, other_prefix]);
         let got = actions(&plan, &interfaces);
         assert_eq!(got.len(), 1);
@@ -182,7 +189,7 @@ mod tests {
         let link = &plan.node.links[0];
         type Mutation = Box<dyn Fn(&mut LiveInterface)>;
         let cases: Vec<(Mutation, String)> = vec![
-            (Box::new(|l| l.mtu = Some(1300)), format!("MTU 1300, planned {}", link.mtu)),
+            (Box::new(|l| l.link.mtu = Some(1300)), format!("MTU 1300, planned {}", link.mtu)),
             (
                 Box::new(|l| l.wireguard.as_mut().unwrap().listen_port = Some(1)),
                 format!("listens on port 1, planned {}", link.port),
@@ -202,7 +209,7 @@ mod tests {
             ),
             (
                 Box::new(|l| {
-                    l.kind = Some("dummy".into());
+                    l.link.kind = Some("dummy".into());
                     l.wireguard = None
                 }),
                 "is a dummy link".into(),
@@ -225,7 +232,7 @@ mod tests {
         let mut interface = live(&plan, link, 3);
         interface.wireguard = Some(WireGuardState { listen_port: Some(41000), public_key: None, peers: vec![] });
         assert_eq!(actions(&plan, &[interface.clone()]), vec![]);
-        interface.mtu = Some(1280);
+        interface.link.mtu = Some(1280);
         assert_eq!(actions(&plan, &[interface])[0].change, Change::Recreate);
     }
 

@@ -38,3 +38,11 @@ pub enum HostError {
         status: String,
     },
 }
+
+impl HostError {
+    /// Turns the I/O error of netlink operation `what` into a [`HostError::Netlink`].
+    pub(crate) fn netlink(what: &str) -> impl FnOnce(std::io::Error) -> HostError {
+        let what = what.to_string();
+        move |source| HostError::Netlink { what, source }
+    }
+}

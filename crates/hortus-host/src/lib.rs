@@ -1,8 +1,25 @@
 //! # hortus-host
 //!
-//! Operations on a live host running its part of a hortus plan with
-//! systemd-networkd: [`reconcile`] brings the kernel's mesh interfaces in
-//! line with the plan, which systemd-networkd alone does not do:
+//! The host runtime: everything hortus reads from or changes in the kernel
+//! of the host (or network namespace) it runs on, over netlink and through
+//! `wireguard-control`, never by parsing another tool's output.
+//!
+//! - [`links`]: the kernel's network interfaces (the one link model,
+//!   [`links::KernelLink`]), and deleting one;
+//! - [`wireguard`]: one WireGuard interface's live state (the one WireGuard
+//!   state model, [`wireguard::WireGuardState`]), from the kernel or from
+//!   wireguard-go;
+//! - [`routes`]: the kernel's IPv6 /128 routes, dumped or followed as they
+//!   change (`hortus status` and `hortus status --watch`);
+//! - [`live`]: the mesh's interfaces with their WireGuard state, and
+//!   [`diff`]: which of them must go (pure, no I/O), for [`reconcile`].
+//!
+//! `hortus status` (the `hortus-status` crate) reads links, WireGuard state
+//! and routes through this crate; the lab (`hortus-lab`) shares its route
+//! model.
+//!
+//! [`reconcile`] (`hortus reconcile`) brings the kernel's mesh interfaces in
+//! line with a plan on a host running systemd-networkd, which alone does not:
 //!
 //! - it never deletes a netdev whose `.netdev` file is gone, so a node
 //!   removed from the inventory would keep its `wg-<peer>` interface on
@@ -10,16 +27,17 @@
 //! - on `networkctl reload` (and on a restart) it applies a changed
 //!   WireGuard `ListenPort=` and key, but not a changed `MTUBytes=`.
 //!
-//! [`reconcile`] deletes every WireGuard interface named with the mesh's
-//! interface prefix that the plan does not have, and every planned one whose
-//! kernel state differs from the plan, then asks systemd-networkd to reload,
-//! which recreates the deleted planned interfaces from their current files.
-//! [`diff`] decides (pure, no I/O); [`live`] reads and deletes over netlink;
-//! [`wireguard`] reads one WireGuard interface (also for `hortus status`).
+//! It deletes every WireGuard interface named with the mesh's interface
+//! prefix that the plan does not have, and every planned one whose kernel
+//! state differs from the plan, then asks systemd-networkd to reload, which
+//! recreates the deleted planned interfaces from their current files.
 
 pub mod diff;
 mod error;
+pub mod links;
 pub mod live;
+mod netlink;
+pub mod routes;
 pub mod wireguard;
 
 pub use diff::{Action, Change};
@@ -95,8 +113,7 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
         return Ok(Report { actions, missing: vec![] });
     }
     for action in &actions {
-        live::delete(action.index)
-            .map_err(|e| HostError::Netlink { what: format!("delete {}", action.interface), source: e })?;
+        links::delete(action.index).map_err(HostError::netlink(&format!("delete {}", action.interface)))?;
     }
     let missing = missing_interfaces(plan)?;
     if missing.is_empty() {
@@ -123,6 +140,6 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
 
 /// The planned interfaces the kernel does not have.
 fn missing_interfaces(plan: &HostPlan) -> Result<Vec<String>, HostError> {
-    let names: Vec<String> = live::interfaces(&plan.mesh.interface_prefix)?.into_iter().map(|i| i.name).collect();
+    let names: Vec<String> = live::interfaces(&plan.mesh.interface_prefix)?.into_iter().map(|i| i.link.name).collect();
     Ok(plan.node.links.iter().map(|l| l.interface.clone()).filter(|name| !names.contains(name)).collect())
 }

@@ -1,7 +1,10 @@
 //! A WireGuard interface's live state through `wireguard-control`: the
 //! kernel's over generic netlink, wireguard-go's over its UAPI socket in
-//! `/run/wireguard` (or `/var/run/wireguard`). Never its private key.
+//! `/run/wireguard` (or `/var/run/wireguard`). Never its private key. The
+//! one WireGuard state model of hortus, compared with the plan by both
+//! `hortus reconcile` and `hortus status`.
 
+use serde::{Deserialize, Serialize};
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -12,7 +15,7 @@ use wireguard_control::{Backend, Device, InterfaceName};
 const USERSPACE_SOCKET_DIRS: [&str; 2] = ["/run/wireguard", "/var/run/wireguard"];
 
 /// A WireGuard interface's settings and counters (never its private key).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WireGuardState {
     /// UDP listen port (the kernel picks one when none was set).
     pub listen_port: Option<u16>,
@@ -23,7 +26,7 @@ pub struct WireGuardState {
 }
 
 /// One WireGuard peer.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PeerState {
     /// The peer's public key, base64.
     pub public_key: String,

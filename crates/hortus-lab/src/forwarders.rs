@@ -16,8 +16,7 @@
 use crate::error::{LabError, Result};
 use crate::exec::{ip, nft, Cmd};
 use crate::lab::Lab;
-use crate::node::started_badly;
-use crate::process::ProcessKind;
+use crate::process::{started_badly, ProcessKind};
 use crate::tools;
 use hortus_core::Link;
 use hortus_plan::{Forwarder, Transport};
@@ -133,17 +132,4 @@ impl Lab {
 
 fn forwarder_kind(peer: &str) -> ProcessKind {
     ProcessKind::Forwarder { peer: peer.into() }
-}
-
-/// Programs the plan's forwarders need that are not installed.
-pub fn missing_forwarders(plan: &hortus_core::Plan) -> Vec<String> {
-    let phantun = plan
-        .nodes
-        .values()
-        .flat_map(|n| &n.links)
-        .any(|l| l.forwarder.as_ref().is_some_and(|f| f.transport() == Transport::Phantun));
-    if !phantun {
-        return vec![];
-    }
-    tools::missing_phantun()
 }

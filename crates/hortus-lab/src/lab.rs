@@ -5,16 +5,16 @@ use crate::error::{LabError, Result};
 use crate::exec::{ip, Cmd};
 use crate::lab_plan::{lab_plan, LabPlan};
 use crate::network;
-use crate::node::started_badly;
-use crate::process::{ProcessKind, ProcessRecord};
+use crate::process::{started_badly, ProcessKind, ProcessRecord};
 use crate::state::{create_dir, write_atomic, LabState, NodeUnderlay, StateDir, WireGuardImpl, STATE_VERSION};
 use crate::tools;
 use crate::underlay::{layout, Underlay, CORE};
 use hortus_core::inventory::RoutingDaemon;
 use hortus_core::{Inventory, Link, NodePlan, Plan};
+use hortus_status::watch::unix_ms;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Default namespace prefix.
 pub const DEFAULT_PREFIX: &str = "hl-";
@@ -74,7 +74,7 @@ impl Lab {
         let daemon = lab_plan.plan.mesh.routing;
         let wireguard = if tools::kernel_wireguard() { WireGuardImpl::Kernel } else { WireGuardImpl::Userspace };
         let mut missing = tools::missing(daemon, wireguard == WireGuardImpl::Userspace);
-        missing.extend(crate::forwarders::missing_forwarders(&lab_plan.plan));
+        missing.extend(tools::missing_forwarders(&lab_plan.plan));
         if !opts.relay_exe.is_file() {
             missing.push(opts.relay_exe.display().to_string());
         }
@@ -233,7 +233,7 @@ impl Lab {
         progress(&format!(
             "hortus lab: {} node(s) up with {}; state in {}",
             nodes.len(),
-            crate::node::daemon_name(self.state.daemon),
+            self.state.daemon.program(),
             self.dir.root.display()
         ));
         Ok(())
@@ -358,11 +358,6 @@ fn check_prefix(prefix: &str) -> Result<()> {
     } else {
         Err(LabError::Usage(format!("--name `{prefix}`: expected 1 to 12 characters of [A-Za-z0-9_.-]")))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Deletes `name`'s kernel WireGuard interfaces (userspace ones vanish with

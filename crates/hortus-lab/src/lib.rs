@@ -13,6 +13,16 @@
 //! MTUs, link-locals, ULAs, interface names) is the original's
 //! ([`lab_plan`]). Routes come from the routing daemon only.
 //!
+//! What a node sees is `hortus status` (crate `hortus-status`) run in its
+//! namespace ([`status`], [`watch`]); a kernel route is the host runtime's
+//! model ([`Route`], from `hortus-host`).
+//!
+//! The modules import one another without a circle: [`lab`] (the [`Lab`]
+//! itself, up and down) builds on the leaves ([`error`], [`exec`],
+//! [`process`], [`tools`], [`state`], [`network`], [`underlay`], ...), and
+//! the modules that add to [`Lab`] ([`node`], [`forwarders`], [`faults`],
+//! [`probe`], [`status`], [`watch`]) build on [`lab`], never the reverse.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), hortus_lab::LabError> {
 //! let text = std::fs::read_to_string("examples/six-nodes.toml").unwrap();

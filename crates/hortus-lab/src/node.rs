@@ -6,7 +6,7 @@ use crate::error::{LabError, Result};
 use crate::exec::{ip, Cmd};
 use crate::lab::Lab;
 use crate::network::add_address;
-use crate::process::ProcessKind;
+use crate::process::{started_badly, ProcessKind};
 use crate::state::WireGuardImpl;
 use crate::tools;
 use hortus_core::inventory::RoutingDaemon;
@@ -139,7 +139,7 @@ impl Lab {
         let host = self.plan.host(name)?;
         let node_dir = self.dir.node(name);
         let render_err = |source| LabError::Render { node: name.into(), source };
-        let log = node_dir.file(&format!("{}.log", daemon_name(self.state.daemon)));
+        let log = node_dir.file(&format!("{}.log", self.state.daemon.program()));
         let ns = self.state.node_ns(name);
         let cmd = match self.state.daemon {
             RoutingDaemon::Bird => {
@@ -187,16 +187,9 @@ impl Lab {
         if running {
             return Ok(());
         }
-        let log = self.dir.node(name).file(&format!("{}.log", daemon_name(self.state.daemon)));
-        Err(started_badly(&format!("{} on `{name}`", daemon_name(self.state.daemon)), &log))
-    }
-}
-
-/// The daemon's program name.
-pub fn daemon_name(daemon: RoutingDaemon) -> &'static str {
-    match daemon {
-        RoutingDaemon::Bird => "bird",
-        RoutingDaemon::Babeld => "babeld",
+        let program = self.state.daemon.program();
+        let log = self.dir.node(name).file(&format!("{program}.log"));
+        Err(started_badly(&format!("{program} on `{name}`"), &log))
     }
 }
 
@@ -224,16 +217,4 @@ fn wait_for_file(path: &Path, timeout: Duration) -> std::result::Result<(), ()> 
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(())
-}
-
-/// A process that did not come up, with the end of its log.
-pub(crate) fn started_badly(what: &str, log: &Path) -> LabError {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let tail: Vec<&str> = text.lines().rev().take(8).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().collect();
-    LabError::Command {
-        command: what.into(),
-        status: "did not start".into(),
-        stderr: format!("{} (log {}):\n{}", "see the log", log.display(), tail.join("\n")),
-    }
 }

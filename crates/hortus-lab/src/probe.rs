@@ -2,7 +2,8 @@
 //! waiting until the whole mesh is connected.
 
 use crate::error::{LabError, Result};
-use crate::lab::{unix_ms, Lab};
+use crate::lab::Lab;
+use hortus_status::watch::unix_ms;
 use serde::Serialize;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

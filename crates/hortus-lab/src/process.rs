@@ -1,7 +1,9 @@
 //! Processes the lab starts, identified by PID *and* start time so a reused
 //! PID is never signalled.
 
+use crate::error::LabError;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// What a lab process is.
@@ -77,6 +79,18 @@ impl ProcessRecord {
         wait_gone(self, Duration::from_secs(2));
         reap(self.pid);
         !self.alive()
+    }
+}
+
+/// A process that did not come up, with the end of its log.
+pub(crate) fn started_badly(what: &str, log: &Path) -> LabError {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(8).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    LabError::Command {
+        command: what.into(),
+        status: "did not start".into(),
+        stderr: format!("{} (log {}):\n{}", "see the log", log.display(), tail.join("\n")),
     }
 }
 

@@ -7,7 +7,6 @@ use crate::error::{LabError, Result};
 use crate::exec::Cmd;
 use crate::lab::Lab;
 use crate::network::TABLE;
-use crate::node::daemon_name;
 use crate::state::CutMode;
 use hortus_status::HostStatus;
 use serde::Serialize;
@@ -16,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv6Addr;
 
-pub use hortus_status::live::KernelRoute as Route;
+pub use hortus_host::routes::KernelRoute as Route;
 
 /// One node's view.
 #[derive(Debug, Clone, Serialize)]
@@ -62,7 +61,7 @@ impl Lab {
         let node = self.dir.node(name);
         let path = |file: &str| node.file(file).to_string_lossy().into_owned();
         let plan = self.dir.plan_file().to_string_lossy().into_owned();
-        let daemon = daemon_name(self.state.daemon);
+        let daemon = self.state.daemon.program();
         let args = [
             "status",
             "--plan",

@@ -1,6 +1,8 @@
 //! The programs the lab runs, and whether they are installed.
 
 use hortus_core::inventory::RoutingDaemon;
+use hortus_core::Plan;
+use hortus_plan::Transport;
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming the BIRD 3 binary (else `bird` on PATH).
@@ -8,7 +10,7 @@ pub const BIRD_ENV: &str = "HORTUS_BIRD";
 
 /// The BIRD 3 binary: `$HORTUS_BIRD`, else `bird`.
 pub fn bird() -> String {
-    std::env::var(BIRD_ENV).ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "bird".into())
+    std::env::var(BIRD_ENV).ok().filter(|b| !b.is_empty()).unwrap_or_else(|| RoutingDaemon::Bird.program().into())
 }
 
 /// Environment variable naming phantun's client binary (else `phantun_client` on PATH).
@@ -28,7 +30,7 @@ pub fn phantun_server() -> String {
 
 /// The babeld binary.
 pub fn babeld() -> String {
-    "babeld".into()
+    RoutingDaemon::Babeld.program().into()
 }
 
 /// The routing daemon's binary.
@@ -69,6 +71,20 @@ pub fn missing(daemon: RoutingDaemon, userspace_wireguard: bool) -> Vec<String> 
     }
     needed.push(daemon_binary(daemon));
     needed.into_iter().filter(|p| locate(p).is_none()).collect()
+}
+
+/// Programs the plan's forwarders need that are not installed: phantun's
+/// binaries, when a link is forwarded over phantun.
+pub fn missing_forwarders(plan: &Plan) -> Vec<String> {
+    let phantun = plan
+        .nodes
+        .values()
+        .flat_map(|n| &n.links)
+        .any(|l| l.forwarder.as_ref().is_some_and(|f| f.transport() == Transport::Phantun));
+    if !phantun {
+        return vec![];
+    }
+    missing_phantun()
 }
 
 /// phantun's binaries, when not installed.

@@ -1,10 +1,11 @@
 //! The plan against a [`Snapshot`]: per link and per destination, what is
 //! live and what differs from the plan.
 
-use crate::live::{KernelRoute, Snapshot};
+use crate::live::Snapshot;
 use hortus_core::inventory::RoutingDaemon;
 use hortus_core::policy::Path;
 use hortus_core::{HostPlan, NodePlan, Plan};
+use hortus_host::routes::KernelRoute;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv6Addr;
 use std::time::Duration;
@@ -256,7 +257,7 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
                 listen: link.listen,
                 up,
                 listen_port: wg.and_then(|w| w.listen_port),
-                endpoint: peer.and_then(|p| p.endpoint.clone()),
+                endpoint: peer.and_then(|p| p.endpoint).map(|e| e.to_string()),
                 handshake_age_s: age,
                 rx_bytes: peer.map_or(0, |p| p.rx_bytes),
                 tx_bytes: peer.map_or(0, |p| p.tx_bytes),
@@ -315,7 +316,8 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::{BabelView, InterfaceState, KernelRoute, Neighbour, WgInterface, WgPeer};
+    use crate::live::{BabelView, InterfaceState, Neighbour};
+    use hortus_host::wireguard::{PeerState, WireGuardState};
     use std::collections::BTreeMap;
 
     const NOW: u64 = 1_000_000;
@@ -334,7 +336,7 @@ mod tests {
         let mut neighbours = vec![];
         let mut routes = BTreeMap::new();
         for (i, l) in plan.node.links.iter().enumerate() {
-            let peer = WgPeer {
+            let peer = PeerState {
                 public_key: l.peer_public_key.clone(),
                 endpoint: None,
                 last_handshake_unix_s: Some(NOW - 5),
@@ -342,7 +344,7 @@ mod tests {
                 tx_bytes: 20,
                 keepalive: l.keepalive,
             };
-            let wg = WgInterface { listen_port: l.listen.then_some(l.port), peers: vec![peer] };
+            let wg = WireGuardState { listen_port: l.listen.then_some(l.port), public_key: None, peers: vec![peer] };
             let state = InterfaceState { present: true, admin_up: true, wireguard: Some(wg), error: None };
             interfaces.insert(l.interface.clone(), state);
             let address: Ipv6Addr = format!("fe80::{}", i + 1).parse().unwrap();

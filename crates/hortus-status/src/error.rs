@@ -23,9 +23,9 @@ pub enum Error {
         /// The offending line.
         line: String,
     },
-    /// A netlink request failed.
-    #[error("netlink: {0}")]
-    Netlink(String),
+    /// The host runtime could not read the kernel's links or routes.
+    #[error(transparent)]
+    Host(#[from] hortus_host::HostError),
 }
 
 /// Result with [`Error`].

@@ -1,37 +1,15 @@
 //! The live state of a host, read through three small traits so the same
 //! code serves a real host and tests: WireGuard interfaces, Babel's view,
-//! and the kernel's interfaces and routes.
+//! and the kernel's interfaces and routes. [`Host`] reads the first and the
+//! last from the host runtime (`hortus-host`); Babel's view comes from
+//! [`crate::bird`] or [`crate::babeld`].
 
 use crate::error::Result;
+use hortus_host::routes::KernelRoute;
+use hortus_host::wireguard::WireGuardState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
-
-/// One WireGuard interface as the kernel or wireguard-go reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WgInterface {
-    /// The UDP port it listens on.
-    pub listen_port: Option<u16>,
-    /// Its peers.
-    pub peers: Vec<WgPeer>,
-}
-
-/// One WireGuard peer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WgPeer {
-    /// Base64 public key.
-    pub public_key: String,
-    /// Current endpoint (`ip:port`), if known.
-    pub endpoint: Option<String>,
-    /// Last handshake, Unix seconds; `None` if never.
-    pub last_handshake_unix_s: Option<u64>,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Persistent keepalive, seconds.
-    pub keepalive: Option<u16>,
-}
 
 /// A Babel neighbour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,34 +44,11 @@ pub struct BabelView {
     pub routes: Vec<BabelRoute>,
 }
 
-/// The route the kernel uses toward a destination.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KernelRoute {
-    /// `unicast`, or `unreachable` (a retracted Babel route), etc.
-    pub kind: String,
-    /// Output interface, if any.
-    pub dev: Option<String>,
-    /// Next hop, if not on-link.
-    pub gateway: Option<Ipv6Addr>,
-    /// Installing protocol: `bird`, `babel`, `kernel`, or a number.
-    pub protocol: String,
-    /// Kernel metric.
-    pub metric: u32,
-}
-
-impl KernelRoute {
-    /// Whether a routing daemon installed it as a usable route (not a
-    /// kernel peer route, not an unreachable one).
-    pub fn from_daemon(&self) -> bool {
-        self.kind == "unicast" && matches!(self.protocol.as_str(), "bird" | "babel" | "12" | "42")
-    }
-}
-
 /// Reads WireGuard interfaces.
 pub trait WireGuardSource {
     /// The interface `name`; `Ok(None)` when there is no such WireGuard
     /// interface.
-    fn interface(&self, name: &str) -> std::result::Result<Option<WgInterface>, String>;
+    fn interface(&self, name: &str) -> std::result::Result<Option<WireGuardState>, String>;
 }
 
 /// Reads the routing daemon.
@@ -110,6 +65,30 @@ pub trait RouteSource {
     fn host_routes(&self) -> Result<BTreeMap<Ipv6Addr, KernelRoute>>;
 }
 
+/// The host (network namespace) this runs in, read through `hortus-host`:
+/// WireGuard interfaces from wireguard-go when it has a control socket for
+/// them, else from the kernel; links and routes from the kernel.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Host;
+
+impl WireGuardSource for Host {
+    fn interface(&self, name: &str) -> std::result::Result<Option<WireGuardState>, String> {
+        let state =
+            hortus_host::wireguard::read(name).map_err(|e| format!("{name}: not readable as WireGuard ({e})"))?;
+        Ok(Some(state))
+    }
+}
+
+impl RouteSource for Host {
+    fn interfaces(&self) -> Result<BTreeMap<String, bool>> {
+        Ok(hortus_host::links::links()?.into_iter().map(|l| (l.name, l.up)).collect())
+    }
+
+    fn host_routes(&self) -> Result<BTreeMap<Ipv6Addr, KernelRoute>> {
+        Ok(hortus_host::routes::host_routes()?)
+    }
+}
+
 /// One interface's live state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InterfaceState {
@@ -118,7 +97,7 @@ pub struct InterfaceState {
     /// Administratively up.
     pub admin_up: bool,
     /// Its WireGuard state, if it could be read.
-    pub wireguard: Option<WgInterface>,
+    pub wireguard: Option<WireGuardState>,
     /// Why the WireGuard state could not be read.
     pub error: Option<String>,
 }

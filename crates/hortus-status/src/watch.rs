@@ -11,8 +11,7 @@
 
 use crate::assess::PlanView;
 use crate::error::Result;
-use crate::live::KernelRoute;
-use crate::netlink::{host_route_entries, RouteChange, RouteChanges};
+use hortus_host::routes::{host_route_entries, KernelRoute, RouteChange, RouteChanges};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -213,7 +212,9 @@ impl Watcher {
     }
 }
 
-fn unix_ms() -> u64 {
+/// Milliseconds since the Unix epoch, the clock of [`RouteEvent::unix_ms`]
+/// (0 before it).
+pub fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 

@@ -2,11 +2,11 @@
 //! break it, watch Babel repair it, tear it down. The work is done by the
 //! `hortus-lab` crate; this module parses arguments and prints.
 
+use crate::daemon::Daemon;
 use crate::files::read_inventory;
 use crate::output::outln;
 use anyhow::{Context, Result};
-use clap::{Subcommand, ValueEnum};
-use hortus_core::inventory::RoutingDaemon;
+use clap::Subcommand;
 use hortus_lab::{CutMode, Lab, UpOptions, DEFAULT_PREFIX, DEFAULT_STATE_DIR};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -142,22 +142,6 @@ enum RelayCommand {
     },
 }
 
-/// Routing daemon choice.
-#[derive(Clone, Copy, ValueEnum)]
-enum Daemon {
-    Bird,
-    Babeld,
-}
-
-impl From<Daemon> for RoutingDaemon {
-    fn from(d: Daemon) -> Self {
-        match d {
-            Daemon::Bird => RoutingDaemon::Bird,
-            Daemon::Babeld => RoutingDaemon::Babeld,
-        }
-    }
-}
-
 /// Runs `hortus lab ...`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let dir = args.state_dir;
@@ -168,7 +152,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let opts = UpOptions {
                 state_dir: dir.clone(),
                 prefix,
-                daemon: daemon.map(Into::into),
+                daemon: daemon.map(|d| d.0),
                 relay_exe: std::env::current_exe().context("cannot find the hortus executable for the relays")?,
             };
             Lab::up(&inventory, &opts, &mut |line| eprintln!("{line}"))?;

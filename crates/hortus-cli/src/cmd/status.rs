@@ -2,15 +2,15 @@
 //! WireGuard, Babel's view, kernel routes). The work is done by the
 //! `hortus-status` crate; this module parses arguments and prints.
 
+use crate::daemon::Daemon;
 use crate::exit;
 use crate::output::{outln, write_stdout};
 use anyhow::{bail, Context, Result};
-use clap::ValueEnum;
 use hortus_core::inventory::RoutingDaemon;
 use hortus_status::assess::PlanView;
-use hortus_status::live::BabelSource;
+use hortus_status::live::{BabelSource, Host};
 use hortus_status::watch::RouteEvent;
-use hortus_status::{assess, babeld, bird, collect, netlink, render, wireguard};
+use hortus_status::{assess, babeld, bird, collect, render};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,13 +58,6 @@ pub struct Args {
     watch_for: Option<Duration>,
 }
 
-/// Routing daemon choice.
-#[derive(Clone, Copy, ValueEnum)]
-enum Daemon {
-    Bird,
-    Babeld,
-}
-
 /// Runs `hortus status`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let text =
@@ -76,17 +69,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.watch {
         return watch(&plan, &args);
     }
-    let daemon = match args.daemon {
-        Some(Daemon::Bird) => RoutingDaemon::Bird,
-        Some(Daemon::Babeld) => RoutingDaemon::Babeld,
-        None => plan.routing,
-    };
+    let daemon = args.daemon.map_or(plan.routing, |d| d.0);
     let babel: Box<dyn BabelSource> = match daemon {
         RoutingDaemon::Bird => Box::new(bird::Bird { socket: args.bird_socket.clone() }),
         RoutingDaemon::Babeld => Box::new(babeld::Babeld { socket: args.babeld_socket.clone() }),
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let snapshot = collect(&plan.interfaces(), &wireguard::Host, babel.as_ref(), &netlink::Kernel, now)?;
+    let snapshot = collect(&plan.interfaces(), &Host, babel.as_ref(), &Host, now)?;
     let status = assess(&plan, &snapshot);
     if let Some(path) = &args.prometheus {
         hortus_fs::write_atomic(path, render::prometheus(&status).as_bytes(), 0o644)

@@ -1,0 +1,82 @@
+//! The kernel's network interfaces (links) over rtnetlink: the one link
+//! model of hortus, read by `hortus status`, `hortus reconcile` and the
+//! routes module, and deleted by reconcile.
+
+use crate::netlink;
+use crate::HostError;
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
+use std::io;
+
+/// One network interface as the kernel has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelLink {
+    /// Kernel interface index.
+    pub index: u32,
+    /// Interface name.
+    pub name: String,
+    /// Link kind (`wireguard`, `dummy`, ...), when the link has one.
+    pub kind: Option<String>,
+    /// MTU in bytes.
+    pub mtu: Option<u32>,
+    /// Administratively up.
+    pub up: bool,
+}
+
+/// Every link of the current network namespace, in kernel order.
+pub fn links() -> Result<Vec<KernelLink>, HostError> {
+    let messages = netlink::dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))
+        .map_err(HostError::netlink("list links"))?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|message| match message {
+            RouteNetlinkMessage::NewLink(link) => link_of(&link),
+            _ => None,
+        })
+        .collect())
+}
+
+/// A link message decoded; `None` without a name.
+fn link_of(message: &LinkMessage) -> Option<KernelLink> {
+    let mut link = KernelLink {
+        index: message.header.index,
+        name: String::new(),
+        kind: None,
+        mtu: None,
+        up: message.header.flags.contains(LinkFlags::Up),
+    };
+    for attribute in &message.attributes {
+        match attribute {
+            LinkAttribute::IfName(name) => link.name = name.clone(),
+            LinkAttribute::Mtu(mtu) => link.mtu = Some(*mtu),
+            LinkAttribute::LinkInfo(infos) => {
+                link.kind = infos.iter().find_map(|info| match info {
+                    LinkInfo::Kind(kind) => Some(kind.to_string()),
+                    _ => None,
+                })
+            }
+            _ => {}
+        }
+    }
+    (!link.name.is_empty()).then_some(link)
+}
+
+/// Deletes the link with kernel index `index`.
+pub fn delete(index: u32) -> io::Result<()> {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    netlink::change(RouteNetlinkMessage::DelLink(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_namespace() {
+        let links = links().expect("link dump");
+        let lo = links.iter().find(|l| l.name == "lo").expect("lo");
+        assert!(lo.up, "{links:?}");
+        assert_eq!(lo.kind, None);
+    }
+}
