@@ -3,7 +3,7 @@
 
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
-use hortus_core::inventory::RoutingDaemon;
+use hortus_plan::RoutingDaemon;
 
 /// A routing daemon given on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

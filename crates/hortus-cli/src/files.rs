@@ -6,6 +6,7 @@ use crate::output::write_stdout;
 use anyhow::{Context, Result};
 use hortus_core::excerpt::excerpt;
 use hortus_core::{build_host_plan, build_plan, HostPlan, Inventory, Plan};
+use hortus_plan::PlanFile;
 use std::fs;
 use std::io::Read;
 use std::path::Path;
@@ -34,6 +35,27 @@ pub fn read_plan(path: &Path) -> Result<Plan> {
 pub fn read_host_plan(path: &Path, host: &str) -> Result<HostPlan> {
     let inventory = read_inventory(path)?;
     build_host_plan(&inventory, host).with_context(|| format!("in {}", shown(path)))
+}
+
+/// Reads a plan file through the one loader (`hortus_plan::PlanFile`:
+/// version checked first) and returns one host's view: `host`'s, or for a
+/// whole plan without `host` this machine's hostname's; a host view is used
+/// as it is when `host` is not given, and must be `host`'s when it is.
+pub fn read_plan_file(path: &Path, host: Option<&str>) -> Result<HostPlan> {
+    let in_file = || format!("plan {}", shown(path));
+    let file = PlanFile::read(path).with_context(in_file)?;
+    let host = match (&file, host) {
+        (_, Some(host)) => Some(host.to_string()),
+        (PlanFile::Whole(_), None) => hostname(),
+        (PlanFile::Host(_), None) => None,
+    };
+    file.host_view(host.as_deref()).with_context(in_file)
+}
+
+/// The kernel's hostname (the NixOS `networking.hostName`).
+fn hostname() -> Option<String> {
+    let name = fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    Some(name.trim().to_string()).filter(|n| !n.is_empty())
 }
 
 /// Writes `contents` to `path` atomically, with `mode` permissions.

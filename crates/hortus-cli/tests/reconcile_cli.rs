@@ -24,14 +24,32 @@ fn missing_plan_is_a_clear_error() {
 }
 
 #[test]
-fn whole_mesh_plan_is_refused_with_a_hint() {
+fn whole_mesh_plan_takes_the_host_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     let ex = example();
     assert!(hortus(&["plan", ex.to_str().unwrap(), "-o", plan.to_str().unwrap()]).status.success());
-    let out = hortus(&["reconcile", "--plan", plan.to_str().unwrap(), "--dry-run"]);
+    let out = hortus(&["reconcile", "--plan", plan.to_str().unwrap(), "--host", "nobody", "--dry-run"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("whole-mesh plan; give one host's view"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("host `nobody` is not in the plan (nodes: abhoth,"), "{}", stderr(&out));
+    let out = hortus(&["reconcile", "--plan", plan.to_str().unwrap(), "--host", "hastur", "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("host hastur: 5 planned link(s)"));
+}
+
+#[test]
+fn a_plan_of_another_version_is_refused_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("old.json");
+    // The version is checked before anything else: a v2 plan's fields are never misread.
+    std::fs::write(&plan, r#"{"version": 2, "mesh": {}, "host": "hastur", "node": {}, "skipped": []}"#).unwrap();
+    for command in [&["reconcile", "--dry-run"][..], &["status"][..]] {
+        let mut args = command.to_vec();
+        args.extend(["--plan", plan.to_str().unwrap()]);
+        let out = hortus(&args);
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
+        assert!(stderr(&out).contains("plan version 2, this hortus reads version 3"), "{}", stderr(&out));
+    }
 }
 
 #[test]

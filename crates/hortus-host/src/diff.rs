@@ -5,7 +5,7 @@
 //! touched, whatever their name.
 
 use crate::live::LiveInterface;
-use hortus_core::{HostPlan, Link};
+use hortus_plan::{HostPlan, Link};
 use std::fmt;
 
 /// What happens to an interface.

@@ -1,26 +1,8 @@
 //! Errors of live-host operations.
 
-use std::path::PathBuf;
-
 /// Why a live-host operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
-    /// The plan file could not be read.
-    #[error("cannot read the plan {path}")]
-    Read {
-        /// The plan file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The plan file is not a host's plan this hortus reads.
-    #[error("{path} is not a usable host plan: {message}")]
-    Parse {
-        /// The plan file.
-        path: PathBuf,
-        /// What is wrong with it.
-        message: String,
-    },
     /// A netlink request failed.
     #[error("netlink: cannot {what}")]
     Netlink {

@@ -43,8 +43,7 @@ pub mod wireguard;
 pub use diff::{Action, Change};
 pub use error::HostError;
 
-use hortus_core::HostPlan;
-use std::path::Path;
+use hortus_plan::HostPlan;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -76,26 +75,6 @@ pub struct Report {
     pub actions: Vec<Action>,
     /// Planned interfaces still missing after the reload and the wait.
     pub missing: Vec<String>,
-}
-
-/// Reads a host's plan (`hortus plan INVENTORY --host NAME` output).
-pub fn read_host_plan(path: &Path) -> Result<HostPlan, HostError> {
-    let text = std::fs::read_to_string(path).map_err(|e| HostError::Read { path: path.into(), source: e })?;
-    let plan: HostPlan = serde_json::from_str(&text).map_err(|e| HostError::Parse {
-        path: path.into(),
-        message: if text.contains("\"nodes\"") {
-            "this is a whole-mesh plan; give one host's view (`hortus plan INVENTORY --host NAME`)".into()
-        } else {
-            e.to_string()
-        },
-    })?;
-    if plan.version != hortus_core::PLAN_VERSION {
-        return Err(HostError::Parse {
-            path: path.into(),
-            message: format!("plan version {}, this hortus reads version {}", plan.version, hortus_core::PLAN_VERSION),
-        });
-    }
-    Ok(plan)
 }
 
 /// Deletes the mesh interfaces that are not in `plan` or differ from it,

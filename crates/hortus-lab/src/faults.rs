@@ -27,7 +27,7 @@ use crate::lab::{delete_kernel_interfaces, Lab};
 use crate::network::{LOSS_CHAIN, TABLE};
 use crate::state::{Cut, CutMode};
 use crate::underlay::UPLINK;
-use hortus_core::policy::Path;
+use hortus_plan::Path;
 use std::time::Duration;
 
 impl Lab {

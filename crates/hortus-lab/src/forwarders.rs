@@ -18,7 +18,7 @@ use crate::exec::{ip, nft, Cmd};
 use crate::lab::Lab;
 use crate::process::{started_badly, ProcessKind};
 use crate::tools;
-use hortus_core::Link;
+use hortus_plan::Link;
 use hortus_plan::{Forwarder, Transport};
 use hortus_render::forwarder::{nftables, phantun_instances};
 use std::time::{Duration, Instant};

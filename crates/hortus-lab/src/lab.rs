@@ -9,8 +9,9 @@ use crate::process::{started_badly, ProcessKind, ProcessRecord};
 use crate::state::{create_dir, write_atomic, LabState, NodeUnderlay, StateDir, WireGuardImpl, STATE_VERSION};
 use crate::tools;
 use crate::underlay::{layout, Underlay, CORE};
-use hortus_core::inventory::RoutingDaemon;
-use hortus_core::{Inventory, Link, NodePlan, Plan};
+use hortus_core::Inventory;
+use hortus_plan::RoutingDaemon;
+use hortus_plan::{Link, NodePlan, Plan, PlanFile};
 use hortus_status::watch::unix_ms;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -120,9 +121,7 @@ impl Lab {
     pub fn open(state_dir: &Path) -> Result<Lab> {
         let dir = StateDir::new(state_dir);
         let state = dir.load()?;
-        let path = dir.plan_file();
-        let text = std::fs::read_to_string(&path).map_err(|e| LabError::io(&path, e))?;
-        let plan = serde_json::from_str(&text).map_err(|e| LabError::BadState { path, message: e.to_string() })?;
+        let plan = PlanFile::read(&dir.plan_file())?.whole()?;
         Ok(Lab { dir, state, plan })
     }
 

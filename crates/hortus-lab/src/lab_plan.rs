@@ -10,10 +10,10 @@
 
 use crate::error::{LabError, Result};
 use crate::underlay::Underlay;
-use hortus_core::inventory::RoutingDaemon;
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use hortus_core::{build_plan, Inventory, Link, NodePlan, Plan};
 use hortus_plan::Forwarder;
+use hortus_plan::RoutingDaemon;
 use std::collections::BTreeMap;
 
 /// The lab's inventory and plan, with the private keys kept apart.
@@ -118,7 +118,7 @@ fn link_shape(link: &Link) -> impl PartialEq + '_ {
 mod tests {
     use super::*;
     use crate::underlay::layout;
-    use hortus_core::policy::Path;
+    use hortus_plan::Path;
 
     fn six_nodes() -> Inventory {
         Inventory::from_toml_str(include_str!("../../../examples/six-nodes.toml")).unwrap()

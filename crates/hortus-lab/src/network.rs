@@ -5,8 +5,8 @@
 use crate::error::Result;
 use crate::exec::{ip, nft, sysctls};
 use crate::underlay::{Router, RouterRole, Uplink, CENSORED_ZONE, UPLINK};
-use hortus_core::NodePlan;
-use hortus_plan::InterfaceAddress;
+use hortus_plan::{InterfaceAddress, NodePlan};
+use std::collections::BTreeMap;
 
 /// The Babel UDP port, counted in each node's nftables table.
 pub const BABEL_PORT: u16 = 6696;
@@ -97,18 +97,36 @@ table inet {TABLE} {{
     )
 }
 
-/// A node's base: forwarding, an ephemeral port range clear of its link
-/// ports, the anchor with its addresses, and the lab's nftables table.
+/// A node's base: an ephemeral port range clear of its link ports (a lab
+/// need: its nodes share one kernel's port allocator per namespace), the
+/// anchor with its addresses, and the lab's nftables table. The plan's own
+/// sysctls are applied once the links exist ([`apply_sysctl`]).
 pub fn configure_node(ns: &str, node: &NodePlan) -> Result<()> {
     let ports: Vec<u16> = node.links.iter().map(|l| l.port).collect();
-    let mut values = vec![("net/ipv6/conf/all/forwarding", "1".to_string()), ("net/ipv4/ip_forward", "1".into())];
     if let Some((lo, hi)) = ephemeral_range(&ports) {
-        values.push(("net/ipv4/ip_local_port_range", format!("{lo} {hi}")));
+        sysctls(ns, &[("net/ipv4/ip_local_port_range", &format!("{lo} {hi}"))])?;
     }
-    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    sysctls(ns, &values)?;
     add_anchor(ns, node)?;
     nft(ns, node_rules())
+}
+
+/// Applies a plan's `node.sysctl` in namespace `ns`. Keys are in sysctl.d
+/// syntax: dots separate the path, a `/` stands for a dot inside a name.
+pub fn apply_sysctl(ns: &str, sysctl: &BTreeMap<String, u32>) -> Result<()> {
+    let values: Vec<(String, String)> = sysctl.iter().map(|(key, value)| (proc_path(key), value.to_string())).collect();
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    sysctls(ns, &values)
+}
+
+/// `net.ipv4.conf.wg/x.rp_filter` → `net/ipv4/conf/wg.x/rp_filter`.
+fn proc_path(key: &str) -> String {
+    key.chars()
+        .map(|c| match c {
+            '.' => '/',
+            '/' => '.',
+            c => c,
+        })
+        .collect()
 }
 
 /// The anchor: a dummy interface where the kernel has them, else ifb.
@@ -196,6 +214,12 @@ pub fn ephemeral_range(ports: &[u16]) -> Option<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysctl_keys_become_proc_paths() {
+        assert_eq!(proc_path("net.ipv6.conf.all.forwarding"), "net/ipv6/conf/all/forwarding");
+        assert_eq!(proc_path("net.ipv4.conf.wg-a/b.rp_filter"), "net/ipv4/conf/wg-a.b/rp_filter");
+    }
 
     #[test]
     fn ephemeral_range_avoids_link_ports() {

@@ -5,12 +5,12 @@
 use crate::error::{LabError, Result};
 use crate::exec::{ip, Cmd};
 use crate::lab::Lab;
-use crate::network::add_address;
+use crate::network::{add_address, apply_sysctl};
 use crate::process::{started_badly, ProcessKind};
 use crate::state::WireGuardImpl;
 use crate::tools;
-use hortus_core::inventory::RoutingDaemon;
-use hortus_core::Link;
+use hortus_plan::Link;
+use hortus_plan::RoutingDaemon;
 use hortus_render::{babeld, bird};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,6 +32,9 @@ impl Lab {
             self.create_interface(name, link)?;
             self.link_up(name, link).map_err(|e| self.wireguard_exited(name, link).unwrap_or(e))?;
         }
+        // The plan's sysctls (forwarding, rp_filter on these interfaces),
+        // as `hortus render --format sysctl` writes them for a host.
+        apply_sysctl(&self.state.node_ns(name), &self.node_plan(name)?.sysctl)?;
         for link in &links {
             self.start_forwarder(name, link)?;
         }

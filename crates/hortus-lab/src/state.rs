@@ -6,7 +6,7 @@
 
 use crate::error::{LabError, Result};
 use crate::process::ProcessRecord;
-use hortus_core::inventory::RoutingDaemon;
+use hortus_plan::RoutingDaemon;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

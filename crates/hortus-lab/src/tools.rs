@@ -1,7 +1,7 @@
 //! The programs the lab runs, and whether they are installed.
 
-use hortus_core::inventory::RoutingDaemon;
-use hortus_core::Plan;
+use hortus_plan::Plan;
+use hortus_plan::RoutingDaemon;
 use hortus_plan::Transport;
 use std::path::{Path, PathBuf};
 

@@ -119,3 +119,18 @@ impl PlanFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_checked_before_the_rest() {
+        let old = r#"{"version": 2, "nodes": {}, "skipped": [], "mesh": {"mtu": 1500}}"#;
+        assert!(matches!(PlanFile::parse(old), Err(LoadError::Version { found: 2 })));
+        assert!(matches!(PlanFile::parse("{}"), Err(LoadError::NotAPlan(_))));
+        assert!(matches!(PlanFile::parse("not json"), Err(LoadError::NotAPlan(_))));
+        let wrong_shape = format!(r#"{{"version": {PLAN_VERSION}, "nodes": {{}}}}"#);
+        assert!(matches!(PlanFile::parse(&wrong_shape), Err(LoadError::NotAPlan(m)) if m.contains("missing field")));
+    }
+}

@@ -2,10 +2,8 @@
 //! live and what differs from the plan.
 
 use crate::live::Snapshot;
-use hortus_core::inventory::RoutingDaemon;
-use hortus_core::policy::Path;
-use hortus_core::{HostPlan, NodePlan, Plan};
 use hortus_host::routes::KernelRoute;
+use hortus_plan::{HostPlan, NodePlan, Path, RoutingDaemon};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv6Addr;
 use std::time::Duration;
@@ -35,43 +33,21 @@ pub struct PlanView {
 }
 
 impl PlanView {
-    /// From a whole plan's JSON (`host` picks the node) or one host's view
-    /// (`hortus plan --host`; `host`, when given, must match it).
-    pub fn from_json(text: &str, host: Option<&str>) -> Result<PlanView, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        if value.get("nodes").is_some() {
-            let plan: Plan = serde_json::from_value(value).map_err(|e| format!("not a hortus plan: {e}"))?;
-            let host = host.ok_or("a whole plan needs --host (or this machine's hostname as a node name)")?;
-            let node = plan.nodes.get(host).ok_or_else(|| {
-                format!(
-                    "no node `{host}` in the plan (nodes: {})",
-                    plan.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })?;
-            let mut others: Vec<(&String, &NodePlan)> = plan.nodes.iter().filter(|(n, _)| *n != host).collect();
-            others.sort_by_key(|(_, n)| n.id);
-            Ok(PlanView {
-                host: host.into(),
-                node: node.clone(),
-                destinations: others.into_iter().map(|(name, n)| (name.clone(), n.address)).collect(),
-                hello_interval_ms: plan.mesh.babel.hello_interval_ms,
-                routing: plan.mesh.routing,
-            })
-        } else {
-            let plan: HostPlan = serde_json::from_value(value).map_err(|e| format!("not a hortus plan: {e}"))?;
-            if let Some(host) = host.filter(|h| *h != plan.host) {
-                return Err(format!("the plan is host `{}`'s view, not `{host}`'s", plan.host));
-            }
-            let mut peers: Vec<_> =
-                plan.node.links.iter().map(|l| (l.peer_id, l.peer.clone(), l.peer_address)).collect();
-            peers.sort();
-            Ok(PlanView {
-                destinations: peers.into_iter().map(|(_, name, address)| (name, address)).collect(),
-                host: plan.host,
-                node: plan.node,
-                hello_interval_ms: plan.mesh.babel.hello_interval_ms,
-                routing: plan.mesh.routing,
-            })
+    /// One host's view of the plan (load it with [`hortus_plan::PlanFile`]).
+    /// The destinations are every other node the plan names, by id: its
+    /// linked peers and the peers it has no link to.
+    pub fn new(plan: HostPlan) -> PlanView {
+        let linked = plan.node.links.iter().map(|l| (l.peer_id, &l.peer, l.peer_address));
+        let skipped = plan.node.skipped.iter().map(|s| (s.peer_id, &s.peer, s.peer_address));
+        let mut peers: Vec<(u32, &String, Ipv6Addr)> = linked.chain(skipped).collect();
+        peers.sort_by_key(|(id, _, _)| *id);
+        let destinations = peers.into_iter().map(|(_, name, address)| (name.clone(), address)).collect();
+        PlanView {
+            destinations,
+            hello_interval_ms: plan.mesh.babel.hello_interval_ms,
+            routing: plan.mesh.routing,
+            host: plan.host,
+            node: plan.node,
         }
     }
 
@@ -327,7 +303,7 @@ mod tests {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/six-nodes.toml")).unwrap();
         let plan = hortus_core::build_plan(&hortus_core::Inventory::from_toml_str(&text).unwrap()).unwrap();
-        PlanView::from_json(&serde_json::to_string(&plan).unwrap(), Some("hastur")).unwrap()
+        PlanView::new(plan.host("hastur").unwrap())
     }
 
     /// Every link up and handshaken 5 s ago, every route direct.
@@ -417,16 +393,15 @@ mod tests {
     }
 
     #[test]
-    fn a_host_view_has_its_peers_as_destinations() {
+    fn a_host_view_reaches_every_node() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/six-nodes.toml")).unwrap();
         let plan = hortus_core::build_plan(&hortus_core::Inventory::from_toml_str(&text).unwrap()).unwrap();
         let json = serde_json::to_string(&plan.host("yidhra").unwrap()).unwrap();
-        let view = PlanView::from_json(&json, None).unwrap();
+        let view = PlanView::new(hortus_plan::PlanFile::parse(&json).unwrap().host_view(None).unwrap());
         assert_eq!(view.host, "yidhra");
-        assert_eq!(view.destinations.len(), view.node.links.len());
-        assert!(PlanView::from_json(&json, Some("hastur")).unwrap_err().contains("yidhra"));
-        let whole = serde_json::to_string(&plan).unwrap();
-        assert!(PlanView::from_json(&whole, Some("nobody")).unwrap_err().contains("no node `nobody`"));
+        let names: Vec<&str> = view.destinations.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["hastur", "kaambl", "eihort", "abhoth", "azasos"], "linked peers and the skipped azasos");
+        assert_eq!(view.node.links.len(), 4);
     }
 }

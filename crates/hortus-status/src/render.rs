@@ -2,7 +2,7 @@
 //! (node_exporter's textfile collector).
 
 use crate::assess::{HostStatus, Reach};
-use hortus_core::policy::Path;
+use hortus_plan::Path;
 use std::fmt::Write;
 
 /// The human-readable report: one line per link, one per destination,

@@ -269,7 +269,7 @@ mod tests {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/six-nodes.toml")).unwrap();
         let plan = hortus_core::build_plan(&hortus_core::Inventory::from_toml_str(&text).unwrap()).unwrap();
-        PlanView::from_json(&serde_json::to_string(&plan).unwrap(), Some(host)).unwrap()
+        PlanView::new(plan.host(host).unwrap())
     }
 
     /// hastur, linked to every other node.

@@ -1,9 +1,10 @@
-//! `hortus reconcile [--plan FILE] [--dry-run] [--no-reload]`: on a host
+//! `hortus reconcile [--plan FILE] [--host NAME] [--dry-run] [--no-reload]`: on a host
 //! whose mesh interfaces systemd-networkd manages, delete the WireGuard
 //! interfaces the plan no longer has and the ones whose kernel state differs
 //! from it, then, when a planned interface is missing, `networkctl reload`
 //! (which recreates it from its current file). The NixOS module runs it as `hortus-reconcile.service`.
 
+use crate::files::read_plan_file;
 use anyhow::{bail, Result};
 use hortus_host::{Change, Options};
 use std::path::PathBuf;
@@ -13,9 +14,14 @@ use std::time::Duration;
 /// Arguments of `hortus reconcile`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// This host's plan (`hortus plan INVENTORY --host NAME -o FILE`).
+    /// The plan: this host's view (`hortus plan INVENTORY --host NAME -o
+    /// FILE`, what the NixOS module installs) or the whole mesh's.
     #[arg(long, value_name = "FILE", default_value = "/etc/hortus/plan.json")]
     plan: PathBuf,
+    /// This host's node name (default: the view's host; for a whole plan,
+    /// the machine's hostname).
+    #[arg(long)]
+    host: Option<String>,
     /// Print what would be deleted, change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -29,7 +35,7 @@ pub struct Args {
 
 /// Runs the reconciliation and prints one line per deleted interface.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let plan = hortus_host::read_host_plan(&args.plan)?;
+    let plan = read_plan_file(&args.plan, args.host.as_deref())?;
     let mut opts = Options { dry_run: args.dry_run, wait: Duration::from_secs(args.wait), ..Options::default() };
     if args.no_reload {
         opts.reload_command.clear();

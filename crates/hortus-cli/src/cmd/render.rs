@@ -12,8 +12,8 @@
 use crate::files::{read_host_plan, read_plan, shown};
 use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
-use hortus_core::HostPlan;
 use hortus_fs::generations::{self, Output};
+use hortus_plan::HostPlan;
 use hortus_render::{babeld, bird, forwarder, hosts, networkd, sysctl};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

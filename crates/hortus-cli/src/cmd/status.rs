@@ -4,9 +4,10 @@
 
 use crate::daemon::Daemon;
 use crate::exit;
+use crate::files::read_plan_file;
 use crate::output::{outln, write_stdout};
 use anyhow::{bail, Context, Result};
-use hortus_core::inventory::RoutingDaemon;
+use hortus_plan::RoutingDaemon;
 use hortus_status::assess::PlanView;
 use hortus_status::live::{BabelSource, Host};
 use hortus_status::watch::RouteEvent;
@@ -25,7 +26,7 @@ pub struct Args {
     /// The plan: the whole mesh's (`hortus plan`) or this host's view (`--host`).
     #[arg(long, default_value = DEFAULT_PLAN)]
     plan: PathBuf,
-    /// This host's node name (default: the machine's hostname).
+    /// This host's node name (default: the view's host; for a whole plan, the machine's hostname).
     #[arg(long)]
     host: Option<String>,
     /// Routing daemon to ask (default: the plan's `mesh.routing`).
@@ -60,12 +61,7 @@ pub struct Args {
 
 /// Runs `hortus status`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(&args.plan).with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
-    let host = args.host.clone().or_else(hostname);
-    let plan = PlanView::from_json(&text, host.as_deref())
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("plan {}", args.plan.display()))?;
+    let plan = PlanView::new(read_plan_file(&args.plan, args.host.as_deref())?);
     if args.watch {
         return watch(&plan, &args);
     }
@@ -116,12 +112,6 @@ fn watch(plan: &PlanView, args: &Args) -> Result<ExitCode> {
 pub(crate) fn print_event(event: &RouteEvent, json: bool) -> Result<()> {
     let line = if json { serde_json::to_string(event)? } else { event.to_string() };
     outln!("{line}")
-}
-
-/// The kernel's hostname (the NixOS `networking.hostName`).
-fn hostname() -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
-    Some(name.trim().to_string()).filter(|n| !n.is_empty())
 }
 
 /// `90`, `90s`, `5m`, `2h`.
