@@ -31,6 +31,22 @@ pub fn read_plan(path: &Path) -> Result<Plan> {
     build_plan(&inventory).with_context(|| format!("in {}", shown(path)))
 }
 
+/// A whole plan from `path`: read through the plan loader when the file is
+/// a plan (JSON with a top-level `version`, which an inventory never has),
+/// else planned from the inventory.
+pub fn read_plan_or_inventory(path: &Path) -> Result<Plan> {
+    let is_plan = path != Path::new("-")
+        && fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .is_some_and(|v| v.get("version").is_some());
+    if is_plan {
+        PlanFile::read(path).and_then(PlanFile::whole).with_context(|| format!("plan {}", shown(path)))
+    } else {
+        read_plan(path)
+    }
+}
+
 /// Reads an inventory and builds one host's view (O(n), not the whole plan).
 pub fn read_host_plan(path: &Path, host: &str) -> Result<HostPlan> {
     let inventory = read_inventory(path)?;

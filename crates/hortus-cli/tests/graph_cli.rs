@@ -26,6 +26,23 @@ fn readme_picture_is_current() {
 }
 
 #[test]
+fn a_plan_draws_the_same_as_its_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    assert!(hortus(&["plan", "examples/six-nodes.toml", "-o", plan.to_str().unwrap()]).status.success());
+    let from_plan = hortus(&["graph", plan.to_str().unwrap(), "--format", "dot"]);
+    assert!(from_plan.status.success(), "{}", String::from_utf8_lossy(&from_plan.stderr));
+    assert_eq!(from_plan.stdout, hortus(&["graph", "examples/six-nodes.toml", "--format", "dot"]).stdout);
+    let host_view = dir.path().join("hastur.json");
+    assert!(hortus(&["plan", "examples/six-nodes.toml", "--host", "hastur", "-o", host_view.to_str().unwrap()])
+        .status
+        .success());
+    let refused = hortus(&["graph", host_view.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the whole mesh's plan is needed"));
+}
+
+#[test]
 fn status_overlay_marks_down_and_detoured_links() {
     let dir = tempfile::tempdir().unwrap();
     // hastur's report: its link to kaambl down, kaambl reached via eihort.

@@ -2,7 +2,7 @@
 //! optionally with `hortus status` reports overlaid. The work is done by
 //! the `hortus-graph` crate; this module parses arguments and writes.
 
-use crate::files::read_plan;
+use crate::files::read_plan_or_inventory;
 use crate::output::write_stdout;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
@@ -14,7 +14,8 @@ use std::process::ExitCode;
 /// Arguments of `hortus graph`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The inventory (TOML, or JSON by extension).
+    /// The inventory (TOML, or JSON by extension), or a whole plan
+    /// (`hortus plan` output, recognised by its `version`).
     inventory: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value = "svg")]
@@ -37,7 +38,7 @@ enum Format {
 
 /// Runs `hortus graph`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let plan = read_plan(&args.inventory)?;
+    let plan = read_plan_or_inventory(&args.inventory)?;
     let status = match &args.status {
         Some(path) => read_status(path)?,
         None => vec![],
