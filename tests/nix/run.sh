@@ -217,6 +217,19 @@ for part in sorted(set(actual) | set(expected)):
                 python3 "$here/compare-sysctl.py" "$mapping" "$host" "$work/$host.render/sysctl.d/60-hortus.conf" \
                 --and "$work/mapping-ipv4.json" "$host" "$work/$host.render-ipv4/sysctl.d/60-hortus.conf"
         done
+        # The comparison itself must notice a difference.
+        python3 -c '
+import json, sys
+mapping = json.load(open(sys.argv[1]))
+mapping["abhoth"]["sysctl"]["net.ipv4.conf.wg-hastur.rp_filter"] = 2
+json.dump(mapping, open(sys.argv[2], "w"))
+' "$mapping" "$work/mapping.mutated.json"
+        if python3 "$here/compare-sysctl.py" "$work/mapping.mutated.json" abhoth \
+            "$work/abhoth.render/sysctl.d/60-hortus.conf" >/dev/null 2>&1; then
+            fail "the sysctl comparison notices a changed value"
+        else
+            pass "the sysctl comparison notices a changed value"
+        fi
     else
         fail "tests/nix/mapping.nix evaluates (IPv4 overlay)" "$(cat "$work/err")"
     fi
