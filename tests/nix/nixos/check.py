@@ -112,7 +112,7 @@ def check_case(name, args, rc):
 
     # Firewall.
     fw = r["firewall"]
-    wg = sorted(n for n in (l.split(".")[0] for l in rendered) if n.startswith("20-wg-"))
+    wg = sorted({n for n in (l.split(".")[0] for l in rendered) if n.startswith("20-wg-")})
     wg = sorted(n[len("20-"):] for n in wg)
     pfw = host_plan["node"]["firewall"]
     babel_port = pfw["babel_udp_port"]
