@@ -1,11 +1,13 @@
 # services.hortus' forwarders: per forwarded link of this host whose plan
 # names phantun (`mesh.forwarder = "phantun"`, the default), a systemd
-# service running phantun's client or server with the same command line
-# `hortus render --format forwarder` writes; the NAT phantun needs (the
-# server's TCP port DNATed to its TUN peer address, the client's TUN
-# address masqueraded) for the nftables and the iptables firewall; and the
-# server's TCP port opened. Reads config.services.hortus.plan; sets nothing
-# while it is null or the host runs no phantun.
+# service running phantun's client or server with the plan's arguments
+# (`forwarder.args`, the command line `hortus render --format forwarder`
+# writes); the plan's NAT rules (`node.nat_rules`: the server's TCP port
+# DNATed to its TUN peer address, the client's TUN masqueraded), one to one,
+# for the nftables and the iptables firewall; and the plan's TCP ports
+# (`node.firewall.tcp_ports`) opened. IP forwarding is in the plan's
+# `node.sysctl`, which ./module.nix sets. Reads config.services.hortus.plan;
+# sets nothing while it is null or the host runs no phantun.
 {
   config,
   lib,
@@ -31,34 +33,13 @@ let
   hostPlan = cfg.plan;
   instances = if hostPlan == null then [ ] else mapping.phantunInstances hostPlan;
   servers = filter (i: !i.client) instances;
-  clients = filter (i: i.client) instances;
+  natRules = if hostPlan == null then [ ] else hostPlan.node.nat_rules;
+  dnatRules = filter (r: r.action == "dnat") natRules;
+  masqueradeRules = filter (r: r.action == "masquerade") natRules;
   firewall = config.networking.firewall;
   nftablesBackend = firewall.backend == "nftables";
 
   unitName = i: "hortus-phantun-${i.link.peer}";
-
-  # phantun's arguments, as hortus-render's PhantunInstance::args.
-  args =
-    i:
-    let
-      f = i.forwarder;
-    in
-    [
-      "--local"
-      (if i.client then f.listen else toString f.port)
-      "--remote"
-      (if i.client then f.remote else f.deliver)
-      "--tun"
-      f.tun.name
-      "--tun-local"
-      f.tun.local
-      "--tun-peer"
-      f.tun.peer
-      "--tun-local6"
-      f.tun.local6
-      "--tun-peer6"
-      f.tun.peer6
-    ];
 
   service = i: {
     name = unitName i;
@@ -79,7 +60,7 @@ let
       partOf = [ "systemd-networkd.service" ];
       environment.RUST_LOG = "info";
       serviceConfig = {
-        ExecStart = "${cfg.forwarder.package}/bin/${if i.client then "client" else "server"} ${escapeShellArgs (args i)}";
+        ExecStart = "${cfg.forwarder.package}/bin/${if i.client then "client" else "server"} ${escapeShellArgs i.forwarder.args}";
         Restart = "always";
         RestartSec = 2;
         DynamicUser = true;
@@ -112,23 +93,7 @@ let
     };
   };
 
-  # nftables: the chains of hortus-render's table `hortus_forwarder`.
-  nftDnat =
-    i:
-    concatMapStrings (
-      target:
-      "    iifname != \"${i.forwarder.tun.name}\" fib daddr type local tcp dport ${toString i.forwarder.port} dnat ${target}\n"
-    ) [ "ip to ${i.forwarder.tun.peer}" "ip6 to ${i.forwarder.tun.peer6}" ];
-  nftTable = ''
-    chain prerouting {
-      type nat hook prerouting priority dstnat; policy accept;
-    ${concatMapStrings nftDnat servers}  }
-    chain postrouting {
-      type nat hook postrouting priority srcnat; policy accept;
-    ${concatMapStrings (i: "    iifname \"${i.forwarder.tun.name}\" masquerade\n") clients}  }
-  '';
-
-  # iptables: the same rules in chains of their own, hooked in once, so a
+  # iptables: the plan's NAT rules in chains of their own, hooked in once, so a
   # firewall reload does not pile them up.
   ipt = cmd: chain: hook: ''
     ${cmd} -t nat -N ${chain} 2>/dev/null || true
@@ -147,20 +112,23 @@ let
       (ipt "iptables" "hortus-fwd-post" "POSTROUTING")
       (ipt "ip6tables" "hortus-fwd-post" "POSTROUTING")
     ]
+    # A dnat rule: new TCP connections to its port on a local address, not
+    # from its own interface, to `to` (IPv4) and `to6` (IPv6).
     ++ map (
-      i:
+      r:
       let
-        f = i.forwarder;
         dnat = cmd: to: ''
-          ${cmd} -t nat -A hortus-fwd-pre ! -i ${f.tun.name} -p tcp --dport ${toString f.port} -m addrtype --dst-type LOCAL -j DNAT --to-destination ${to}
+          ${cmd} -t nat -A hortus-fwd-pre ! -i ${r.except_interface} -p tcp --dport ${toString r.port} -m addrtype --dst-type LOCAL -j DNAT --to-destination ${to}
         '';
       in
-      dnat "iptables" f.tun.peer + dnat "ip6tables" f.tun.peer6
-    ) servers
-    ++ map (i: ''
-      iptables -t nat -A hortus-fwd-post -s ${i.forwarder.tun.peer} -j MASQUERADE
-      ip6tables -t nat -A hortus-fwd-post -s ${i.forwarder.tun.peer6} -j MASQUERADE
-    '') clients
+      dnat "iptables" r.to + dnat "ip6tables" r.to6
+    ) dnatRules
+    # A masquerade rule, by its source addresses `from` / `from6` (iptables
+    # cannot match an input interface in POSTROUTING; nftables matches `interface`).
+    ++ map (r: ''
+      iptables -t nat -A hortus-fwd-post -s ${r.from} -j MASQUERADE
+      ip6tables -t nat -A hortus-fwd-post -s ${r.from6} -j MASQUERADE
+    '') masqueradeRules
   );
   iptablesStop = concatStringsSep "" [
     (iptUndo "iptables" "hortus-fwd-pre" "PREROUTING")
@@ -193,13 +161,13 @@ in
     {
       systemd.services = builtins.listToAttrs (map service instances);
 
-      # A phantun server accepts the client's TCP on the link's port.
-      networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall (map (i: i.forwarder.port) servers);
+      # The phantun servers accept the clients' TCP on these ports.
+      networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall hostPlan.node.firewall.tcp_ports;
     }
     (mkIf nftablesBackend {
       networking.nftables.tables.hortus_forwarder = {
         family = "inet";
-        content = nftTable;
+        content = mapping.nftablesForwarderTable hostPlan;
       };
       # With forward filtering on, DNATed connections reach the TUN.
       networking.firewall.extraForwardRules = mkIf firewall.filterForward (

@@ -2,10 +2,9 @@
 # address, when it has one) in networking.hosts as <node>.<domain>, the
 # same lines `hortus render --format hosts` writes for other hosts.
 #
-# Every node needs the whole plan: the module's `sourcePlan` (from
-# `inventory`, or from `planFile`). When `planFile` is one
-# host's view, only this host and its linked peers are known (a skipped
-# pair's other node is missing): commit the whole plan to name every node.
+# The names come from the module's `sourcePlan` (from `inventory`, or from
+# `planFile`): a whole plan's `nodes`, or a host view's own node, its links'
+# peers and its skipped peers (`node.skipped`), which together are every node.
 { config, lib, ... }:
 
 let
@@ -15,18 +14,17 @@ let
   source = cfg.sourcePlan;
 
   # name -> { address; ipv4_address; } of every node the plan knows.
+  peer = p: lib.nameValuePair p.peer {
+    address = p.peer_address;
+    ipv4_address = p.peer_ipv4_address;
+  };
   nodes =
     if source ? nodes then
       lib.mapAttrs (_: n: { inherit (n) address ipv4_address; }) source.nodes
     else
-      lib.listToAttrs (
-        map (l: lib.nameValuePair l.peer {
-          address = l.peer_address;
-          ipv4_address = l.peer_ipv4_address;
-        }) cfg.plan.node.links
-      )
+      lib.listToAttrs (map peer (source.node.links ++ source.node.skipped))
       // {
-        ${cfg.plan.host} = { inherit (cfg.plan.node) address ipv4_address; };
+        ${source.host} = { inherit (source.node) address ipv4_address; };
       };
 
   entries = lib.foldl' (

@@ -1,7 +1,9 @@
 # The mapping from a hortus plan (the JSON of `hortus plan`, see
-# docs/plan-format.md) to NixOS option values. The plan decides everything;
-# these functions only rename fields. They use builtins only, so they can be
-# evaluated and tested without nixpkgs:
+# docs/plan-format.md) to NixOS option values. Nix maps, never decides: the
+# plan carries every address, port, endpoint, metric, sysctl, firewall port
+# and NAT rule; these functions only select and rename fields (plan field ->
+# networkd key). They use builtins only, so they can be evaluated and tested
+# without nixpkgs:
 #
 #   nix-instantiate --eval --strict --json -E \
 #     '(import ./nix/lib.nix).networks ((import ./nix/lib.nix).hostView plan "abhoth")'
@@ -11,9 +13,9 @@ let
     concatStringsSep
     elem
     filter
+    head
     listToAttrs
     map
-    replaceStrings
     substring
     stringLength
     ;
@@ -26,20 +28,21 @@ let
   anchorUnit = interface: "10-${interface}";
   linkUnit = interface: "20-${interface}";
 
-  # Kernel metric of the peer route of a link's ULA address: worse than the
-  # routing daemons' routes (hortus-render's PEER_ROUTE_METRIC).
-  peerRouteMetric = 1024;
-
-  # Babel's UDP port (RFC 8966).
-  babelPort = 6696;
+  # One of the plan's interface addresses (`node.anchor_addresses`,
+  # `link.addresses`) as networkd's [Address] section.
+  addressSection =
+    a:
+    { Address = "${a.address}/${toString a.prefix_len}"; }
+    // optionalAttrs (a.peer != null) { Peer = "${a.peer}/${toString a.prefix_len}"; }
+    // optionalAttrs a.scope_link { Scope = "link"; }
+    // optionalAttrs (a.route_metric != null) { RouteMetric = a.route_metric; };
 in
 rec {
   /**
-    The plan format version this mapping reads (`version` in the plan JSON).
+    The plan format version this mapping reads (`version` in the plan JSON;
+    hortus-plan's PLAN_VERSION).
   */
-  planVersion = 2;
-
-  inherit babelPort;
+  planVersion = 3;
 
   /**
     The node names of `plan`: a whole plan (`hortus plan`) or one host's view
@@ -54,8 +57,8 @@ rec {
 
   /**
     `host`'s view of `plan`, exactly what `hortus plan --host host` prints:
-    the same fields, and only the skipped pairs involving `host`. A host view
-    is returned as it is.
+    a selection (`plan.nodes.<host>` and the mesh-wide parts), nothing is
+    computed. A host view is returned as it is.
   */
   hostView =
     plan: host:
@@ -68,13 +71,13 @@ rec {
         inherit (plan) version mesh warnings;
         inherit host;
         node = plan.nodes.${host};
-        skipped = filter (pair: elem host pair.nodes) plan.skipped;
       };
 
   /**
-    The WireGuard interfaces of a host view, in plan order.
+    The mesh (WireGuard) interfaces of a host view, in plan order
+    (`node.firewall.mesh_interfaces`).
   */
-  interfaces = hostPlan: map (link: link.interface) hostPlan.node.links;
+  interfaces = hostPlan: hostPlan.node.firewall.mesh_interfaces;
 
   /**
     Why `path` is not acceptable as the key file option `option`, or null.
@@ -92,8 +95,10 @@ rec {
 
   /**
     `systemd.network.netdevs` of a host view: the anchor dummy and one
-    WireGuard netdev per link. Key material appears only as file paths.
-    The same keys and values as `hortus render --format networkd`.
+    WireGuard netdev per link, `Endpoint` the `socket` of the link's first
+    `endpoints` entry (none when the list is empty). Key material appears
+    only as file paths. The same keys and values as
+    `hortus render --format networkd`.
   */
   netdevs =
     {
@@ -128,7 +133,7 @@ rec {
                 RouteTable = "off";
               }
               // optionalAttrs (presharedKeyFile != null) { PresharedKeyFile = presharedKeyFile; }
-              // optionalAttrs (link.endpoint != null) { Endpoint = link.endpoint; }
+              // optionalAttrs (link.endpoints != [ ]) { Endpoint = (head link.endpoints).socket; }
               // optionalAttrs (link.keepalive != null) { PersistentKeepalive = link.keepalive; }
             )
           ];
@@ -150,12 +155,12 @@ rec {
     );
 
   /**
-    `systemd.network.networks` of a host view. On every WireGuard interface:
-    the node's link-local /128 with the peer's as Peer= (scope link; Babel
-    speaks from it) and the node's ULA /128 with the peer's ULA as Peer=,
-    whose kernel route gets metric `peerRouteMetric` (1024) so a Babel
-    route always wins. On the anchor: the ULA /128 and the IPv4 /32, if any.
-    No other routes: the routing daemon installs them.
+    `systemd.network.networks` of a host view: one [Address] section per
+    address of the plan, `node.anchor_addresses` on the anchor and
+    `link.addresses` on each WireGuard interface (`Address` =
+    address/prefix_len, `Peer` = peer/prefix_len when there is a peer,
+    `Scope=link` when scope_link, `RouteMetric` when route_metric is set).
+    No routes: the routing daemon installs them.
   */
   networks =
     hostPlan:
@@ -174,43 +179,43 @@ rec {
       };
       wireguard = link: {
         name = linkUnit link.interface;
-        value = network link.interface [
-          {
-            Address = "${node.link_local}/128";
-            Peer = "${link.peer_link_local}/128";
-            Scope = "link";
-          }
-          {
-            Address = "${node.address}/128";
-            Peer = "${link.peer_address}/128";
-            RouteMetric = peerRouteMetric;
-          }
-        ];
+        value = network link.interface (map addressSection link.addresses);
       };
     in
     listToAttrs (
       [
         {
           name = anchorUnit node.anchor;
-          value = network node.anchor (
-            [ { Address = "${node.address}/128"; } ]
-            ++ (if node.ipv4_address != null then [ { Address = "${node.ipv4_address}/32"; } ] else [ ])
-          );
+          value = network node.anchor (map addressSection node.anchor_addresses);
         }
       ]
       ++ map wireguard node.links
     );
 
   /**
-    Firewall values of a host view: the UDP ports the host listens on directly
-    and its mesh interfaces. Forwarded links are reached over loopback; the
-    ports of forwarder servers (`node.forwarder_ports`) are left to the
-    forwarder's own configuration, since its transport decides the protocol.
+    Firewall values of a host view (`node.firewall`): the UDP ports the host
+    listens on directly (`udp_ports`) and its mesh interfaces
+    (`mesh_interfaces`). Forwarded links are reached over loopback; the TCP
+    ports of phantun servers (`tcp_ports`) are opened by ./forwarder.nix with
+    the servers, and `external_forwarder_ports` are the operator's.
   */
   firewall = hostPlan: {
-    allowedUDPPorts = hostPlan.node.firewall_udp_ports;
-    trustedInterfaces = interfaces hostPlan;
+    allowedUDPPorts = hostPlan.node.firewall.udp_ports;
+    trustedInterfaces = hostPlan.node.firewall.mesh_interfaces;
   };
+
+  /**
+    `networking.firewall.interfaces` of a host view whose mesh interfaces are
+    not trusted: Babel's UDP port (`node.firewall.babel_udp_port`) on each.
+  */
+  babelOnlyInterfaces =
+    hostPlan:
+    listToAttrs (
+      map (interface: {
+        name = interface;
+        value.allowedUDPPorts = [ hostPlan.node.firewall.babel_udp_port ];
+      }) hostPlan.node.firewall.mesh_interfaces
+    );
 
   /**
     The host's phantun instances (docs/plan-format.md, `forwarder`): one per
@@ -226,26 +231,39 @@ rec {
     }) (filter (link: link.forwarder != null && link.forwarder.transport == "phantun") hostPlan.node.links);
 
   /**
-    `boot.kernel.sysctl` of a host view: IPv6 (and, with an IPv4 overlay
-    or phantun instances, IPv4) forwarding, and no reverse-path filter on the mesh interfaces
-    (Babel routes are asymmetric by design).
+    `boot.kernel.sysctl` of a host view: the plan's `node.sysctl` as it is
+    (keys already in sysctl.d syntax; the same keys and values as
+    `hortus render`'s sysctl.d/60-hortus.conf).
   */
-  sysctl =
+  sysctl = hostPlan: hostPlan.node.sysctl;
+
+  /**
+    The host's NAT rules (`node.nat_rules`) as the body of nftables table
+    `hortus_forwarder` (family inet): byte for byte what `hortus render
+    --format forwarder` writes between `table inet hortus_forwarder {` and
+    its closing brace. A `dnat` rule gives one line per family, a
+    `masquerade` rule one line.
+  */
+  nftablesForwarderTable =
     hostPlan:
     let
-      # In sysctl.d keys a dot inside an interface name is written as `/`.
-      key = interface: "net.ipv4.conf.${replaceStrings [ "." ] [ "/" ] interface}.rp_filter";
-      # phantun routes between its TUN devices and the uplink (IPv4 too).
-      withIpv4 = hostPlan.node.ipv4_address != null || phantunInstances hostPlan != [ ];
+      rules = hostPlan.node.nat_rules;
+      dnat = filter (r: r.action == "dnat") rules;
+      masquerade = filter (r: r.action == "masquerade") rules;
+      dnatLines =
+        r:
+        concatStringsSep "" (
+          map (
+            to:
+            "    iifname != \"${r.except_interface}\" fib daddr type local tcp dport ${toString r.port} dnat ${to}\n"
+          ) [ "ip to ${r.to}" "ip6 to ${r.to6}" ]
+        );
+      chain =
+        name: hook: priority: lines:
+        "  chain ${name} {\n    type nat hook ${hook} priority ${priority}; policy accept;\n${lines}  }\n";
     in
-    listToAttrs (
-      map (interface: {
-        name = key interface;
-        value = 0;
-      }) (interfaces hostPlan)
-    )
-    // {
-      "net.ipv6.conf.all.forwarding" = 1;
-    }
-    // optionalAttrs withIpv4 { "net.ipv4.conf.all.forwarding" = 1; };
+    chain "prerouting" "prerouting" "dstnat" (concatStringsSep "" (map dnatLines dnat))
+    + chain "postrouting" "postrouting" "srcnat" (
+      concatStringsSep "" (map (r: "    iifname \"${r.interface}\" masquerade\n") masquerade)
+    );
 }

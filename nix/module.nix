@@ -1,7 +1,10 @@
 # The NixOS module: `services.hortus`. It maps this host's part of a hortus
 # plan onto systemd-networkd netdevs and networks, the firewall, sysctls and
 # the routing daemon (BIRD 3 or babeld) with the config `hortus render`
-# writes. The mapping itself lives in ./lib.nix.
+# writes. The mapping itself lives in ./lib.nix. Nix maps, never decides:
+# every value comes from a plan field or a rendered file; what is left here
+# is NixOS plumbing (option priorities, assertions) and the one default noted
+# at `net.ipv4.conf.all.rp_filter` below.
 {
   config,
   lib,
@@ -12,7 +15,6 @@
 let
   inherit (lib)
     concatStringsSep
-    genAttrs
     literalExpression
     literalMD
     mkDefault
@@ -89,8 +91,6 @@ let
     (if cfg.privateKeyFile == null then null else mapping.keyFileProblem "services.hortus.privateKeyFile" cfg.privateKeyFile)
     (if cfg.presharedKeyFile == null then null else mapping.keyFileProblem "services.hortus.presharedKeyFile" cfg.presharedKeyFile)
   ];
-
-  interfaces = mapping.interfaces hostPlan;
 
   # A sysctl key is unique per priority (nixpkgs' sysctl type merges with
   # mergeOneOption): babeld.nix defines both forwarding keys plainly (100),
@@ -244,10 +244,11 @@ in
       type = types.bool;
       default = true;
       description = ''
-        Open the UDP ports this host's WireGuard interfaces listen on
-        (the plan's `node.firewall_udp_ports`). Ports of forwarder servers
-        (`node.forwarder_ports`) are not opened: the forwarder's transport
-        decides their protocol.
+        Open the ports the plan's `node.firewall` lists: `udp_ports`, where
+        this host's WireGuard interfaces listen, and, with the phantun
+        services ({option}`services.hortus.forwarder.enable`), `tcp_ports`.
+        `external_forwarder_ports` (forwarders hortus does not run,
+        `mesh.forwarder = "none"`) are left to you.
       '';
     };
 
@@ -255,9 +256,10 @@ in
       type = types.bool;
       default = true;
       description = ''
-        Add the mesh's WireGuard interfaces to
+        Add the mesh's WireGuard interfaces (the plan's
+        `node.firewall.mesh_interfaces`) to
         {option}`networking.firewall.trustedInterfaces`. When false, only
-        Babel (UDP ${toString mapping.babelPort}) is accepted on them.
+        Babel (UDP `node.firewall.babel_udp_port`, 6696) is accepted on them.
       '';
     };
 
@@ -283,7 +285,7 @@ in
         prints it (see docs/plan-format.md); null when the plan cannot be
         read (the assertions say why). Read-only: inspect it with
         `nix eval .#nixosConfigurations.NAME.config.services.hortus.plan --json`,
-        or use it elsewhere, e.g. `plan.node.forwarder_ports`.
+        or use it elsewhere, e.g. `plan.node.firewall.external_forwarder_ports`.
       '';
     };
   };
@@ -346,21 +348,22 @@ in
       };
 
       boot.kernel.sysctl = mkMerge [
+        # The plan's `node.sysctl`, key for key (= sysctl.d/60-hortus.conf).
         (lib.mapAttrs (name: value: if lib.hasSuffix ".forwarding" name then forwardingPriority value else value) (
           mapping.sysctl hostPlan
         ))
-        # The kernel applies the larger of `all` and the interface's value.
+        # Not in the plan (yet): the kernel applies the larger of `all` and
+        # the interface's rp_filter, so with an IPv4 overlay `all` must not
+        # be stricter than the mesh interfaces' 0. Only a default: anything
+        # else (e.g. babeld.nix's plain 0, firewalld's) wins. The one value
+        # this module decides; see docs/nixos.md, "What the module sets".
         (mkIf (hostPlan.node.ipv4_address != null) { "net.ipv4.conf.all.rp_filter" = mkDefault 0; })
       ];
 
       networking.firewall = {
         allowedUDPPorts = mkIf cfg.openFirewall (mapping.firewall hostPlan).allowedUDPPorts;
         trustedInterfaces = mkIf cfg.trustInterfaces (mapping.firewall hostPlan).trustedInterfaces;
-        interfaces = mkIf (!cfg.trustInterfaces) (
-          genAttrs interfaces (_: {
-            allowedUDPPorts = [ mapping.babelPort ];
-          })
-        );
+        interfaces = mkIf (!cfg.trustInterfaces) (mapping.babelOnlyInterfaces hostPlan);
         # Babel picks each direction's path on its own; a strict reverse-path
         # check drops packets that come back over another link. Below
         # mkDefault, so that nixpkgs' own `mkDefault false` (the iptables

@@ -6,15 +6,20 @@
   lib,
   pkgs,
   # The six-node inventory, its fresh plan, and what the hortus under test
-  # prints for host `host`: plan --host, render --format bird / babeld.
+  # prints for host `host`: plan --host, render --format bird / babeld /
+  # sysctl, and the body of table hortus_forwarder of render --format
+  # forwarder's hortus-forwarder.nft.
   inventory,
   planFile,
-  # The same mesh with an IPv4 overlay (mesh.ipv4_prefix).
+  # The same mesh with an IPv4 overlay (mesh.ipv4_prefix), and its sysctl.d file.
   ipv4PlanFile,
   host,
   hostPlanFile,
   birdFile,
   babeldFile,
+  sysctlFile,
+  ipv4SysctlFile,
+  nftBodyFile,
   # null: every case, each run under builtins.tryEval (a case that throws,
   # e.g. on a conflicting definition, fails alone); a name: that case alone,
   # unguarded, for its error message.
@@ -84,20 +89,33 @@ let
     detail = failedAssertions config;
   };
 
-  # The host's forwarding and mesh rp_filter sysctls (reading them merges
-  # every definition: a key defined twice fails here).
-  meshSysctl =
-    config:
-    lib.filterAttrs (
-      n: _: lib.hasSuffix ".forwarding" n || lib.elem n (map (i: "net.ipv4.conf.${i}.rp_filter") interfaces)
-    ) config.boot.kernel.sysctl;
-  expectedSysctl =
-    ipv4:
-    lib.genAttrs (map (i: "net.ipv4.conf.${i}.rp_filter") interfaces) (_: 0)
-    // {
-      "net.ipv6.conf.all.forwarding" = 1;
-    }
-    // lib.optionalAttrs ipv4 { "net.ipv4.conf.all.forwarding" = 1; };
+  # A sysctl.d file's `key = value` lines as an attrset.
+  parseSysctl =
+    file:
+    builtins.listToAttrs (
+      map (
+        line:
+        let
+          m = builtins.match "([^ =]+) *= *([0-9]+)" line;
+        in
+        if m == null then
+          throw "not a sysctl.d line: ${line}"
+        else
+          {
+            name = builtins.elemAt m 0;
+            value = lib.toInt (builtins.elemAt m 1);
+          }
+      ) (builtins.filter (l: l != "" && !lib.hasPrefix "#" l) (lib.splitString "\n" (builtins.readFile file)))
+    );
+  # What `hortus render --format sysctl` writes for the host (plan `node.sysctl`).
+  renderedSysctl = parseSysctl sysctlFile;
+  renderedIpv4Sysctl = parseSysctl ipv4SysctlFile;
+  # Every sysctl defined (the stand-ins' own declared keys left at null
+  # dropped): with BIRD, hortus' definitions alone.
+  definedSysctl = config: lib.filterAttrs (_: v: v != null) config.boot.kernel.sysctl;
+  # The values of the keys `rendered` has (reading them merges every
+  # definition: a key defined twice fails here).
+  renderedKeys = rendered: config: lib.filterAttrs (n: _: rendered ? ${n}) config.boot.kernel.sysctl;
   # A host running babeld with the committed (stand-in) babeld config.
   babeld = {
     services.hortus.routingDaemon = "babeld";
@@ -157,6 +175,23 @@ in
         [ "hastur.mesh.example.org" ]
         { }
       ];
+
+  "hosts: a committed host view names every node too (its links' and its skipped peers)" =
+    let
+      # yidhra has no link to azasos (skipped: no forwarder server).
+      view = builtins.toFile "yidhra.plan.json" (builtins.toJSON (mapping.hostView plan "yidhra"));
+      config = fromPlanFile {
+        services.hortus.planFile = lib.mkForce view;
+        services.hortus.hostName = "yidhra";
+      };
+    in
+    equal {
+      skipped = map (s: s.peer) config.services.hortus.plan.node.skipped;
+      hosts = config.networking.hosts;
+    } {
+      skipped = [ "azasos" ];
+      hosts = lib.mapAttrs' (name: n: lib.nameValuePair n.address [ "${name}.hortus" ]) plan.nodes;
+    };
 
   "inventory (IFD): the plan option is `hortus plan --host`" = equal byInventory.services.hortus.plan expectedHostPlan;
 
@@ -232,8 +267,8 @@ in
 
   "planFile: firewall opens the plan's UDP ports and trusts the mesh interfaces" =
     accepted byPlanFile (
-      byPlanFile.networking.firewall.allowedUDPPorts == expectedHostPlan.node.firewall_udp_ports
-      && byPlanFile.networking.firewall.trustedInterfaces == interfaces
+      byPlanFile.networking.firewall.allowedUDPPorts == expectedHostPlan.node.firewall.udp_ports
+      && byPlanFile.networking.firewall.trustedInterfaces == expectedHostPlan.node.firewall.mesh_interfaces
       && byPlanFile.networking.firewall.checkReversePath == "loose"
     );
 
@@ -243,16 +278,18 @@ in
     in
     accepted config (config.networking.firewall.allowedUDPPorts == [ ]);
 
-  "trustInterfaces = false accepts only Babel on the mesh interfaces" =
+  "trustInterfaces = false accepts only Babel (the plan's babel_udp_port, 6696) on the mesh interfaces" =
     let
       config = fromPlanFile { services.hortus.trustInterfaces = false; };
     in
     equal {
       inherit (config.networking.firewall) trustedInterfaces;
       interfaces = builtins.mapAttrs (_: i: i.allowedUDPPorts) config.networking.firewall.interfaces;
+      port = expectedHostPlan.node.firewall.babel_udp_port;
     } {
       trustedInterfaces = [ ];
-      interfaces = lib.genAttrs interfaces (_: [ 6696 ]);
+      interfaces = lib.genAttrs expectedHostPlan.node.firewall.mesh_interfaces (_: [ 6696 ]);
+      port = 6696;
     };
 
   "sysctl: IPv6 forwarding, rp_filter 0 on every mesh interface" =
@@ -260,6 +297,12 @@ in
       byPlanFile.boot.kernel.sysctl."net.ipv6.conf.all.forwarding" == 1
       && builtins.all (i: byPlanFile.boot.kernel.sysctl."net.ipv4.conf.${i}.rp_filter" == 0) interfaces
     );
+
+  "sysctl: boot.kernel.sysctl is `hortus render`'s sysctl.d/60-hortus.conf (the plan's node.sysctl), key for key" =
+    equal (definedSysctl byPlanFile) renderedSysctl;
+
+  "sysctl + IPv4 overlay: `hortus render`'s sysctl.d/60-hortus.conf, and all.rp_filter 0 (a default, not in the plan)" =
+    equal (definedSysctl (fromPlanFile ipv4)) (renderedIpv4Sysctl // { "net.ipv4.conf.all.rp_filter" = 0; });
 
   "presharedKeyFile: every WireGuard peer gets it, the private key stays a path" =
     let
@@ -338,8 +381,43 @@ in
       && lib.hasInfix "tcp dport 51832 dnat ip6 to fcc8::9" table.content
       && lib.hasInfix "iifname \"ph-hastur\" masquerade" table.content
       && config.networking.firewall.allowedTCPPorts == [ 51832 ]
+      && config.networking.firewall.allowedTCPPorts == expectedHostPlan.node.firewall.tcp_ports
       && config.networking.firewall.extraCommands == ""
     );
+
+  "forwarder: the nftables table is `hortus render --format forwarder`'s table hortus_forwarder, byte for byte" =
+    let
+      config = fromPlanFile { networking.nftables.enable = true; };
+    in
+    equal (config.networking.nftables.tables.hortus_forwarder.content or null) (builtins.readFile nftBodyFile);
+
+  "forwarder: the iptables commands are the plan's nat_rules, one to one (two per rule: iptables and ip6tables)" =
+    let
+      lines = lib.filter (lib.hasInfix " -A hortus-fwd-") (lib.splitString "\n" byPlanFile.networking.firewall.extraCommands);
+      expected = lib.concatMap (
+        r:
+        if r.action == "dnat" then
+          map (
+            x:
+            "${x.cmd} -t nat -A hortus-fwd-pre ! -i ${r.except_interface} -p tcp --dport ${toString r.port} -m addrtype --dst-type LOCAL -j DNAT --to-destination ${x.to}"
+          ) [
+            {
+              cmd = "iptables";
+              inherit (r) to;
+            }
+            {
+              cmd = "ip6tables";
+              to = r.to6;
+            }
+          ]
+        else
+          [
+            "iptables -t nat -A hortus-fwd-post -s ${r.from} -j MASQUERADE"
+            "ip6tables -t nat -A hortus-fwd-post -s ${r.from6} -j MASQUERADE"
+          ]
+      ) expectedHostPlan.node.nat_rules;
+    in
+    equal (lib.sort lib.lessThan lines) (lib.sort lib.lessThan expected);
 
   "forwarder: iptables firewall gets the same rules in chains of its own" =
     let
@@ -413,7 +491,7 @@ in
     let
       config = fromPlanFile babeld;
     in
-    equal (meshSysctl config) (expectedSysctl false // { "net.ipv4.conf.all.forwarding" = 1; });
+    equal (renderedKeys renderedSysctl config) renderedSysctl;
 
   "babeld + IPv4 overlay: IPv4 forwarding defined once too" =
     let
@@ -424,14 +502,15 @@ in
         ];
       };
     in
-    equal (meshSysctl config) (expectedSysctl true);
+    equal (renderedKeys renderedIpv4Sysctl config) renderedIpv4Sysctl;
 
   "BIRD + IPv4 overlay: IPv4 forwarding, all.rp_filter 0 (the kernel takes the larger of all and the interface)" =
     let
       config = fromPlanFile ipv4;
     in
     accepted config (
-      meshSysctl config == expectedSysctl true && config.boot.kernel.sysctl."net.ipv4.conf.all.rp_filter" == 0
+      renderedKeys renderedIpv4Sysctl config == renderedIpv4Sysctl
+      && config.boot.kernel.sysctl."net.ipv4.conf.all.rp_filter" == 0
     );
 
   "babeld + IPv4 overlay: babeld.nix's all.rp_filter and hortus' agree" =

@@ -133,9 +133,18 @@ for host in "${hosts[@]}"; do
         fail "hortus render --host $host" "$(cat "$work/render.err")"
 done
 
-# The same mesh with an IPv4 overlay.
+# The same mesh with an IPv4 overlay (its sysctl.d files: IPv4 forwarding).
 sed 's|^prefix = "fdcc::/64"|&\nipv4_prefix = "10.42.0.0/24"|' examples/six-nodes.toml >"$work/six-nodes-ipv4.toml"
 "$hortus" plan "$work/six-nodes-ipv4.toml" >"$work/plan-ipv4.json"
+for host in "${hosts[@]}"; do
+    "$hortus" render "$work/six-nodes-ipv4.toml" --host "$host" --format sysctl -o "$work/$host.render-ipv4" 2>"$work/render.err" ||
+        fail "hortus render --host $host --format sysctl (IPv4 overlay)" "$(cat "$work/render.err")"
+done
+
+# nix/lib.nix reads the plan version hortus writes.
+plan_version=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' "$plan")
+check_equal "nix/lib.nix's planVersion equals the version \`hortus plan\` writes ($plan_version)" \
+    "$(nix-instantiate --eval -E '(import ./nix/lib.nix).planVersion' 2>&1)" "$plan_version"
 
 if [ "${HORTUS_BLESS:-}" = 1 ]; then
     mkdir -p "$golden"
@@ -199,6 +208,31 @@ for part in sorted(set(actual) | set(expected)):
         check "mapping of $host agrees with \`hortus render --format networkd\`" \
             python3 "$here/compare-networkd.py" "$work/$host.mapping.json" "$work/$host.render/networkd" --write "$work/$host.units"
     done
+
+    # boot.kernel.sysctl: the keys and values of the rendered sysctl.d file,
+    # without and with an IPv4 overlay.
+    if eval_json "$work/mapping-ipv4.json" "$here/mapping.nix" --arg planFile "$work/plan-ipv4.json" 2>"$work/err"; then
+        for host in "${hosts[@]}"; do
+            check "mapping of $host: sysctl equals \`hortus render\`'s sysctl.d/60-hortus.conf (also with an IPv4 overlay)" \
+                python3 "$here/compare-sysctl.py" "$mapping" "$host" "$work/$host.render/sysctl.d/60-hortus.conf" \
+                --and "$work/mapping-ipv4.json" "$host" "$work/$host.render-ipv4/sysctl.d/60-hortus.conf"
+        done
+        # The comparison itself must notice a difference.
+        python3 -c '
+import json, sys
+mapping = json.load(open(sys.argv[1]))
+mapping["abhoth"]["sysctl"]["net.ipv4.conf.wg-hastur.rp_filter"] = 2
+json.dump(mapping, open(sys.argv[2], "w"))
+' "$mapping" "$work/mapping.mutated.json"
+        if python3 "$here/compare-sysctl.py" "$work/mapping.mutated.json" abhoth \
+            "$work/abhoth.render/sysctl.d/60-hortus.conf" >/dev/null 2>&1; then
+            fail "the sysctl comparison notices a changed value"
+        else
+            pass "the sysctl comparison notices a changed value"
+        fi
+    else
+        fail "tests/nix/mapping.nix evaluates (IPv4 overlay)" "$(cat "$work/err")"
+    fi
 
     # The comparison itself must notice a difference.
     python3 -c '
@@ -302,8 +336,8 @@ check_equal "flake: nixosModules.hortus is a function, evaluated without nixpkgs
     "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.hortus" --apply builtins.isFunction 2>&1)" true
 check_equal "flake: nixosModules.default is a function too" \
     "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#nixosModules.default" --apply builtins.isFunction 2>&1)" true
-check_equal "flake: lib.planVersion = 2, without nixpkgs" \
-    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" 2
+check_equal "flake: lib.planVersion = $plan_version (\`hortus plan\`'s), without nixpkgs" \
+    "$(nix "${nix_flags[@]}" eval --option substituters '' "path:$flake#lib.planVersion" 2>&1)" "$plan_version"
 if nix "${nix_flags[@]}" eval --json --impure "${build_flags[@]}" --expr "
     let pkgs = $stub_pkgs; in
     (builtins.getFlake \"path:$flake\").lib.mkPlan { inherit pkgs; inventory = $repo/examples/six-nodes.toml; }" \
@@ -359,9 +393,23 @@ module = json.load(open(sys.argv[1]))
 bad = [h for h in sys.argv[3:] if module.get(h) != json.load(open(f"{sys.argv[2]}/{h}.json"))]
 assert not bad and len(module) == len(sys.argv[3:]), f"differ: {bad}"
 ' "$work/module.json" "$golden" "${hosts[@]}"
+        for host in "${hosts[@]}"; do
+            check "module: $host's boot.kernel.sysctl equals \`hortus render\`'s sysctl.d/60-hortus.conf" \
+                python3 "$here/compare-sysctl.py" "$work/module.json" "$host" "$work/$host.render/sysctl.d/60-hortus.conf"
+        done
     else
         fail "module: evaluates for every host" "$(cat "$work/err")"
     fi
+
+    # The NAT table the nftables firewall gets: the body of the rendered one.
+    python3 -c '
+import sys
+text = open(sys.argv[1]).read()
+head = "table inet hortus_forwarder {\n"
+assert text.count(head) == 1 and text.endswith("}\n"), text
+open(sys.argv[2], "w").write(text.split(head, 1)[1][:-2])
+' "$work/abhoth.render/forwarder/hortus-forwarder.nft" "$work/abhoth.nft-body" ||
+        fail "the rendered hortus-forwarder.nft of abhoth has one table hortus_forwarder"
 
     if eval_json "$work/cases.json" "${ifd_flags[@]}" "$here/module-cases.nix" \
         --arg lib "$nixlib" --arg pkgs "$stub_pkgs" \
@@ -369,6 +417,9 @@ assert not bad and len(module) == len(sys.argv[3:]), f"differ: {bad}"
         --arg ipv4PlanFile "$work/plan-ipv4.json" \
         --arg hostPlanFile "$work/abhoth.plan.json" \
         --arg birdFile "$work/abhoth.render/bird.conf" --arg babeldFile "$work/abhoth.render/babeld.conf" \
+        --arg sysctlFile "$work/abhoth.render/sysctl.d/60-hortus.conf" \
+        --arg ipv4SysctlFile "$work/abhoth.render-ipv4/sysctl.d/60-hortus.conf" \
+        --arg nftBodyFile "$work/abhoth.nft-body" \
         2>"$work/err"; then
         while IFS=$'\t' read -r ok name detail; do
             if [ "$ok" = true ]; then
@@ -381,6 +432,9 @@ assert not bad and len(module) == len(sys.argv[3:]), f"differ: {bad}"
                     --arg ipv4PlanFile "$work/plan-ipv4.json" \
                     --arg hostPlanFile "$work/abhoth.plan.json" \
                     --arg birdFile "$work/abhoth.render/bird.conf" --arg babeldFile "$work/abhoth.render/babeld.conf" \
+                    --arg sysctlFile "$work/abhoth.render/sysctl.d/60-hortus.conf" \
+                    --arg ipv4SysctlFile "$work/abhoth.render-ipv4/sysctl.d/60-hortus.conf" \
+                    --arg nftBodyFile "$work/abhoth.nft-body" \
                     --argstr only "$name" >/dev/null 2>"$work/case.err"
                 fail "module: $name" "$(grep -v '^ *… while\|^ *at \|^ *|\|^$' "$work/case.err" | tail -n 8)"
             else

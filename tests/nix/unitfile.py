@@ -1,5 +1,5 @@
-"""systemd unit files as the Nix tiers compare them (compare-networkd.py,
-nixos/check.py)."""
+"""systemd unit files and sysctl.d files as the Nix tiers compare them
+(compare-networkd.py, compare-sysctl.py, nixos/check.py)."""
 
 
 def parse_unit(text):
@@ -19,3 +19,21 @@ def parse_unit(text):
         else:
             raise ValueError(f"not a unit line: {raw!r}")
     return sections
+
+
+def parse_sysctl_d(text):
+    """{key: value} of a sysctl.d file's `key = value` lines (values as
+    ints when they are numbers); comments and blank lines dropped. A key
+    given twice, or a line that is not key = value, raises ValueError."""
+    values = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if "=" not in line:
+            raise ValueError(f"not a sysctl.d line: {raw!r}")
+        key, value = (part.strip() for part in line.split("=", 1))
+        if key in values:
+            raise ValueError(f"sysctl.d key given twice: {key}")
+        values[key] = int(value) if value.lstrip("-").isdigit() else value
+    return values

@@ -9,9 +9,13 @@ each case: the evaluation reached toplevel.drvPath (the .drv is in STORE), no
 assertion failed, no warning but the plan's own, services.hortus.plan is
 `hortus plan --host`, the routing daemon's config is `hortus render` byte for
 byte, the networkd units NixOS' networkd.nix wrote equal `hortus render
---format networkd` section by section and key by key, and the firewall and
-sysctls are what the case asks for. Prints one line per check, a summary
-table, and `N passed, N failed`.
+--format networkd` section by section and key by key, the phantun units'
+arguments and the NAT rules equal `hortus render --format forwarder`'s (the
+nftables table byte for byte; the iptables commands one to one from the
+plan's `node.nat_rules`), the sysctls services.hortus defines equal `hortus
+render`'s sysctl.d/60-hortus.conf, and the firewall is what the plan and the
+case ask for. Prints one line per check, a summary table, and `N passed, N
+failed`.
 """
 import json
 import shlex
@@ -23,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import unitfile  # noqa: E402  (tests/nix/unitfile.py)
 
 out, gen, store = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-BABEL_PORT = 6696
 passed = failed = 0
 rows = []
 
@@ -109,17 +112,21 @@ def check_case(name, args, rc):
 
     # Firewall.
     fw = r["firewall"]
-    wg = sorted(n for n in (l.split(".")[0] for l in rendered) if n.startswith("20-wg-"))
+    wg = sorted({n for n in (l.split(".")[0] for l in rendered) if n.startswith("20-wg-")})
     wg = sorted(n[len("20-"):] for n in wg)
-    check(sorted(fw["allowedUDPPorts"]) == sorted(host_plan["node"]["firewall_udp_ports"]),
-          "firewall opens the plan's UDP ports", fw["allowedUDPPorts"])
+    pfw = host_plan["node"]["firewall"]
+    babel_port = pfw["babel_udp_port"]
+    check(sorted(fw["allowedUDPPorts"]) == sorted(pfw["udp_ports"]),
+          "firewall opens the plan's UDP ports (node.firewall.udp_ports)", fw["allowedUDPPorts"])
+    check(sorted(wg) == sorted(pfw["mesh_interfaces"]), "the rendered WireGuard units are the plan's mesh_interfaces",
+          {"render": wg, "plan": pfw["mesh_interfaces"]})
     if p["trustInterfaces"] == "true":
         check(set(wg) <= set(fw["trustedInterfaces"]) and not set(wg) & set(fw["interfaces"]),
               "mesh interfaces trusted", fw)
     else:
         check(not set(wg) & set(fw["trustedInterfaces"])
-              and all(fw["interfaces"].get(i, {}).get("allowedUDPPorts") == [BABEL_PORT] for i in wg),
-              f"mesh interfaces untrusted, Babel (UDP {BABEL_PORT}) open on each", fw)
+              and all(fw["interfaces"].get(i, {}).get("allowedUDPPorts") == [babel_port] for i in wg),
+              f"mesh interfaces untrusted, Babel (UDP {babel_port}, node.firewall.babel_udp_port) open on each", fw)
     backend = p["firewall"]
     want_rpf = False if (backend == "iptables" and p["rpfilter"] == "false") else "loose"
     check(fw["backend"] == backend and fw["nftables"] == (backend == "nftables") and fw["checkReversePath"] == want_rpf,
@@ -143,11 +150,28 @@ def check_case(name, args, rc):
     check(set(f["units"]) == set(want_units) and not bad,
           f"{len(want_units)} phantun units == hortus render --format forwarder (ExecStart arguments)",
           {"NixOS": sorted(f["units"]), "render": sorted(want_units), "differ": bad})
-    check(sorted(f["allowedTCPPorts"]) == sorted(host_plan["node"]["forwarder_ports"]),
-          "firewall opens the phantun servers' TCP ports", f["allowedTCPPorts"])
-    nat = (f["nftables"] or "") if backend == "nftables" else f["extraCommands"]
-    check(not want_units or ("masquerade" in nat.lower() or "dnat" in nat.lower()),
-          f"phantun NAT rules in the {backend} firewall", nat[:300])
+    check(sorted(f["allowedTCPPorts"]) == sorted(pfw["tcp_ports"]),
+          "firewall opens the phantun servers' TCP ports (node.firewall.tcp_ports)", f["allowedTCPPorts"])
+    rules = host_plan["node"]["nat_rules"]
+    if backend == "nftables":
+        nft = fdir / "hortus-forwarder.nft"
+        head = "table inet hortus_forwarder {\n"
+        want_body = nft.read_text().split(head, 1)[1][:-2] if nft.is_file() else None
+        check(f["nftables"] == want_body,
+              "nftables table hortus_forwarder == hortus render's hortus-forwarder.nft table, byte for byte",
+              {"NixOS": f["nftables"], "render": want_body})
+    else:
+        def ipt(r):
+            if r["action"] == "dnat":
+                return [f"{cmd} -t nat -A hortus-fwd-pre ! -i {r['except_interface']} -p tcp --dport {r['port']}"
+                        f" -m addrtype --dst-type LOCAL -j DNAT --to-destination {to}"
+                        for cmd, to in (("iptables", r["to"]), ("ip6tables", r["to6"]))]
+            return [f"{cmd} -t nat -A hortus-fwd-post -s {src} -j MASQUERADE"
+                    for cmd, src in (("iptables", r["from"]), ("ip6tables", r["from6"]))]
+        got = sorted(l.strip() for l in f["extraCommands"].splitlines() if " -A hortus-fwd-" in l)
+        want_ipt = sorted(l for r in rules for l in ipt(r))
+        check(got == want_ipt, f"iptables NAT commands == the plan's {len(rules)} nat_rules, one to one",
+              {"NixOS": got, "plan": want_ipt})
 
     # Host names (nix/hosts.nix): every line `hortus render --format hosts`
     # writes is in networking.hosts.
@@ -166,17 +190,18 @@ def check_case(name, args, rc):
           "/etc/hortus/plan.json == hortus plan --host; hortus-reconcile.service runs on it after networkd",
           {"plan installed": rec["plan"] is not None, "unit": unit[:400]})
 
-    # Sysctls.
-    s = r["sysctl"]
+    # Sysctls: what services.hortus defines is the rendered sysctl.d file
+    # (the plan's node.sysctl), plus all.rp_filter 0 as a default with an
+    # IPv4 overlay (not in the plan); the system's values agree.
+    rendered_sysctl = unitfile.parse_sysctl_d((g / host / "sysctl.d" / "60-hortus.conf").read_text())
     ipv4 = host_plan["node"]["ipv4_address"] is not None
-    want = {"net.ipv6.conf.all.forwarding": 1, **{f"net.ipv4.conf.{i}.rp_filter": 0 for i in wg}}
-    if ipv4 or daemon == "babeld":
-        want["net.ipv4.conf.all.forwarding"] = 1
-    if ipv4:
-        want["net.ipv4.conf.all.rp_filter"] = 0
-    bad = {k: (s.get(k), v) for k, v in want.items() if s.get(k) != v}
-    check(not bad, "sysctl: forwarding" + (" (IPv4 too)" if "net.ipv4.conf.all.forwarding" in want else "")
-          + ", rp_filter 0 on the mesh", bad)
+    own = dict(rendered_sysctl, **({"net.ipv4.conf.all.rp_filter": 0} if ipv4 else {}))
+    check(r["hortusSysctl"] == own, f"sysctl: services.hortus defines the {len(rendered_sysctl)} keys of hortus render's"
+          " sysctl.d/60-hortus.conf" + (" (and all.rp_filter 0)" if ipv4 else ""),
+          {"module": r["hortusSysctl"], "render": rendered_sysctl})
+    s = r["sysctl"]
+    bad = {k: (s.get(k), v) for k, v in own.items() if s.get(k) != v}
+    check(not bad, "sysctl: the system's values of those keys are the same", bad)
     return results
 
 

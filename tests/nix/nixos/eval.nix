@@ -168,6 +168,16 @@ in
       unit = cfg.systemd.units."hortus-reconcile.service".text or null;
     };
     sysctl = lib.filterAttrs (n: v: lib.hasPrefix "net." n && v != null) cfg.boot.kernel.sysctl;
+    # What nix/module.nix itself defines in boot.kernel.sysctl (not
+    # babeld.nix and the others): its definitions, mkOverride/mkDefault unwrapped.
+    hortusSysctl =
+      let
+        moduleFile = toString (hortus + "/nix/module.nix");
+        unwrap = v: if builtins.isAttrs v && (v._type or null) == "override" then unwrap v.content else v;
+      in
+      lib.foldl' (acc: def: acc // lib.mapAttrs (_: unwrap) def.value) { } (
+        builtins.filter (def: toString def.file == moduleFile) system.options.boot.kernel.sysctl.definitionsWithLocations
+      );
     failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
     inherit (cfg) warnings;
     toplevel = cfg.system.build.toplevel.drvPath;
