@@ -17,7 +17,6 @@
 
 let
   inherit (lib)
-    concatMapStrings
     concatStringsSep
     escapeShellArgs
     filter
@@ -32,7 +31,6 @@ let
   mapping = import ./lib.nix;
   hostPlan = cfg.plan;
   instances = if hostPlan == null then [ ] else mapping.phantunInstances hostPlan;
-  servers = filter (i: !i.client) instances;
   natRules = if hostPlan == null then [ ] else hostPlan.node.nat_rules;
   dnatRules = filter (r: r.action == "dnat") natRules;
   masqueradeRules = filter (r: r.action == "masquerade") natRules;
@@ -58,37 +56,10 @@ let
         "nftables.service"
       ];
       partOf = [ "systemd-networkd.service" ];
-      environment.RUST_LOG = "info";
-      serviceConfig = {
+      # hortus-render's phantun unit settings (nix/render-constants.json).
+      environment = mapping.constants.phantun.environment;
+      serviceConfig = mapping.constants.phantun.service // {
         ExecStart = "${cfg.forwarder.package}/bin/${if i.client then "client" else "server"} ${escapeShellArgs i.forwarder.args}";
-        Restart = "always";
-        RestartSec = 2;
-        DynamicUser = true;
-        # Only what creating its TUN device and setting its addresses needs.
-        AmbientCapabilities = [ "CAP_NET_ADMIN" ];
-        CapabilityBoundingSet = [ "CAP_NET_ADMIN" ];
-        NoNewPrivileges = true;
-        DeviceAllow = [ "/dev/net/tun rw" ];
-        DevicePolicy = "closed";
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        RestrictAddressFamilies = [
-          "AF_INET"
-          "AF_INET6"
-          "AF_NETLINK"
-          "AF_UNIX"
-        ];
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        LockPersonality = true;
-        MemoryDenyWriteExecute = true;
-        SystemCallArchitectures = "native";
       };
     };
   };
@@ -169,11 +140,9 @@ in
         family = "inet";
         content = mapping.nftablesForwarderTable hostPlan;
       };
-      # With forward filtering on, DNATed connections reach the TUN.
-      networking.firewall.extraForwardRules = mkIf firewall.filterForward (
-        concatMapStrings (i: "oifname \"${i.forwarder.tun.name}\" tcp dport ${toString i.forwarder.port} accept\n") servers
-        + concatMapStrings (i: "iifname \"${i.forwarder.tun.name}\" accept\n") instances
-      );
+      # With forward filtering on: the plan's `firewall.forward_accept`
+      # (DNATed connections reach the TUN, TUN traffic leaves).
+      networking.firewall.extraForwardRules = mkIf firewall.filterForward (mapping.nftablesForwardAccept hostPlan);
     })
     (mkIf (!nftablesBackend) {
       networking.firewall.extraCommands = iptablesStart;

@@ -22,6 +22,12 @@ let
 
   optionalAttrs = cond: attrs: if cond then attrs else { };
 
+  # The renderers' fixed settings (networkd [Link]/[Network], RouteTable=,
+  # AllowedIPs=, the anchor's kind, phantun's unit), generated from
+  # hortus-render's constants; a test keeps the file current.
+  constants = builtins.fromJSON (builtins.readFile ./render-constants.json);
+  networkd = constants.networkd;
+
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
 
   # systemd-networkd unit (file) names, as `hortus render` names its files.
@@ -38,6 +44,11 @@ let
     // optionalAttrs (a.route_metric != null) { RouteMetric = a.route_metric; };
 in
 rec {
+  /**
+    The renderers' fixed settings (`nix/render-constants.json`).
+  */
+  inherit constants;
+
   /**
     The plan format version this mapping reads (`version` in the plan JSON;
     hortus-plan's PLAN_VERSION).
@@ -119,18 +130,15 @@ rec {
           };
           wireguardConfig = {
             PrivateKeyFile = privateKeyFile;
-            RouteTable = "off";
+            RouteTable = networkd.routeTable;
           }
           // optionalAttrs link.listen { ListenPort = link.port; };
           wireguardPeers = [
             (
               {
                 PublicKey = link.peer_public_key;
-                AllowedIPs = [
-                  "::/0"
-                  "0.0.0.0/0"
-                ];
-                RouteTable = "off";
+                AllowedIPs = networkd.allowedIPs;
+                RouteTable = networkd.routeTable;
               }
               // optionalAttrs (presharedKeyFile != null) { PresharedKeyFile = presharedKeyFile; }
               // optionalAttrs (link.endpoints != [ ]) { Endpoint = (head link.endpoints).socket; }
@@ -146,7 +154,7 @@ rec {
           name = anchorUnit node.anchor;
           value.netdevConfig = {
             Name = node.anchor;
-            Kind = "dummy";
+            Kind = networkd.anchorKind;
             Description = "hortus anchor: this node's own mesh addresses";
           };
         }
@@ -168,13 +176,8 @@ rec {
       node = hostPlan.node;
       network = interface: addresses: {
         matchConfig.Name = interface;
-        linkConfig.RequiredForOnline = "no";
-        networkConfig = {
-          LinkLocalAddressing = "no";
-          IPv6AcceptRA = "no";
-          DHCP = "no";
-          ConfigureWithoutCarrier = "yes";
-        };
+        linkConfig = networkd.link;
+        networkConfig = networkd.network;
         inherit addresses;
       };
       wireguard = link: {
@@ -265,5 +268,25 @@ rec {
     chain "prerouting" "prerouting" "dstnat" (concatStringsSep "" (map dnatLines dnat))
     + chain "postrouting" "postrouting" "srcnat" (
       concatStringsSep "" (map (r: "    iifname \"${r.interface}\" masquerade\n") masquerade)
+    );
+
+  /**
+    nftables forward-chain rules (`networking.firewall.extraForwardRules`)
+    of a host view: one `accept` per entry of the plan's
+    `node.firewall.forward_accept`, the fields it gives as matches.
+  */
+  nftablesForwardAccept =
+    hostPlan:
+    concatStringsSep "" (
+      map (
+        r:
+        concatStringsSep " " (
+          (if r.input_interface != null then [ "iifname \"${r.input_interface}\"" ] else [ ])
+          ++ (if r.output_interface != null then [ "oifname \"${r.output_interface}\"" ] else [ ])
+          ++ (if r.tcp_port != null then [ "tcp dport ${toString r.tcp_port}" ] else [ ])
+          ++ [ "accept" ]
+        )
+        + "\n"
+      ) hostPlan.node.firewall.forward_accept
     );
 }

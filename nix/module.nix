@@ -347,29 +347,30 @@ in
         networks = mapping.networks hostPlan;
       };
 
-      boot.kernel.sysctl = mkMerge [
-        # The plan's `node.sysctl`, key for key (= sysctl.d/60-hortus.conf).
-        (lib.mapAttrs (name: value: if lib.hasSuffix ".forwarding" name then forwardingPriority value else value) (
-          mapping.sysctl hostPlan
-        ))
-        # Not in the plan (yet): the kernel applies the larger of `all` and
-        # the interface's rp_filter, so with an IPv4 overlay `all` must not
-        # be stricter than the mesh interfaces' 0. Only a default: anything
-        # else (e.g. babeld.nix's plain 0, firewalld's) wins. The one value
-        # this module decides; see docs/nixos.md, "What the module sets".
-        (mkIf (hostPlan.node.ipv4_address != null) { "net.ipv4.conf.all.rp_filter" = mkDefault 0; })
-      ];
+      # The plan's `node.sysctl`, key for key (= sysctl.d/60-hortus.conf).
+      # Only the priorities are NixOS': forwarding above babeld.nix's plain
+      # definitions (see forwardingPriority), `all.rp_filter` a default that
+      # any other module's setting overrides.
+      boot.kernel.sysctl = lib.mapAttrs (
+        name: value:
+        if lib.hasSuffix ".forwarding" name then
+          forwardingPriority value
+        else if name == "net.ipv4.conf.all.rp_filter" then
+          mkDefault value
+        else
+          value
+      ) (mapping.sysctl hostPlan);
 
       networking.firewall = {
         allowedUDPPorts = mkIf cfg.openFirewall (mapping.firewall hostPlan).allowedUDPPorts;
         trustedInterfaces = mkIf cfg.trustInterfaces (mapping.firewall hostPlan).trustedInterfaces;
         interfaces = mkIf (!cfg.trustInterfaces) (mapping.babelOnlyInterfaces hostPlan);
-        # Babel picks each direction's path on its own; a strict reverse-path
-        # check drops packets that come back over another link. Below
-        # mkDefault, so that nixpkgs' own `mkDefault false` (the iptables
-        # firewall on a kernel without the rpfilter match) and any user
-        # setting win, above the option's default (true, strict).
-        checkReversePath = mkOverride 1100 "loose";
+        # The plan's `firewall.reverse_path` ("loose": Babel picks each
+        # direction's path on its own). Below mkDefault, so that nixpkgs' own
+        # `mkDefault false` (the iptables firewall on a kernel without the
+        # rpfilter match) and any user setting win, above the option's
+        # default (true, strict).
+        checkReversePath = mkOverride 1100 hostPlan.node.firewall.reverse_path;
       };
 
       services.bird = mkIf (cfg.routingDaemon == "bird" && birdConfig != null) {

@@ -9,7 +9,8 @@ rustPlatform.buildRustPackage {
   pname = "hortus";
   inherit (cargoToml.workspace.package) version;
 
-  # Only what cargo reads: the workspace manifest, the lock file, the crates
+  # Only what cargo reads: the workspace manifest, the lock file, the crates,
+  # nix/render-constants.json (a render test checks it is current)
   # and the example inventory the tests use. Editing docs or Nix files does
   # not rebuild the binary. (builtins.path rather than lib.fileset, which
   # needs a newer Nix than some distributions ship.)
@@ -26,6 +27,8 @@ rustPlatform.buildRustPackage {
         "Cargo.lock"
         "crates"
         "examples"
+        "nix"
+        "nix/render-constants.json"
       ]
       || lib.hasPrefix "crates/" relative
       || lib.hasPrefix "examples/" relative;

@@ -301,8 +301,8 @@ in
   "sysctl: boot.kernel.sysctl is `hortus render`'s sysctl.d/60-hortus.conf (the plan's node.sysctl), key for key" =
     equal (definedSysctl byPlanFile) renderedSysctl;
 
-  "sysctl + IPv4 overlay: `hortus render`'s sysctl.d/60-hortus.conf, and all.rp_filter 0 (a default, not in the plan)" =
-    equal (definedSysctl (fromPlanFile ipv4)) (renderedIpv4Sysctl // { "net.ipv4.conf.all.rp_filter" = 0; });
+  "sysctl + IPv4 overlay: `hortus render`'s sysctl.d/60-hortus.conf (all.rp_filter 0 included)" =
+    equal (definedSysctl (fromPlanFile ipv4)) renderedIpv4Sysctl;
 
   "presharedKeyFile: every WireGuard peer gets it, the private key stays a path" =
     let
@@ -364,9 +364,10 @@ in
       lib.attrNames services == lib.sort (a: b: a < b) (map (l: "hortus-phantun-${l.peer}") links)
       && toHastur.serviceConfig.ExecStart
         == "${phantunStandIn}/bin/client --local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur --tun-local 10.237.0.2 --tun-peer 10.237.0.3 --tun-local6 fcc8::2 --tun-peer6 fcc8::3"
-      && toHastur.serviceConfig.AmbientCapabilities == [ "CAP_NET_ADMIN" ]
-      && toHastur.serviceConfig.CapabilityBoundingSet == [ "CAP_NET_ADMIN" ]
+      && toHastur.serviceConfig.AmbientCapabilities == "CAP_NET_ADMIN"
+      && toHastur.serviceConfig.CapabilityBoundingSet == "CAP_NET_ADMIN"
       && toHastur.serviceConfig.Restart == "always"
+      && toHastur.environment.RUST_LOG or null == "info"
       && lib.elem "systemd-networkd.service" toHastur.after
     );
 
@@ -383,6 +384,22 @@ in
       && config.networking.firewall.allowedTCPPorts == [ 51832 ]
       && config.networking.firewall.allowedTCPPorts == expectedHostPlan.node.firewall.tcp_ports
       && config.networking.firewall.extraCommands == ""
+    );
+
+  "forwarder: with forward filtering, the plan's firewall.forward_accept as nftables accept rules" =
+    let
+      config = fromPlanFile {
+        networking.nftables.enable = true;
+        networking.firewall.filterForward = true;
+      };
+      rules = config.networking.firewall.extraForwardRules;
+      lines = lib.filter (l: l != "") (lib.splitString "\n" rules);
+    in
+    accepted config (
+      lib.length lines == lib.length expectedHostPlan.node.firewall.forward_accept
+      && lib.elem "oifname \"ph-yidhra\" tcp dport 51832 accept" lines
+      && lib.elem "iifname \"ph-yidhra\" accept" lines
+      && lib.elem "iifname \"ph-hastur\" accept" lines
     );
 
   "forwarder: the nftables table is `hortus render --format forwarder`'s table hortus_forwarder, byte for byte" =

@@ -369,10 +369,11 @@ if [ -d "$stub/lib" ]; then
     # The package's source (lib.fileset): what cargo reads, nothing else.
     if src=$(nix "${nix_flags[@]}" eval --raw --option substituters '' "${override[@]}" \
         "path:$flake#packages.x86_64-linux.hortus.src" 2>"$work/err"); then
-        check "flake: the package source holds the workspace and examples, not docs or Nix files" bash -c '
+        check "flake: the package source holds the workspace, examples and nix/render-constants.json, not docs or other Nix files" bash -c '
             cd "$1" && test -f Cargo.toml -a -f Cargo.lock -a -f crates/hortus-cli/src/main.rs \
-                -a -f examples/six-nodes.toml -a ! -e flake.nix -a ! -e docs -a ! -e nix -a ! -e target \
-                || { ls -la; exit 1; }' src "$src"
+                -a -f examples/six-nodes.toml -a ! -e flake.nix -a ! -e docs -a ! -e target \
+                -a "$(ls nix)" = render-constants.json \
+                || { ls -la . nix; exit 1; }' src "$src"
     else
         fail "flake: the package source evaluates" "$(cat "$work/err")"
     fi

@@ -14,7 +14,7 @@ use crate::validate::{self, pair::host_links, pair::islands, pair::split_mesh};
 use crate::warnings;
 use crate::Error;
 use hortus_plan::{
-    FamilyRoutes, Firewall, HostPlan, Link, Mesh, NodePlan, Path, Plan, Routes, SkippedPeer, PLAN_VERSION,
+    FamilyRoutes, Firewall, HostPlan, Link, Mesh, NodePlan, Path, Plan, ReversePath, Routes, SkippedPeer, PLAN_VERSION,
 };
 use std::collections::BTreeMap;
 
@@ -136,6 +136,8 @@ fn node_plan(mesh: &Mesh, r: &Resolved, nodes: usize) -> NodePlan {
             external_forwarder_ports: vec![],
             mesh_interfaces: vec![],
             babel_udp_port: BABEL_UDP_PORT,
+            reverse_path: ReversePath::Loose,
+            forward_accept: vec![],
         },
         sysctl: BTreeMap::new(),
         nat_rules: vec![],
@@ -184,19 +186,26 @@ fn finish(mesh: &Mesh, node: &mut NodePlan) {
         }
     }
     firewall.mesh_interfaces = node.links.iter().map(|l| l.interface.clone()).collect();
-    node.nat_rules = node.links.iter().filter_map(|l| l.forwarder.as_ref().and_then(forwarder::nat_rule)).collect();
+    let forwarders = || node.links.iter().filter_map(|l| l.forwarder.as_ref());
+    firewall.forward_accept = forwarders().flat_map(forwarder::forward_accept).collect();
+    node.nat_rules = forwarders().filter_map(forwarder::nat_rule).collect();
     node.sysctl = sysctl(node);
 }
 
 /// The kernel settings of a mesh router: IPv6 forwarding (Babel routes
 /// through every node); IPv4 forwarding with an IPv4 overlay or a forwarder
 /// TUN (phantun routes between its TUN and the uplink); no reverse-path
-/// filter on the mesh interfaces (Babel routes are asymmetric by design).
+/// filter on the mesh interfaces (Babel routes are asymmetric by design),
+/// and with an IPv4 overlay none on `all` either: the kernel applies the
+/// larger of `all` and the interface's value.
 fn sysctl(node: &NodePlan) -> BTreeMap<String, u32> {
     let mut sysctl = BTreeMap::from([("net.ipv6.conf.all.forwarding".to_string(), 1)]);
     let tuns = node.links.iter().any(|l: &Link| l.forwarder.as_ref().is_some_and(|f| f.tun().is_some()));
     if node.ipv4_address.is_some() || tuns {
         sysctl.insert("net.ipv4.conf.all.forwarding".into(), 1);
+    }
+    if node.ipv4_address.is_some() {
+        sysctl.insert("net.ipv4.conf.all.rp_filter".into(), 0);
     }
     for link in &node.links {
         // In sysctl.d keys a dot inside an interface name is written as `/`.

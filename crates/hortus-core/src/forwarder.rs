@@ -8,7 +8,7 @@
 //! its facts here, and a renderer.
 
 use crate::ifname::interface_name;
-use hortus_plan::{Dial, Forwarder, Host, Ipv4Prefix, Ipv6Prefix, NatRule, Transport, Tun};
+use hortus_plan::{Dial, ForwardRule, Forwarder, Host, Ipv4Prefix, Ipv6Prefix, NatRule, Transport, Tun};
 use std::net::Ipv4Addr;
 
 /// Bytes per packet assumed for an operator's own forwarder
@@ -115,6 +115,23 @@ pub fn nat_rule(forwarder: &Forwarder) -> Option<NatRule> {
             NatRule::Masquerade { interface: tun.name.clone(), from: tun.peer, from6: tun.peer6 }
         }
     })
+}
+
+/// What a forward-filtering firewall must accept for one forwarder end with
+/// a TUN: everything arriving from its TUN, and on a server the DNATed TCP
+/// connections leaving into it.
+pub fn forward_accept(forwarder: &Forwarder) -> Vec<ForwardRule> {
+    let Some(tun) = forwarder.tun() else { return vec![] };
+    let mut rules = vec![];
+    if let Forwarder::Server { port, .. } = forwarder {
+        rules.push(ForwardRule {
+            input_interface: None,
+            output_interface: Some(tun.name.clone()),
+            tcp_port: Some(*port),
+        });
+    }
+    rules.push(ForwardRule { input_interface: Some(tun.name.clone()), output_interface: None, tcp_port: None });
+    rules
 }
 
 #[cfg(test)]

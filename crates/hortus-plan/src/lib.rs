@@ -26,7 +26,10 @@ pub use endpoint::{Dial, Family, Host};
 pub use forwarder::{Forwarder, NatRule, Transport, Tun};
 pub use load::{LoadError, PlanFile};
 pub use mesh::{BabelSettings, KernelMetrics, Mesh, PortScheme, RoutingDaemon};
-pub use node::{FamilyRoutes, Firewall, InterfaceAddress, Link, NodePlan, Path, Routes, SkipReason, SkippedPeer};
+pub use node::{
+    FamilyRoutes, Firewall, ForwardRule, InterfaceAddress, Link, NodePlan, Path, ReversePath, Routes, SkipReason,
+    SkippedPeer,
+};
 pub use prefix::{Ipv4Prefix, Ipv6Prefix};
 
 use serde::{Deserialize, Serialize};

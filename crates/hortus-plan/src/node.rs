@@ -184,6 +184,34 @@ pub struct Firewall {
     /// Babel's UDP port (RFC 8966): what a mesh interface must accept when
     /// it is not trusted.
     pub babel_udp_port: u16,
+    /// The reverse-path check a firewall may apply.
+    pub reverse_path: ReversePath,
+    /// Forwarded traffic a forward-filtering firewall must accept (the
+    /// forwarders' DNATed connections and their TUN traffic).
+    pub forward_accept: Vec<ForwardRule>,
+}
+
+/// How strict a reverse-path check may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReversePath {
+    /// A packet's source must be reachable through some interface, not
+    /// necessarily the one it came in on: Babel picks each direction's path
+    /// on its own, so a strict check drops packets that return over another
+    /// link.
+    Loose,
+}
+
+/// Forwarded packets to accept: those matching every field given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardRule {
+    /// Arriving on this interface.
+    pub input_interface: Option<String>,
+    /// Leaving on this interface.
+    pub output_interface: Option<String>,
+    /// To this TCP port.
+    pub tcp_port: Option<u16>,
 }
 
 /// A peer a node has no link to.

@@ -17,6 +17,36 @@ pub const NFT_UNIT: &str = "hortus-forwarder-nft.service";
 /// The nftables file, next to the units in the output.
 pub const NFT_FILE: &str = "hortus-forwarder.nft";
 
+/// The environment of every phantun unit.
+pub const PHANTUN_ENVIRONMENT: &[(&str, &str)] = &[("RUST_LOG", "info")];
+/// `[Service]` of every phantun unit besides `ExecStart=`: restarted when it
+/// dies; only CAP_NET_ADMIN (to create its TUN and set its addresses); the
+/// rest of the system out of reach.
+pub const PHANTUN_SERVICE: &[(&str, &str)] = &[
+    ("Restart", "always"),
+    ("RestartSec", "2"),
+    ("DynamicUser", "yes"),
+    ("AmbientCapabilities", "CAP_NET_ADMIN"),
+    ("CapabilityBoundingSet", "CAP_NET_ADMIN"),
+    ("NoNewPrivileges", "yes"),
+    ("DeviceAllow", "/dev/net/tun rw"),
+    ("DevicePolicy", "closed"),
+    ("ProtectSystem", "strict"),
+    ("ProtectHome", "yes"),
+    ("PrivateTmp", "yes"),
+    ("ProtectKernelTunables", "yes"),
+    ("ProtectKernelModules", "yes"),
+    ("ProtectControlGroups", "yes"),
+    ("ProtectClock", "yes"),
+    ("ProtectHostname", "yes"),
+    ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_NETLINK AF_UNIX"),
+    ("RestrictNamespaces", "yes"),
+    ("RestrictRealtime", "yes"),
+    ("LockPersonality", "yes"),
+    ("MemoryDenyWriteExecute", "yes"),
+    ("SystemCallArchitectures", "native"),
+];
+
 /// Paths the units point at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -151,31 +181,8 @@ Wants=network-online.target
 PartOf=systemd-networkd.service
 
 [Service]
-Environment=RUST_LOG=info
-ExecStart={binary} {args}
-Restart=always
-RestartSec=2
-DynamicUser=yes
-AmbientCapabilities=CAP_NET_ADMIN
-CapabilityBoundingSet=CAP_NET_ADMIN
-NoNewPrivileges=yes
-DeviceAllow=/dev/net/tun rw
-DevicePolicy=closed
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_UNIX
-RestrictNamespaces=yes
-RestrictRealtime=yes
-LockPersonality=yes
-MemoryDenyWriteExecute=yes
-SystemCallArchitectures=native
-
+{environment}ExecStart={binary} {args}
+{service}
 [Install]
 WantedBy=multi-user.target
 ",
@@ -183,6 +190,8 @@ WantedBy=multi-user.target
         peer = i.link.peer,
         port = i.link.port,
         args = i.link.forwarder.as_ref().map(|f| f.args().join(" ")).unwrap_or_default(),
+        environment = PHANTUN_ENVIRONMENT.iter().map(|(k, v)| format!("Environment={k}={v}\n")).collect::<String>(),
+        service = PHANTUN_SERVICE.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>(),
     )
 }
 

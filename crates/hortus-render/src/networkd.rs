@@ -11,6 +11,20 @@ use crate::text::{check_path, line};
 use crate::{RenderError, RenderedFile, HEADER};
 use hortus_plan::{HostPlan, InterfaceAddress, Link};
 
+/// `[Link]` of every hortus `.network`: the mesh never holds up boot.
+pub const LINK_SETTINGS: &[(&str, &str)] = &[("RequiredForOnline", "no")];
+/// `[Network]` of every hortus `.network`: only the plan's addresses (no
+/// automatic link-local, no router advertisements, no DHCP), configured
+/// whether or not the link has a carrier.
+pub const NETWORK_SETTINGS: &[(&str, &str)] =
+    &[("LinkLocalAddressing", "no"), ("IPv6AcceptRA", "no"), ("DHCP", "no"), ("ConfigureWithoutCarrier", "yes")];
+/// `RouteTable=` of every WireGuard netdev and peer: routes come from Babel only.
+pub const ROUTE_TABLE: &str = "off";
+/// `AllowedIPs=` of every peer: anything, since Babel decides what goes where.
+pub const ALLOWED_IPS: &[&str] = &["::/0", "0.0.0.0/0"];
+/// `Kind=` of the anchor netdev.
+pub const ANCHOR_KIND: &str = "dummy";
+
 /// Key file paths the netdevs point at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -64,7 +78,7 @@ fn anchor_netdev(host: &HostPlan) -> String {
     let mut w = header(host);
     line(&mut w, "[NetDev]");
     line(&mut w, &format!("Name={}", host.node.anchor));
-    line(&mut w, "Kind=dummy");
+    line(&mut w, &format!("Kind={ANCHOR_KIND}"));
     line(&mut w, "Description=hortus anchor: this node's own mesh addresses");
     w
 }
@@ -83,22 +97,23 @@ fn link_netdev(host: &HostPlan, link: &Link, opts: &Options) -> String {
     if link.listen {
         line(&mut w, &format!("ListenPort={}", link.port));
     }
-    line(&mut w, "RouteTable=off");
+    line(&mut w, &format!("RouteTable={ROUTE_TABLE}"));
     line(&mut w, "");
     line(&mut w, "[WireGuardPeer]");
     line(&mut w, &format!("PublicKey={}", link.peer_public_key));
     if let Some(psk) = &opts.preshared_key_file {
         line(&mut w, &format!("PresharedKeyFile={psk}"));
     }
-    line(&mut w, "AllowedIPs=::/0");
-    line(&mut w, "AllowedIPs=0.0.0.0/0");
+    for allowed in ALLOWED_IPS {
+        line(&mut w, &format!("AllowedIPs={allowed}"));
+    }
     if let Some(endpoint) = link.endpoint() {
         line(&mut w, &format!("Endpoint={}", endpoint.socket()));
     }
     if let Some(keepalive) = link.keepalive {
         line(&mut w, &format!("PersistentKeepalive={keepalive}"));
     }
-    line(&mut w, "RouteTable=off");
+    line(&mut w, &format!("RouteTable={ROUTE_TABLE}"));
     w
 }
 
@@ -108,13 +123,14 @@ fn network(host: &HostPlan, interface: &str, addresses: &[InterfaceAddress]) -> 
     line(&mut w, &format!("Name={interface}"));
     line(&mut w, "");
     line(&mut w, "[Link]");
-    line(&mut w, "RequiredForOnline=no");
+    for (key, value) in LINK_SETTINGS {
+        line(&mut w, &format!("{key}={value}"));
+    }
     line(&mut w, "");
     line(&mut w, "[Network]");
-    line(&mut w, "LinkLocalAddressing=no");
-    line(&mut w, "IPv6AcceptRA=no");
-    line(&mut w, "DHCP=no");
-    line(&mut w, "ConfigureWithoutCarrier=yes");
+    for (key, value) in NETWORK_SETTINGS {
+        line(&mut w, &format!("{key}={value}"));
+    }
     for address in addresses {
         line(&mut w, "");
         line(&mut w, "[Address]");

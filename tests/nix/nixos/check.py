@@ -191,14 +191,11 @@ def check_case(name, args, rc):
           {"plan installed": rec["plan"] is not None, "unit": unit[:400]})
 
     # Sysctls: what services.hortus defines is the rendered sysctl.d file
-    # (the plan's node.sysctl), plus all.rp_filter 0 as a default with an
-    # IPv4 overlay (not in the plan); the system's values agree.
+    # (the plan's node.sysctl); the system's values agree.
     rendered_sysctl = unitfile.parse_sysctl_d((g / host / "sysctl.d" / "60-hortus.conf").read_text())
-    ipv4 = host_plan["node"]["ipv4_address"] is not None
-    own = dict(rendered_sysctl, **({"net.ipv4.conf.all.rp_filter": 0} if ipv4 else {}))
+    own = rendered_sysctl
     check(r["hortusSysctl"] == own, f"sysctl: services.hortus defines the {len(rendered_sysctl)} keys of hortus render's"
-          " sysctl.d/60-hortus.conf" + (" (and all.rp_filter 0)" if ipv4 else ""),
-          {"module": r["hortusSysctl"], "render": rendered_sysctl})
+          " sysctl.d/60-hortus.conf", {"module": r["hortusSysctl"], "render": rendered_sysctl})
     s = r["sysctl"]
     bad = {k: (s.get(k), v) for k, v in own.items() if s.get(k) != v}
     check(not bad, "sysctl: the system's values of those keys are the same", bad)
