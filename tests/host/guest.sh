@@ -66,13 +66,7 @@ add_public_node() {
     ip -n internet link set "v-$n" master br0 up
     ip -n "$n" addr add "$2/24" dev eth0
     ip -n "$n" link set eth0 up
-    node_sysctl "$n"
-}
-node_sysctl() {
-    ip -n "$1" link set lo up
-    # What the NixOS module sets (nix/lib.nix sysctl): nodes forward
-    # between their WireGuard links.
-    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.forwarding=1
+    ip -n "$n" link set lo up
 }
 
 underlay() {
@@ -94,7 +88,10 @@ underlay() {
     ip -n delta-nat link set lan up
     ip -n delta addr add 10.0.3.2/24 dev eth0
     ip -n delta link set eth0 up
+    ip -n delta link set lo up
     ip -n delta route add default via 10.0.3.1
+    # delta-nat is the underlay's home router, not a mesh host: hortus
+    # renders nothing for it, so its forwarding is the tier's to set.
     ip netns exec delta-nat sysctl -qw net.ipv4.ip_forward=1
     chk "delta-nat: nftables masquerade, no inbound path" ip netns exec delta-nat nft -f - <<'EOF'
 table ip nat {
@@ -105,7 +102,6 @@ table inet filter {
         ct state established,related accept; iifname "lan" accept; }
 }
 EOF
-    node_sysctl delta
 }
 
 # new_key NODE [FILE]: a fresh private key in the node's /etc/hortus
