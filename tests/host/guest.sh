@@ -420,12 +420,13 @@ planned_links() { links "$1" | sort | tr '\n' ' '; }
 # apply NODE INVENTORY: render + install, systemd-sysctl, `hortus reconcile`
 # (and udev's systemd-sysctl on the interfaces), `birdc configure`.
 apply() {
-    local n=$1 pid out t0 t1 t2
+    local n=$1 pid out t0 t1 ts t2
     t0=$(now_us)
     render "$n" "$2" || { ko "$n: hortus render"; return 1; }
     t1=$(now_us)
     # The host's configuration management reloads its sysctl.d.
     sysctl_boot "$n"
+    ts=$(now_us)
     out=$(in_node "$n" hortus reconcile 2>&1) || ko "$n: hortus reconcile failed: $out"
     t2=$(now_us)
     # udev on the interfaces networkd (re)created.
@@ -439,7 +440,7 @@ apply() {
     else
         ko "$n: birdc configure did not reload BIRD in place: $out"
     fi
-    echo "  $n: took $(elapsed "$t0") s (done at ${EPOCHREALTIME}): render $(((t1 - t0) / 1000)) ms, reconcile $(((t2 - t1) / 1000)) ms"
+    echo "  $n: took $(elapsed "$t0") s (done at ${EPOCHREALTIME}): render $(((t1 - t0) / 1000)) ms, systemd-sysctl $(((ts - t1) / 1000)) ms, reconcile $(((t2 - ts) / 1000)) ms"
 }
 
 # After a change: no stale or missing interface anywhere, every pair routed
