@@ -6,9 +6,11 @@
 # One network namespace per node of tests/host/mesh.toml, each a "host" of
 # its own: a private mount namespace with /etc/hortus (key, plan.json),
 # /etc/systemd/network (exactly the files `hortus render --format networkd`
-# wrote), a private /run, a D-Bus system bus and its own systemd-networkd,
-# which creates the kernel WireGuard interfaces and the dummy anchor. Then
-# BIRD 3, and afterwards babeld, on the rendered configs.
+# wrote), /etc/sysctl.d (hortus' 60-hortus.conf, applied with systemd-sysctl
+# as a Debian host does: nothing sets a node's sysctls by hand), a private
+# /run, a D-Bus system bus and its own systemd-networkd, which creates the
+# kernel WireGuard interfaces and the dummy anchor. Then BIRD 3, and
+# afterwards babeld, on the rendered configs.
 set -u
 SHARE=$(cd "$(dirname "$0")" && pwd)
 export PATH="$SHARE/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -66,13 +68,7 @@ add_public_node() {
     ip -n internet link set "v-$n" master br0 up
     ip -n "$n" addr add "$2/24" dev eth0
     ip -n "$n" link set eth0 up
-    node_sysctl "$n"
-}
-node_sysctl() {
-    ip -n "$1" link set lo up
-    # What the NixOS module sets (nix/lib.nix sysctl): nodes forward
-    # between their WireGuard links.
-    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.forwarding=1
+    ip -n "$n" link set lo up
 }
 
 underlay() {
@@ -94,7 +90,10 @@ underlay() {
     ip -n delta-nat link set lan up
     ip -n delta addr add 10.0.3.2/24 dev eth0
     ip -n delta link set eth0 up
+    ip -n delta link set lo up
     ip -n delta route add default via 10.0.3.1
+    # delta-nat is the underlay's home router, not a mesh host: hortus
+    # renders nothing for it, so its forwarding is the tier's to set.
     ip netns exec delta-nat sysctl -qw net.ipv4.ip_forward=1
     chk "delta-nat: nftables masquerade, no inbound path" ip netns exec delta-nat nft -f - <<'EOF'
 table ip nat {
@@ -105,7 +104,6 @@ table inet filter {
         ct state established,related accept; iifname "lan" accept; }
 }
 EOF
-    node_sysctl delta
 }
 
 # new_key NODE [FILE]: a fresh private key in the node's /etc/hortus
@@ -127,7 +125,8 @@ keys() {
 }
 
 # render NODE INVENTORY [extra render args]: hortus' files for NODE, and the
-# networkd files installed into the directory its networkd reads.
+# networkd and sysctl.d files installed into the directories the node's
+# networkd and systemd-sysctl read (its /etc/systemd/network, /etc/sysctl.d).
 render() {
     local n=$1 inv=$2; shift 2
     hortus render "$inv" --host "$n" --format all -o "$S/$n/out" \
@@ -137,13 +136,17 @@ render() {
         hortus plan "$inv" --host "$n" -o "$S/$n/etc/plan.json" 2>/dev/null || return 1
     rm -f "$S/$n/network/"*
     cp -p "$S/$n/out/networkd/"* "$S/$n/network/"
+    mkdir -p "$S/$n/sysctl.d"
+    rm -f "$S/$n/sysctl.d/"*
+    cp -p "$S/$n/out/sysctl.d/"* "$S/$n/sysctl.d/" || return 1
     ULA[$n]=$(plan "$n" .node.address)
 }
 
 # A long-lived holder process keeps node $1's mount namespace: the network
 # namespace's sysfs read-only (networkd then does not wait for udev),
-# /etc/hortus and /etc/systemd/network bound to the node's directories, a
-# private /run. Then a D-Bus system bus and systemd-networkd in it.
+# /etc/hortus, /etc/systemd/network and /etc/sysctl.d bound to the node's
+# directories, a private /run. Then, in a host's boot order, systemd-sysctl,
+# a D-Bus system bus and systemd-networkd in it.
 start_host() {
     local n=$1
     rm -f "$S/$n/holder.pid"
@@ -152,6 +155,7 @@ start_host() {
         mount -o remount,ro /sys 2>/dev/null || mount -t sysfs -o ro sysfs /sys
         mount --bind "$S/$n/etc" /etc/hortus
         mount --bind "$S/$n/network" /etc/systemd/network
+        mount --bind "$S/$n/sysctl.d" /etc/sysctl.d
         mount -t tmpfs -o mode=0755 tmpfs /run
         mkdir -p /run/systemd/netif/links /run/systemd/netif/leases /run/systemd/netif/lldp /run/dbus
         chown -R systemd-network:systemd-network /run/systemd/netif
@@ -159,9 +163,49 @@ start_host() {
         exec sleep infinity' holder "$S" "$n" </dev/null >/dev/null 2>&1 &
     wait_for 10 test -s "$S/$n/holder.pid" >/dev/null
     HOLDER[$n]=$(cat "$S/$n/holder.pid")
+    sysctl_boot "$n"
     in_node "$n" dbus-daemon --system --fork
     start_networkd "$n"
 }
+
+# sysctl_boot NODE: what systemd-sysctl.service does at boot, before the
+# network, and what a host runs after its /etc/sysctl.d changed: every
+# sysctl.d file, i.e. the node's /etc/sysctl.d (hortus' 60-hortus.conf) and
+# Debian's /usr/lib/sysctl.d. The net.* keys are per network namespace, so
+# they land in the node's; keys of interfaces that do not exist yet are
+# skipped with a warning (udev applies them when the interface appears:
+# sysctl_links).
+sysctl_boot() {
+    local out
+    out=$(in_node "$1" /usr/lib/systemd/systemd-sysctl 2>&1) || { ko "$1: systemd-sysctl failed: $out"; return 1; }
+    [ -z "$out" ] || echo "$out" | sed "s/^/  $1: systemd-sysctl: /"
+}
+# sysctl_links NODE: what udev's 99-systemd.rules runs for each network
+# interface that appears (the nodes have no udev of their own), for every
+# planned link: systemd-sysctl limited to the interface's keys.
+sysctl_links() {
+    local i args=()
+    for i in $(links "$1"); do
+        args+=("--prefix=/net/ipv4/conf/$i" "--prefix=/net/ipv4/neigh/$i" "--prefix=/net/ipv6/conf/$i" "--prefix=/net/ipv6/neigh/$i")
+    done
+    in_node "$1" /usr/lib/systemd/systemd-sysctl "${args[@]}"
+}
+# sysctl_held NODE: every key of the node's installed 60-hortus.conf has its
+# value in the node's namespace (read from /proc/sys; in a key, a `/` stands
+# for a dot in an interface name); prints the keys that differ.
+sysctl_held() {
+    in_node "$1" bash -c '
+        n=0 bad=0 re="^[[:space:]]*([^#;[:space:]=][^[:space:]=]*)[[:space:]]*=[[:space:]]*(.*[^[:space:]])"
+        while IFS= read -r line; do
+            [[ $line =~ $re ]] || continue
+            key=${BASH_REMATCH[1]} want=${BASH_REMATCH[2]} n=$((n + 1))
+            p=${key//./:}; p=${p//\//.}; p=/proc/sys/${p//://}
+            { got=$(<"$p"); } 2>/dev/null || got="(no such key)"
+            [ "$got" = "$want" ] || { echo "  $key = $got, rendered $want"; bad=1; }
+        done < /etc/sysctl.d/60-hortus.conf || exit 1
+        [ "$n" -gt 0 ] && [ "$bad" = 0 ]'
+}
+sysctl_keys() { grep -cE '^[^#;[:space:]]' "$S/$1/sysctl.d/60-hortus.conf"; }
 
 start_networkd() {
     local n=$1
@@ -373,14 +417,20 @@ start_babeld() {
 live_links() { in_node "$1" ip -br link show type wireguard | awk '{print $1}' | sed 's/@.*//' | sort | tr '\n' ' '; }
 planned_links() { links "$1" | sort | tr '\n' ' '; }
 
-# apply NODE INVENTORY: render + install, `hortus reconcile`, `birdc configure`.
+# apply NODE INVENTORY: render + install, systemd-sysctl, `hortus reconcile`
+# (and udev's systemd-sysctl on the interfaces), `birdc configure`.
 apply() {
-    local n=$1 pid out t0 t1 t2
+    local n=$1 pid out t0 t1 ts t2
     t0=$(now_us)
     render "$n" "$2" || { ko "$n: hortus render"; return 1; }
     t1=$(now_us)
+    # The host's configuration management reloads its sysctl.d.
+    sysctl_boot "$n"
+    ts=$(now_us)
     out=$(in_node "$n" hortus reconcile 2>&1) || ko "$n: hortus reconcile failed: $out"
     t2=$(now_us)
+    # udev on the interfaces networkd (re)created.
+    sysctl_links "$n"
     echo "$out" | sed "s/^/  $n: /"
     pid=$(in_node "$n" cat /run/bird.pid)
     out=$(in_node "$n" birdc -s /run/bird.ctl configure 2>&1)
@@ -390,7 +440,7 @@ apply() {
     else
         ko "$n: birdc configure did not reload BIRD in place: $out"
     fi
-    echo "  $n: took $(elapsed "$t0") s (done at ${EPOCHREALTIME}): render $(((t1 - t0) / 1000)) ms, reconcile $(((t2 - t1) / 1000)) ms"
+    echo "  $n: took $(elapsed "$t0") s (done at ${EPOCHREALTIME}): render $(((t1 - t0) / 1000)) ms, systemd-sysctl $(((ts - t1) / 1000)) ms, reconcile $(((t2 - ts) / 1000)) ms"
 }
 
 # After a change: no stale or missing interface anywhere, every pair routed
@@ -401,6 +451,7 @@ converged_as_planned() {
     for n in "${NODES[@]}"; do
         chk "$1: $n has exactly the planned WireGuard interfaces: $(planned_links "$n")" \
             test "$(live_links "$n")" = "$(planned_links "$n")" || echo "  live: $(live_links "$n")"
+        chk "$1: $n: the $(sysctl_keys "$n") keys of its rendered sysctl.d/60-hortus.conf hold" sysctl_held "$n"
     done
     t=$(wait_for 90 mesh_ok)
     chk "$1: every node routes to and reaches every other node ($t s)" test "$t" != timeout || dump_state
@@ -440,6 +491,7 @@ lifecycle() {
     render epsilon "$S/mesh.toml"
     start_host epsilon
     wait_for 30 host_up epsilon >/dev/null
+    sysctl_links epsilon
     in_node epsilon bird -c "$S/epsilon/out/bird.conf" -s /run/bird.ctl -P /run/bird.pid
     for n in alpha beta gamma delta; do apply "$n" "$S/mesh.toml"; done
     converged_as_planned "add epsilon"
@@ -503,7 +555,7 @@ echo "systemd $(systemctl --version | head -1 | cut -d' ' -f2), $(bird --version
 modprobe wireguard && modprobe dummy
 
 sec "setup: underlay, keys, hortus render, one systemd-networkd per node"
-mkdir -p "$S" /etc/hortus
+mkdir -p "$S" /etc/hortus /etc/sysctl.d
 underlay
 keys
 for n in "${NODES[@]}"; do
@@ -514,6 +566,12 @@ for n in "${NODES[@]}"; do start_host "$n"; done
 for n in "${NODES[@]}"; do
     t=$(wait_for 30 host_up "$n")
     chk "$n: networkd brought up the anchor and $(links "$n" | wc -l) WireGuard links ($t s)" test "$t" != timeout
+    sysctl_links "$n"
+done
+for n in "${NODES[@]}"; do
+    chk "$n: the rendered sysctl.d/60-hortus.conf turns on IPv6 forwarding" \
+        grep -qE '^net[./]ipv6[./]conf[./]all[./]forwarding *= *1$' "$S/$n/sysctl.d/60-hortus.conf"
+    chk "$n: the $(sysctl_keys "$n") keys of its rendered sysctl.d/60-hortus.conf hold in its namespace" sysctl_held "$n"
 done
 
 if [[ " $PHASES " == *" bird "* ]]; then
