@@ -14,9 +14,11 @@ use crate::validate::{self, pair::host_links, pair::islands, pair::split_mesh};
 use crate::warnings;
 use crate::Error;
 use hortus_plan::{
-    FamilyRoutes, Firewall, HostPlan, Link, Mesh, NodePlan, Path, Plan, ReversePath, Routes, SkippedPeer, PLAN_VERSION,
+    FamilyRoutes, Firewall, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, Learned, Link, Mesh, NodePlan, Path, Plan,
+    ReversePath, Routes, SkippedPeer, PLAN_VERSION,
 };
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 /// Babel's UDP port (RFC 8966).
 const BABEL_UDP_PORT: u16 = 6696;
@@ -25,7 +27,8 @@ const BABEL_UDP_PORT: u16 = 6696;
 /// Costs O(n²) time and space for n nodes: every pair is decided.
 pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
     let (mesh, resolved) = prepare(inventory)?;
-    let mut nodes: Vec<NodePlan> = resolved.iter().map(|r| node_plan(&mesh, r, resolved.len())).collect();
+    let subnets = Subnets::of(&resolved);
+    let mut nodes: Vec<NodePlan> = resolved.iter().map(|r| node_plan(&mesh, r, &subnets, resolved.len())).collect();
     let mut problems = vec![];
     let mut edges = vec![];
     pairs::each(&inventory.mesh, &mesh, &resolved, Scope::Mesh, |i, j, pair| match pair {
@@ -66,7 +69,7 @@ pub fn build_host_plan(inventory: &Inventory, host: &str) -> Result<HostPlan, Er
     let Some(me) = resolved.iter().position(|r| r.name == host) else {
         return Err(Error::unknown_host(host, inventory.nodes.keys().map(String::as_str)));
     };
-    let mut node = node_plan(&mesh, &resolved[me], resolved.len());
+    let mut node = node_plan(&mesh, &resolved[me], &Subnets::of(&resolved), resolved.len());
     let mut problems = vec![];
     pairs::each(&inventory.mesh, &mesh, &resolved, Scope::Host(me), |i, j, pair| match pair {
         Pair::Link(lp, lq) => node.links.push(if i == me { lp } else { lq }),
@@ -114,8 +117,53 @@ fn mesh_plan(input: &MeshSettings) -> Mesh {
     }
 }
 
+/// Every node's routed prefixes: per prefix, the router ids of the nodes
+/// listing it, in id order.
+struct Subnets(BTreeMap<IpPrefix, Vec<(u32, Ipv4Addr)>>);
+
+impl Subnets {
+    fn of(resolved: &[Resolved]) -> Subnets {
+        let mut map: BTreeMap<IpPrefix, Vec<(u32, Ipv4Addr)>> = BTreeMap::new();
+        for r in resolved {
+            for prefix in &r.routes {
+                map.entry(*prefix).or_default().push((r.node.id, r.router_id));
+            }
+        }
+        Subnets(map)
+    }
+
+    /// What `r` learns in one family (`pick` selects it): every other
+    /// node's prefix it does not list itself, unless it accepts none.
+    fn learned_by<P>(&self, r: &Resolved, pick: impl Fn(&IpPrefix) -> Option<P>) -> Vec<Learned<P>> {
+        if !r.node.accept_routes {
+            return vec![];
+        }
+        self.0
+            .iter()
+            .filter(|(prefix, _)| !r.routes.contains(prefix))
+            .filter_map(|(prefix, routers)| {
+                Some(Learned { prefix: pick(prefix)?, routers: routers.iter().map(|(_, id)| *id).collect() })
+            })
+            .collect()
+    }
+}
+
+fn v6(prefix: &IpPrefix) -> Option<Ipv6Prefix> {
+    match prefix {
+        IpPrefix::V6(p) => Some(*p),
+        IpPrefix::V4(_) => None,
+    }
+}
+
+fn v4(prefix: &IpPrefix) -> Option<Ipv4Prefix> {
+    match prefix {
+        IpPrefix::V4(p) => Some(*p),
+        IpPrefix::V6(_) => None,
+    }
+}
+
 /// A node's plan before its links are added.
-fn node_plan(mesh: &Mesh, r: &Resolved, nodes: usize) -> NodePlan {
+fn node_plan(mesh: &Mesh, r: &Resolved, subnets: &Subnets, nodes: usize) -> NodePlan {
     NodePlan {
         id: r.node.id,
         address: r.address,
@@ -129,7 +177,7 @@ fn node_plan(mesh: &Mesh, r: &Resolved, nodes: usize) -> NodePlan {
         censored: r.node.censored,
         endpoints: r.endpoints.clone(),
         anchor_addresses: anchor_addresses(r),
-        routes: routes(mesh, r),
+        routes: routes(mesh, r, subnets),
         firewall: Firewall {
             udp_ports: vec![],
             tcp_ports: vec![],
@@ -146,20 +194,25 @@ fn node_plan(mesh: &Mesh, r: &Resolved, nodes: usize) -> NodePlan {
     }
 }
 
-/// The route policy: each node announces its own addresses, and learns,
-/// installs (with its own address as source) and passes on everything
-/// inside the mesh's prefixes.
-fn routes(mesh: &Mesh, r: &Resolved) -> Routes {
+/// The route policy: each node announces its own addresses and its
+/// subnets; learns, installs (with its own address as source) and passes on
+/// everything inside the mesh's prefixes, and the other nodes' subnets
+/// exactly as the inventory lists them, from the nodes listing them.
+fn routes(mesh: &Mesh, r: &Resolved, subnets: &Subnets) -> Routes {
     Routes {
         ipv6: FamilyRoutes {
             source: r.address,
-            announce: vec![hortus_plan::Ipv6Prefix { addr: r.address, len: 128 }],
+            announce: vec![Ipv6Prefix { addr: r.address, len: 128 }],
+            subnets: r.routes.iter().filter_map(v6).collect(),
             accept: vec![mesh.prefix],
+            learn: subnets.learned_by(r, v6),
         },
         ipv4: mesh.ipv4_prefix.zip(r.ipv4_address).map(|(prefix, address)| FamilyRoutes {
             source: address,
-            announce: vec![hortus_plan::Ipv4Prefix { addr: address, len: 32 }],
+            announce: vec![Ipv4Prefix { addr: address, len: 32 }],
+            subnets: r.routes.iter().filter_map(v4).collect(),
             accept: vec![prefix],
+            learn: subnets.learned_by(r, v4),
         }),
     }
 }

@@ -116,6 +116,18 @@ pub struct Node {
     /// This node's keepalive seconds, overriding the mesh's.
     #[serde(default)]
     pub keepalive: Option<u16>,
+    /// Networks reachable behind this node (IPv4 or IPv6 prefixes), which it
+    /// announces into Babel. Several nodes may list the same prefix
+    /// (redundant routers on one LAN).
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// Whether this node installs the other nodes' `routes`.
+    #[serde(default = "yes")]
+    pub accept_routes: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_region() -> String {
@@ -209,6 +221,8 @@ const NODE_FIELDS: &[&str] = &[
     "ipv4_address",
     "mtu",
     "keepalive",
+    "routes",
+    "accept_routes",
 ];
 
 /// `message`, plus every unknown field of `generic` (serde stops at the first).

@@ -6,7 +6,7 @@
 use crate::addressing::{derived_link_local, parse_endpoint, router_id_from_id};
 use crate::inventory::{Inventory, MeshSettings, Node};
 use crate::keys::decode_key;
-use hortus_plan::Host;
+use hortus_plan::{Host, IpPrefix};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A node with everything derived, before links are made.
@@ -18,6 +18,7 @@ pub(crate) struct Resolved<'a> {
     pub link_local: Ipv6Addr,
     pub router_id: Ipv4Addr,
     pub endpoints: Vec<Host>,
+    pub routes: Vec<IpPrefix>,
 }
 
 /// The node's ULA: explicit, or the mesh prefix + (id + 1) when it fits.
@@ -57,6 +58,7 @@ pub(crate) fn nodes(inventory: &Inventory) -> Vec<Resolved<'_>> {
             link_local: link_local(node).expect("validated"),
             router_id: router_id(mesh, node).expect("validated"),
             endpoints: node.endpoints.iter().map(|e| parse_endpoint(e).expect("validated")).collect(),
+            routes: node.routes.iter().map(|r| r.parse().expect("validated")).collect(),
         })
         .collect();
     resolved.sort_by_key(|r| r.node.id);

@@ -4,15 +4,49 @@
 use crate::forwarder;
 use crate::ports::pair_port;
 use crate::resolve::Resolved;
-use hortus_plan::{Mesh, PortScheme, Transport};
+use hortus_plan::{IpPrefix, Mesh, PortScheme, Transport};
 use std::collections::HashMap;
 
 /// Ports below this are well known; a plan using them gets a warning.
 const WELL_KNOWN_PORTS_END: u16 = 1024;
 
-/// Every warning: well-known ports, then forwarders.
+/// Every warning: well-known ports, forwarders, then overlapping subnets.
 pub(crate) fn all(mesh: &Mesh, resolved: &[Resolved]) -> Vec<String> {
-    [well_known_ports(mesh, resolved), forwarders(mesh, resolved)].concat()
+    [well_known_ports(mesh, resolved), forwarders(mesh, resolved), overlapping_subnets(resolved)].concat()
+}
+
+/// A warning for each routed prefix inside a different one another node
+/// lists (the same prefix on several nodes is redundancy, not a warning),
+/// in O(R log R) for R routed prefixes.
+fn overlapping_subnets(resolved: &[Resolved]) -> Vec<String> {
+    let mut all: Vec<(IpPrefix, &str)> =
+        resolved.iter().flat_map(|r| r.routes.iter().map(move |p| (*p, r.name))).collect();
+    all.sort();
+    let mut warnings = vec![];
+    let mut enclosing: Vec<(IpPrefix, &str)> = vec![];
+    for (prefix, name) in all {
+        while enclosing.last().is_some_and(|(outer, _)| !contains(outer, &prefix)) {
+            enclosing.pop();
+        }
+        if let Some((outer, other)) = enclosing.iter().rev().find(|(outer, _)| *outer != prefix) {
+            if *other != name {
+                warnings.push(format!(
+                    "routes: `{prefix}` (node `{name}`) lies inside `{outer}` (node `{other}`): traffic to it goes to `{name}`, the rest of `{outer}` to `{other}`"
+                ));
+            }
+        }
+        enclosing.push((prefix, name));
+    }
+    warnings
+}
+
+/// Whether `outer` contains all of `inner`.
+fn contains(outer: &IpPrefix, inner: &IpPrefix) -> bool {
+    match (outer, inner) {
+        (IpPrefix::V4(o), IpPrefix::V4(i)) => o.len <= i.len && o.contains(i.addr),
+        (IpPrefix::V6(o), IpPrefix::V6(i)) => o.len <= i.len && o.contains(i.addr),
+        _ => false,
+    }
 }
 
 /// A warning for every pair, linked or skipped, whose port is below 1024, in

@@ -27,16 +27,16 @@ pub use forwarder::{Forwarder, NatRule, Transport, Tun};
 pub use load::{LoadError, PlanFile};
 pub use mesh::{BabelSettings, KernelMetrics, Mesh, PortScheme, RoutingDaemon};
 pub use node::{
-    FamilyRoutes, Firewall, ForwardRule, InterfaceAddress, Link, NodePlan, Path, ReversePath, Routes, SkipReason,
-    SkippedPeer,
+    FamilyRoutes, Firewall, ForwardRule, InterfaceAddress, Learned, Link, NodePlan, Path, ReversePath, Routes,
+    SkipReason, SkippedPeer,
 };
-pub use prefix::{Ipv4Prefix, Ipv6Prefix};
+pub use prefix::{IpPrefix, Ipv4Prefix, Ipv6Prefix};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the plan JSON format; bumped on any breaking change.
-pub const PLAN_VERSION: u32 = 3;
+pub const PLAN_VERSION: u32 = 4;
 
 /// The whole mesh's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

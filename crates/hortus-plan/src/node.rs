@@ -162,10 +162,29 @@ pub struct Routes {
 pub struct FamilyRoutes<A, P> {
     /// Preferred source of every route installed from Babel.
     pub source: A,
-    /// Prefixes this node originates (its own addresses today).
+    /// The node's own addresses, which it announces (from the anchor).
     pub announce: Vec<P>,
-    /// Prefixes (and anything inside them) it learns, installs and passes on.
+    /// Networks behind this node (the inventory's `routes`), which it
+    /// announces while the host has a route to them (an interface address
+    /// in the prefix).
+    pub subnets: Vec<P>,
+    /// Prefixes (and anything inside them) it learns from any node,
+    /// installs and passes on: the mesh's own addresses.
     pub accept: Vec<P>,
+    /// The other nodes' subnets it learns, installs and passes on: exactly
+    /// these prefixes, each only as announced by the routers listing it.
+    pub learn: Vec<Learned<P>>,
+}
+
+/// A subnet one node learns: the prefix and the router ids of the nodes
+/// announcing it (the inventory lists it on them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Learned<P> {
+    /// The prefix, matched exactly.
+    pub prefix: P,
+    /// The router ids of the nodes that announce it, in id order.
+    pub routers: Vec<Ipv4Addr>,
 }
 
 /// What the host's firewall opens and trusts.

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// An IPv6 prefix such as `fdcc::/64`; host bits must be zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ipv6Prefix {
     /// Network address.
     pub addr: Ipv6Addr,
@@ -15,7 +15,7 @@ pub struct Ipv6Prefix {
 }
 
 /// An IPv4 prefix such as `10.42.0.0/24`; host bits must be zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ipv4Prefix {
     /// Network address.
     pub addr: Ipv4Addr,
@@ -48,6 +48,11 @@ impl Ipv6Prefix {
     pub fn contains(&self, addr: Ipv6Addr) -> bool {
         let bits = self.host_bits();
         bits >= 128 || (u128::from(addr) >> bits) == (u128::from(self.addr) >> bits)
+    }
+
+    /// Whether the two prefixes share any address.
+    pub fn overlaps(&self, other: &Ipv6Prefix) -> bool {
+        self.contains(other.addr) || other.contains(self.addr)
     }
 }
 
@@ -136,6 +141,35 @@ macro_rules! string_serde {
 }
 string_serde!(Ipv6Prefix);
 string_serde!(Ipv4Prefix);
+
+/// An IPv4 or IPv6 prefix, written `addr/len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IpPrefix {
+    /// IPv4.
+    V4(Ipv4Prefix),
+    /// IPv6.
+    V6(Ipv6Prefix),
+}
+
+impl FromStr for IpPrefix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.contains(':') {
+            s.parse().map(IpPrefix::V6)
+        } else {
+            s.parse().map(IpPrefix::V4)
+        }
+    }
+}
+
+impl fmt::Display for IpPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpPrefix::V4(p) => p.fmt(f),
+            IpPrefix::V6(p) => p.fmt(f),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

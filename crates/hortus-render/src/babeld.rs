@@ -4,7 +4,7 @@
 //! announced ones redistributed, routes installed with the policy's source
 //! address at the plan's Babel kernel metric (BIRD's `krt_metric`).
 
-use crate::text::{check_path, line, push_verbatim, seconds};
+use crate::text::{babel_router_id, check_path, line, push_verbatim, seconds};
 use crate::{RenderError, HEADER};
 use hortus_plan::{FamilyRoutes, HostPlan};
 use std::fmt::Display;
@@ -68,7 +68,7 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, &format!("# Host `{}` (id {}): Babel over {} WireGuard link(s).", host.host, node.id, node.links.len()));
     line(w, "");
     line(w, "# Stable id from the plan (WireGuard links have no MAC to derive one from).");
-    line(w, &format!("router-id {}", router_id(host)));
+    line(w, &format!("router-id {}", babel_router_id(host.node.router_id)));
     line(w, &format!("state-file {}", opts.state_file));
     line(w, &format!("pid-file {}", opts.pid_file));
     if let Some(path) = &opts.local_path {
@@ -101,18 +101,21 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
         line(w, &format!("interface {} type tunnel", link.interface));
     }
     line(w, "");
-    line(w, "# Learn only the accepted prefixes (the plan's route policy).");
+    line(w, "# Learn only the accepted prefixes, and the other nodes' subnets from their routers (the plan's route policy).");
     in_allow(w, &routes.ipv6);
     if let Some(v4) = v4 {
         in_allow(w, v4);
     }
     line(w, "in deny");
-    line(w, "# Announce only what this node announces: its own mesh addresses.");
+    line(w, "# Announce only what this node announces: its own mesh addresses, and its subnets.");
     redistribute(w, &routes.ipv6);
     if let Some(v4) = v4 {
         redistribute(w, v4);
     }
     line(w, "redistribute local deny");
+    if routes.ipv6.subnets.len() + v4.map_or(0, |r| r.subnets.len()) > 0 {
+        line(w, "redistribute deny");
+    }
     line(w, "# Install with this node's address as preferred source.");
     install(w, &routes.ipv6);
     if let Some(v4) = v4 {
@@ -126,26 +129,57 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     out
 }
 
-fn in_allow<A, P: Display>(w: &mut String, routes: &FamilyRoutes<A, P>) {
+/// The accepted prefixes (anything inside), then each learned subnet
+/// exactly, from each router that announces it.
+fn in_allow<A, P: Prefix>(w: &mut String, routes: &FamilyRoutes<A, P>) {
     for prefix in &routes.accept {
         line(w, &format!("in ip {prefix} allow"));
     }
+    for learned in &routes.learn {
+        for router in &learned.routers {
+            line(w, &format!("in {} id {} allow", exactly(&learned.prefix), babel_router_id(*router)));
+        }
+    }
 }
 
-fn redistribute<A, P: Display>(w: &mut String, routes: &FamilyRoutes<A, P>) {
+/// The node's own addresses (local), then its subnets (the kernel's routes to them).
+fn redistribute<A, P: Prefix>(w: &mut String, routes: &FamilyRoutes<A, P>) {
     for prefix in &routes.announce {
         line(w, &format!("redistribute local ip {prefix} allow"));
     }
-}
-
-fn install<A: Display, P: Display>(w: &mut String, routes: &FamilyRoutes<A, P>) {
-    for prefix in &routes.accept {
-        line(w, &format!("install ip {prefix} pref-src {}", routes.source));
+    for prefix in &routes.subnets {
+        line(w, &format!("redistribute {} allow", exactly(prefix)));
     }
 }
 
-/// The plan's 32-bit router id as babeld's 64-bit one: `00:00:00:00:a:b:c:d`.
-fn router_id(host: &HostPlan) -> String {
-    let [a, b, c, d] = host.node.router_id.octets();
-    format!("00:00:00:00:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+fn install<A: Display, P: Prefix>(w: &mut String, routes: &FamilyRoutes<A, P>) {
+    for prefix in &routes.accept {
+        line(w, &format!("install ip {prefix} pref-src {}", routes.source));
+    }
+    for learned in &routes.learn {
+        line(w, &format!("install {} pref-src {}", exactly(&learned.prefix), routes.source));
+    }
+}
+
+/// A prefix of either family, with its length.
+trait Prefix: Display {
+    /// The prefix length.
+    fn len(&self) -> u8;
+}
+
+impl Prefix for hortus_plan::Ipv4Prefix {
+    fn len(&self) -> u8 {
+        self.len
+    }
+}
+
+impl Prefix for hortus_plan::Ipv6Prefix {
+    fn len(&self) -> u8 {
+        self.len
+    }
+}
+
+/// babeld's selector of exactly `prefix`: `ip P eq LEN`.
+fn exactly(prefix: &impl Prefix) -> String {
+    format!("ip {prefix} eq {}", prefix.len())
 }

@@ -10,7 +10,7 @@
 //! `krt_metric` from the filters applies (with BIRD's default `metric 32`
 //! the attribute is ignored).
 
-use crate::text::{check_path, line, push_verbatim};
+use crate::text::{babel_router_id, check_path, line, push_verbatim};
 use crate::{RenderError, HEADER};
 use hortus_plan::{FamilyRoutes, HostPlan, KernelMetrics};
 use std::fmt::Display;
@@ -70,11 +70,12 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, "");
     let scan_s = host.mesh.babel.kernel_scan_s;
     let metrics = &host.mesh.kernel_metrics;
-    families(w, &routes.ipv6.source, "6", scan_s, metrics);
+    subnets_protocol(w, &routes.ipv6.subnets, v4.map_or(&[][..], |r| &r.subnets[..]));
+    families(w, &Family::of(&routes.ipv6, "6"), scan_s, metrics);
     if let Some(v4) = v4 {
-        families(w, &v4.source, "4", scan_s, metrics);
+        families(w, &Family::of(v4, "4"), scan_s, metrics);
     }
-    babel_protocol(w, host, v4.is_some());
+    babel_protocol(w, host);
     if let Some(extra) = &opts.extra_config {
         line(w, "");
         line(w, "# Extra configuration (verbatim).");
@@ -87,22 +88,89 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     out
 }
 
-/// The prefix sets of one family: `ANNOUNCE{family}` and `MESH{family}` (accepted).
+/// The prefix sets of one family: `ANNOUNCE{family}`, `MESH{family}`
+/// (accepted), and with subnets `SUBNETS{family}` (this node's) and
+/// `LEARN{family}` (the other nodes', exactly) with the function
+/// `hortus_learned{family}()` that accepts each only from its routers.
 fn sets<A, P: Display>(w: &mut String, family: &str, routes: &FamilyRoutes<A, P>) {
-    let set =
-        |prefixes: &[P], suffix: &str| prefixes.iter().map(|p| format!("{p}{suffix}")).collect::<Vec<_>>().join(", ");
-    line(w, &format!("define ANNOUNCE{family} = [ {} ];", set(&routes.announce, "")));
-    line(w, &format!("define MESH{family} = [ {} ];", set(&routes.accept, "+")));
+    let set = |prefixes: &mut dyn Iterator<Item = &P>, suffix: &str| {
+        prefixes.map(|p| format!("{p}{suffix}")).collect::<Vec<_>>().join(", ")
+    };
+    line(w, &format!("define ANNOUNCE{family} = [ {} ];", set(&mut routes.announce.iter(), "")));
+    line(w, &format!("define MESH{family} = [ {} ];", set(&mut routes.accept.iter(), "+")));
+    if !routes.subnets.is_empty() {
+        line(w, &format!("define SUBNETS{family} = [ {} ];", set(&mut routes.subnets.iter(), "")));
+    }
+    if routes.learn.is_empty() {
+        return;
+    }
+    line(w, &format!("define LEARN{family} = [ {} ];", set(&mut routes.learn.iter().map(|l| &l.prefix), "")));
+    line(w, &format!("function hortus_learned{family}() -> bool {{"));
+    for learned in &routes.learn {
+        let routers: Vec<String> =
+            learned.routers.iter().map(|r| format!("babel_router_id = {}", babel_router_id(*r))).collect();
+        line(w, &format!("\tif net = {} && ({}) then return true;", learned.prefix, routers.join(" || ")));
+    }
+    line(w, "\treturn false;");
+    line(w, "}");
 }
 
-/// Filters and kernel protocol of one address family (`"6"` or `"4"`), the
-/// kernel table scanned every `scan_s` seconds.
-fn families(w: &mut String, source: &dyn Display, family: &str, scan_s: u32, metrics: &KernelMetrics) {
-    let (babel, anchor) = (metrics.babel, metrics.anchor);
+/// What the filters of one family need to know.
+struct Family<'a> {
+    /// `"6"` or `"4"`.
+    name: &'a str,
+    /// The preferred source of installed routes.
+    source: String,
+    /// The node has subnets (`SUBNETS{name}` exists).
+    subnets: bool,
+    /// The node learns subnets (`LEARN{name}` exists).
+    learn: bool,
+}
+
+impl<'a> Family<'a> {
+    fn of<A: Display, P>(routes: &FamilyRoutes<A, P>, name: &'a str) -> Family<'a> {
+        Family {
+            name,
+            source: routes.source.to_string(),
+            subnets: !routes.subnets.is_empty(),
+            learn: !routes.learn.is_empty(),
+        }
+    }
+}
+
+/// The node's subnets, from the interfaces that carry them: the device
+/// route of an interface address in the prefix (none without subnets).
+fn subnets_protocol<P6, P4>(w: &mut String, v6: &[P6], v4: &[P4]) {
+    if v6.is_empty() && v4.is_empty() {
+        return;
+    }
+    line(w, "# This node's subnets, from the interfaces that carry them (announced while one does).");
+    line(w, "protocol direct hortus_subnets {");
+    if !v4.is_empty() {
+        line(w, "\tipv4 { import where net ~ SUBNETS4; };");
+    }
+    if !v6.is_empty() {
+        line(w, "\tipv6 { import where net ~ SUBNETS6; };");
+    }
+    line(w, "\tinterface \"*\";");
+    line(w, "}");
+    line(w, "");
+}
+
+/// Filters and kernel protocol of one address family, the kernel table
+/// scanned every `scan_s` seconds.
+fn families(w: &mut String, f: &Family, scan_s: u32, metrics: &KernelMetrics) {
+    let (babel, anchor, family, source) = (metrics.babel, metrics.anchor, f.name, &f.source);
     line(w, "# To Babel: what this node announces and the accepted routes it learned.");
     line(w, &format!("filter hortus_babel_out{family} {{"));
     line(w, &format!("\tif source = RTS_DEVICE && net ~ ANNOUNCE{family} then accept;"));
+    if f.subnets {
+        line(w, &format!("\tif source = RTS_DEVICE && net ~ SUBNETS{family} then accept;"));
+    }
     line(w, &format!("\tif source = RTS_BABEL && net ~ MESH{family} then accept;"));
+    if f.learn {
+        line(w, &format!("\tif source = RTS_BABEL && net ~ LEARN{family} then accept;"));
+    }
     line(w, "\treject;");
     line(w, "}");
     line(w, "");
@@ -113,7 +181,11 @@ fn families(w: &mut String, source: &dyn Display, family: &str, scan_s: u32, met
     ),
     );
     line(w, &format!("filter hortus_kernel_out{family} {{"));
-    line(w, &format!("\tif net !~ MESH{family} then reject;"));
+    if f.learn {
+        line(w, &format!("\tif net !~ MESH{family} && net !~ LEARN{family} then reject;"));
+    } else {
+        line(w, &format!("\tif net !~ MESH{family} then reject;"));
+    }
     line(w, "\tif source = RTS_BABEL then {");
     line(w, &format!("\t\tkrt_prefsrc = {source};"));
     line(w, &format!("\t\tkrt_metric = {babel};"));
@@ -140,13 +212,14 @@ fn families(w: &mut String, source: &dyn Display, family: &str, scan_s: u32, met
 }
 
 /// The Babel protocol over every WireGuard link of the host.
-fn babel_protocol(w: &mut String, host: &HostPlan, ipv4: bool) {
+fn babel_protocol(w: &mut String, host: &HostPlan) {
     let babel = &host.mesh.babel;
+    let routes = &host.node.routes;
     line(w, &format!("protocol babel {BABEL_PROTOCOL} {{"));
-    if ipv4 {
-        channel(w, "4");
+    if let Some(v4) = &routes.ipv4 {
+        channel(w, "4", !v4.learn.is_empty());
     }
-    channel(w, "6");
+    channel(w, "6", !routes.ipv6.learn.is_empty());
     let links = &host.node.links;
     if links.is_empty() {
         line(w, "\t# No WireGuard links: this node has no peers.");
@@ -178,10 +251,15 @@ fn babel_protocol(w: &mut String, host: &HostPlan, ipv4: bool) {
     line(w, "}");
 }
 
-/// A Babel channel importing only accepted prefixes.
-fn channel(w: &mut String, family: &str) {
+/// A Babel channel importing only accepted prefixes, and learned subnets
+/// from their routers when there are any.
+fn channel(w: &mut String, family: &str, learn: bool) {
     line(w, &format!("\tipv{family} {{"));
-    line(w, &format!("\t\timport where net ~ MESH{family};"));
+    if learn {
+        line(w, &format!("\t\timport where net ~ MESH{family} || hortus_learned{family}();"));
+    } else {
+        line(w, &format!("\t\timport where net ~ MESH{family};"));
+    }
     line(w, &format!("\t\texport filter hortus_babel_out{family};"));
     line(w, "\t};");
 }

@@ -1,6 +1,7 @@
 //! Small text helpers shared by the renderers.
 
 use crate::RenderError;
+use std::net::Ipv4Addr;
 
 /// Checks that `path` can be written verbatim into a BIRD string, a babeld
 /// word and a systemd value: absolute, and free of whitespace, control
@@ -28,6 +29,14 @@ pub(crate) fn seconds(ms: u32) -> String {
     }
     let digits = format!("{frac:03}");
     format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// A 32-bit router id as Babel's 64-bit one, `00:00:00:00:a:b:c:d` in hex:
+/// what BIRD (`babel_router_id`) and babeld (`router-id`, `id`) use for a
+/// node's router id.
+pub(crate) fn babel_router_id(id: Ipv4Addr) -> String {
+    let [a, b, c, d] = id.octets();
+    format!("00:00:00:00:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }
 
 /// Appends `text` and a newline.

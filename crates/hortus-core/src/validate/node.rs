@@ -1,12 +1,13 @@
 //! Rules on each node's own fields (`[nodes.NAME]`), and on values two
 //! nodes must not share.
 
-use super::values::{bad_endpoint, bad_ipv4_address, bad_keepalive, bad_mtu};
+use super::values::{bad_endpoint, bad_ipv4_address, bad_keepalive, bad_mtu, route};
 use crate::addressing::{is_link_local_64, parse_endpoint};
 use crate::inventory::{Inventory, MeshSettings, Node};
 use crate::keys::{check_usable_public_key, decode_key};
 use crate::resolve;
 use crate::Problem;
+use hortus_plan::IpPrefix;
 use std::collections::HashMap;
 
 /// Every problem of node `name`'s own fields.
@@ -76,6 +77,18 @@ pub fn node(mesh: &MeshSettings, name: &str, node: &Node) -> Vec<Problem> {
     }
     if let Some(why) = node.keepalive.and_then(bad_keepalive) {
         problem("keepalive", why.into());
+    }
+    let mut routes = std::collections::BTreeSet::new();
+    for text in &node.routes {
+        match route(text, mesh) {
+            Ok(IpPrefix::V4(_)) if mesh.ipv4_prefix.is_none() => problem(
+                "routes",
+                format!("`{text}` is IPv4, but the mesh has no ipv4_prefix: traffic to it needs this node's IPv4 overlay address as its source"),
+            ),
+            Ok(prefix) if !routes.insert(prefix) => problem("routes", format!("`{prefix}` is listed twice")),
+            Ok(_) => {}
+            Err(why) => problem("routes", why),
+        }
     }
     if node.region.is_empty() {
         problem("region", "expected a non-empty region name".into());

@@ -5,7 +5,7 @@
 //! field it is.
 
 use crate::inventory::MeshSettings;
-use hortus_plan::{Host, Ipv4Prefix};
+use hortus_plan::{Host, IpPrefix, Ipv4Prefix, Ipv6Prefix};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Smallest MTU accepted anywhere: IPv6's minimum link MTU.
@@ -86,6 +86,83 @@ pub fn system_interface(name: &str) -> Option<&'static str> {
             _ => tail.bytes().next().is_some_and(|b| b.is_ascii_digit()),
         }
     })
+}
+
+/// IPv6 ranges a routed prefix must not touch.
+const RESERVED_V6: &[(&str, &str)] = &[
+    ("::/128", "the unspecified address"),
+    ("::1/128", "loopback"),
+    ("fe80::/10", "link-local"),
+    ("ff00::/8", "multicast"),
+];
+
+/// A node's routed prefix (`routes`), or why it cannot be one: a prefix in
+/// canonical form, not a default route, clear of the mesh's own prefixes
+/// and of ranges that are never a network behind a router.
+pub fn route(text: &str, mesh: &MeshSettings) -> Result<IpPrefix, String> {
+    let prefix: IpPrefix = text.parse().map_err(|why: String| match canonical(text) {
+        Some(canonical) if why.contains("host bits") => {
+            format!("`{text}` has host bits set; the network is `{canonical}`")
+        }
+        _ => format!("`{text}` is not an IPv4 or IPv6 prefix (ADDRESS/LENGTH): {why}"),
+    })?;
+    let overlap = |what: String| Err(format!("`{prefix}` overlaps {what}"));
+    match prefix {
+        IpPrefix::V4(p) if p.len == 0 => return Err(default_route(&prefix)),
+        IpPrefix::V6(p) if p.len == 0 => return Err(default_route(&prefix)),
+        IpPrefix::V4(p) => {
+            if let Some((_, _, what)) =
+                RESERVED_V4.iter().find(|(addr, len, _)| p.overlaps(&Ipv4Prefix { addr: *addr, len: *len }))
+            {
+                return overlap(what.to_string());
+            }
+            if p.overlaps(&Ipv4Prefix { addr: Ipv4Addr::new(169, 254, 0, 0), len: 16 }) {
+                return overlap("link-local (169.254.0.0/16)".into());
+            }
+            if let Some(overlay) = mesh.ipv4_prefix.filter(|o| o.overlaps(&p)) {
+                return overlap(format!("the mesh's ipv4_prefix {overlay}"));
+            }
+            if mesh.forwarder_ipv4_prefix.overlaps(&p) {
+                return overlap(format!("forwarder_ipv4_prefix {}", mesh.forwarder_ipv4_prefix));
+            }
+        }
+        IpPrefix::V6(p) => {
+            for (reserved, what) in RESERVED_V6 {
+                let reserved: Ipv6Prefix = reserved.parse().expect("valid reserved prefix");
+                if reserved.overlaps(&p) {
+                    return overlap(format!("{what} ({reserved})"));
+                }
+            }
+            if mesh.prefix.overlaps(&p) {
+                return overlap(format!("the mesh prefix {}", mesh.prefix));
+            }
+            if mesh.forwarder_ipv6_prefix.overlaps(&p) {
+                return overlap(format!("forwarder_ipv6_prefix {}", mesh.forwarder_ipv6_prefix));
+            }
+        }
+    }
+    Ok(prefix)
+}
+
+fn default_route(prefix: &IpPrefix) -> String {
+    format!("`{prefix}` is a default route, not a network behind this node (hortus has no exit nodes yet)")
+}
+
+/// `text` as a prefix with its host bits cleared, when it parses as one.
+fn canonical(text: &str) -> Option<String> {
+    let (addr, len) = text.split_once('/')?;
+    let len: u8 = len.parse().ok()?;
+    match addr.parse::<IpAddr>().ok()? {
+        IpAddr::V4(a) if len <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            Some(format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask)))
+        }
+        IpAddr::V6(a) if len <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            Some(format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask)))
+        }
+        _ => None,
+    }
 }
 
 /// Why `mtu` cannot be an underlay MTU, if it cannot.
