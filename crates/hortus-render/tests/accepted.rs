@@ -60,8 +60,14 @@ fn node() -> impl Strategy<Value = (Node, Option<bool>)> {
         prop_oneof![40 => Just(None), 1 => prop::sample::select(vec![0u16, 1, 25, 65535]).prop_map(Some)],
         prop_oneof![30 => Just(None), 1 => prop::sample::select(vec!["10.42.0.77", "10.42.0.0", "10.42.0.255", "10.43.0.1"]).prop_map(Some)],
         prop_oneof![60 => Just(None), 1 => any::<bool>().prop_map(Some)],
+        prop_oneof![
+            20 => Just(vec![]),
+            3 => prop::sample::subsequence(vec!["192.168.10.0/24", "fd42:10::/48", "10.99.0.0/16", "fd42:20::/64"], 1..3),
+            1 => prop::sample::select(vec!["192.168.10.1/24", "0.0.0.0/0", "fdcc::/80", "fe80::/64"]).prop_map(|r| vec![r]),
+        ],
+        any::<bool>(),
     )
-        .prop_map(|(endpoints, nat, censored, region, mtu, keepalive, ipv4, bad_key)| {
+        .prop_map(|(endpoints, nat, censored, region, mtu, keepalive, ipv4, bad_key, routes, accept_routes)| {
             let node = Node {
                 id: 0,
                 public_key: String::new(),
@@ -74,6 +80,8 @@ fn node() -> impl Strategy<Value = (Node, Option<bool>)> {
                 ipv4_address: ipv4.map(|a| a.parse().unwrap()),
                 mtu,
                 keepalive,
+                routes: routes.into_iter().map(String::from).collect(),
+                accept_routes,
             };
             (node, bad_key)
         })
