@@ -11,7 +11,9 @@ pub fn key(seed: u64) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Node `id`; `flags` bits: 1 NAT'd, 2 censored, 4 no endpoint, 8 region `r1`.
+/// Node `id`; `flags` bits: 1 NAT'd, 2 censored, 4 no endpoint, 8 region
+/// `r1`. Every third node routes a /48 that others may route too; every
+/// seventh accepts no routes.
 pub fn node(id: u32, flags: u8) -> Node {
     Node {
         id,
@@ -25,5 +27,7 @@ pub fn node(id: u32, flags: u8) -> Node {
         ipv4_address: None,
         mtu: None,
         keepalive: None,
+        routes: if id % 3 == 0 { vec![format!("fd42:{:x}::/48", id % 5)] } else { vec![] },
+        accept_routes: id % 7 != 3,
     }
 }
