@@ -72,6 +72,17 @@ fn exec_ping_and_the_internet_host() {
     assert!(out.status.success());
     let link = lab.link("n0", "n1").unwrap().interface.clone();
     assert!(String::from_utf8_lossy(&out.stdout).contains(&link));
+    // Standard input passes through.
+    let mut cat = Command::new(hortus_bin())
+        .args(["lab", "--state-dir", lab.state_dir().to_str().unwrap(), "exec", "n3", "--", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hortus lab exec cat");
+    std::io::Write::write_all(&mut cat.stdin.take().unwrap(), b"through the namespace\n").unwrap();
+    let out = cat.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through the namespace\n");
     // Exit statuses pass through.
     assert_eq!(hortus_lab(lab, &["exec", "n0", "--", "false"]).status.code(), Some(1));
     assert_eq!(hortus_lab(lab, &["exec", "n2", "--", "sh", "-c", "exit 7"]).status.code(), Some(7));
