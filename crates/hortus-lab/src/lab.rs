@@ -288,6 +288,9 @@ fn pretty_json(value: &impl serde::Serialize) -> String {
 /// them every interface) and removes the state files (private keys
 /// included). Works on the state of a crashed or half-done `up`.
 pub fn down(state_dir: &Path) -> Result<DownReport> {
+    if !tools::is_root() {
+        return Err(LabError::NotRoot);
+    }
     let dir = StateDir::new(state_dir);
     let state = dir.load()?;
     let mut report = DownReport::default();
