@@ -41,18 +41,21 @@ impl Lab {
         let mut child = cmd.spawn_piped()?;
         let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
         let mut seen = String::new();
-        loop {
+        let mut listening = false;
+        while !listening {
             let mut line = String::new();
-            let n = stderr.read_line(&mut line).map_err(|e| LabError::io("tcpdump stderr", e))?;
-            if line.contains("listening on") {
-                return Ok(InternetCapture { child: Some(child), stderr });
+            match stderr.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => listening = line.contains("listening on"),
             }
             seen += &line;
-            if n == 0 {
-                let status = child.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
-                return Err(LabError::Command { command: cmd.display(), status, stderr: seen.trim().into() });
-            }
         }
+        if listening {
+            return Ok(InternetCapture { child: Some(child), stderr });
+        }
+        let _ = child.kill();
+        let status = child.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
+        Err(LabError::Command { command: cmd.display(), status, stderr: seen.trim().into() })
     }
 }
 
@@ -65,10 +68,11 @@ impl InternetCapture {
         // SAFETY: signalling our own child, which has not been waited for.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
         let mut text = String::new();
-        if let Some(mut stdout) = child.stdout.take() {
-            stdout.read_to_string(&mut text).map_err(|e| LabError::io("tcpdump stdout", e))?;
-        }
+        let read = child.stdout.take().map(|mut stdout| stdout.read_to_string(&mut text));
         let _ = child.wait();
+        if let Some(Err(e)) = read {
+            return Err(LabError::io("tcpdump stdout", e));
+        }
         let mut rest = String::new();
         let _ = self.stderr.read_to_string(&mut rest);
         Ok(text.lines().filter_map(source_of).collect())
