@@ -18,10 +18,13 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 const PREFIX: &str = "hlt-tools-";
+/// Echo requests only: not the core's "unreachable" for a reply it cannot route.
+const ECHO_REQUESTS: &str = "icmp[icmptype] == icmp-echo";
 
-/// n0, n1 public (eu); n2 behind NAT (eu); n3 public but censored (cn).
+/// n0, n1 public (eu); n2 behind NAT (eu); n3 public but censored (cn);
+/// an IPv4 overlay.
 fn inventory() -> Inventory {
-    let mut text = String::new();
+    let mut text = String::from("[mesh]\nipv4_prefix = \"100.64.0.0/24\"\n");
     let extra = [
         "endpoints = [\"192.0.2.1\"]\nregion = \"eu\"",
         "endpoints = [\"192.0.2.2\"]\nregion = \"eu\"",
@@ -109,15 +112,29 @@ fn exec_ping_and_the_internet_host() {
     ];
     assert_eq!(lab.state().underlay["n2"].address, Ipv4Addr::new(198, 19, 128, 2), "n2 behind _nat0");
     for (node, source) in expected {
-        let capture = lab.capture_internet("icmp").expect("tcpdump in _inet");
+        let capture = lab.capture_internet(ECHO_REQUESTS).expect("tcpdump in _inet");
         let out = hortus_lab(lab, &["exec", node, "--", "ping", "-c1", "-W2", &INTERNET_ADDRESS.to_string()]);
         let seen = capture.sources().expect("capture");
         assert!(out.status.success(), "{node} reaches the Internet host");
         assert_eq!(seen, [source], "{node}: source seen at the Internet host");
     }
-    // Also through `lab ping` with an IPv4 address (no IPv4 overlay here: the kernel's source).
-    let out = hortus_lab(lab, &["ping", "n3", &INTERNET_ADDRESS.to_string(), "-c", "2"]);
+    // `lab ping A IPV4`: from A's IPv4 overlay address, so another node's
+    // overlay address answers (once Babel has the IPv4 routes too) ...
+    let n1_v4 = lab.plan().nodes["n1"].ipv4_address.expect("IPv4 overlay").to_string();
+    eventually("n2 pings n1's IPv4 overlay address", Duration::from_secs(30), || {
+        let r = lab.ping("n2", &n1_v4, 1, 0.2).map_err(|e| e.to_string())?;
+        (r.received == 1).then_some(()).ok_or(format!("{r:?}"))
+    });
+    let out = hortus_lab(lab, &["ping", "n2", &n1_v4, "-c", "2"]);
     assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 received"));
+    // ... and the Internet host, which has no route back to the overlay
+    // (no exit node yet), sees that source and cannot answer.
+    let capture = lab.capture_internet(ECHO_REQUESTS).expect("tcpdump in _inet");
+    let out = hortus_lab(lab, &["ping", "n0", &INTERNET_ADDRESS.to_string(), "-c", "1"]);
+    let seen = capture.sources().expect("capture");
+    assert_eq!(out.status.code(), Some(1), "no reply to an overlay source");
+    assert_eq!(seen, [lab.plan().nodes["n0"].ipv4_address.unwrap()]);
 
     let internet = lab.internet_namespace();
     assert!(std::path::Path::new("/run/netns").join(&internet).exists());
