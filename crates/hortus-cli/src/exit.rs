@@ -3,6 +3,10 @@
 //! never changes its meaning. README.md ("Exit codes") and `hortus --help`
 //! ([`HELP`]) list them.
 //!
+//! One command is outside this table: `hortus lab exec NODE -- CMD` exits
+//! with CMD's own status (128 + the signal when one ended it), as `ip
+//! netns exec` does; only its own failures (no lab, unknown node) are 1.
+//!
 //! Code 4 is reserved for "something differs" (a later `hortus diff`);
 //! nothing exits with it yet, and no other outcome may take it.
 

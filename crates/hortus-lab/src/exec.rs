@@ -96,6 +96,18 @@ impl Cmd {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Runs to completion with the caller's stdin, stdout and stderr;
+    /// returns the exit status, whatever it is.
+    pub fn run_inherited(&self) -> Result<std::process::ExitStatus> {
+        let mut command = self.command();
+        command.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        command.status().map_err(|e| LabError::Command {
+            command: self.display(),
+            status: format!("cannot start: {e}"),
+            stderr: String::new(),
+        })
+    }
+
     /// Starts the command with stdout and stderr piped to the caller and
     /// stdin closed.
     pub fn spawn_piped(&self) -> Result<std::process::Child> {

@@ -8,7 +8,7 @@ use crate::network;
 use crate::process::{started_badly, ProcessKind, ProcessRecord};
 use crate::state::{create_dir, write_atomic, LabState, NodeUnderlay, StateDir, WireGuardImpl, STATE_VERSION};
 use crate::tools;
-use crate::underlay::{layout, Underlay, CORE};
+use crate::underlay::{internet_uplink, layout, Underlay, CORE, INTERNET};
 use hortus_core::Inventory;
 use hortus_plan::RoutingDaemon;
 use hortus_plan::{Link, NodePlan, Plan, PlanFile};
@@ -119,6 +119,9 @@ impl Lab {
 
     /// Opens the lab that is up in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Lab> {
+        if !tools::is_root() {
+            return Err(LabError::NotRoot);
+        }
         let dir = StateDir::new(state_dir);
         let state = dir.load()?;
         let plan = PlanFile::read(&dir.plan_file())?.whole()?;
@@ -158,6 +161,12 @@ impl Lab {
         Ok(self.state.node_ns(name))
     }
 
+    /// The namespace of the Internet host (`<prefix>_inet`, at
+    /// [`crate::underlay::INTERNET_ADDRESS`] behind the core).
+    pub fn internet_namespace(&self) -> String {
+        format!("{}{INTERNET}", self.state.prefix)
+    }
+
     /// Node `name`'s plan.
     pub fn node_plan(&self, name: &str) -> Result<&NodePlan> {
         self.plan.nodes.get(name).ok_or_else(|| {
@@ -193,6 +202,9 @@ impl Lab {
         let core = format!("{prefix}{CORE}");
         self.create_ns(&core)?;
         network::configure_core(&core)?;
+        let internet = format!("{prefix}{INTERNET}");
+        self.create_ns(&internet)?;
+        network::attach(&prefix, &internet_uplink(), &internet)?;
         for router in &underlay.routers {
             let ns = format!("{prefix}{}", router.name);
             self.create_ns(&ns)?;
@@ -276,6 +288,9 @@ fn pretty_json(value: &impl serde::Serialize) -> String {
 /// them every interface) and removes the state files (private keys
 /// included). Works on the state of a crashed or half-done `up`.
 pub fn down(state_dir: &Path) -> Result<DownReport> {
+    if !tools::is_root() {
+        return Err(LabError::NotRoot);
+    }
     let dir = StateDir::new(state_dir);
     let state = dir.load()?;
     let mut report = DownReport::default();

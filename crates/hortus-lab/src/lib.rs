@@ -21,7 +21,7 @@
 //! itself, up and down) builds on the leaves ([`error`], [`exec`],
 //! [`process`], [`tools`], [`state`], [`network`], [`underlay`], ...), and
 //! the modules that add to [`Lab`] ([`node`], [`forwarders`], [`faults`],
-//! [`probe`], [`status`], [`watch`]) build on [`lab`], never the reverse.
+//! [`probe`], [`status`], [`watch`], [`internet`]) build on [`lab`], never the reverse.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), hortus_lab::LabError> {
@@ -47,6 +47,7 @@ pub mod error;
 pub mod exec;
 pub mod faults;
 pub mod forwarders;
+pub mod internet;
 pub mod lab;
 pub mod lab_plan;
 pub mod limits;
@@ -62,6 +63,7 @@ pub mod underlay;
 pub mod watch;
 
 pub use error::{LabError, Result};
+pub use internet::{InternetCapture, INTERNET_ADDRESS};
 pub use lab::{down, DownReport, Lab, UpOptions, DEFAULT_PREFIX, DEFAULT_STATE_DIR};
 pub use probe::{Connectivity, PingResult};
 pub use state::{CutMode, LabState};

@@ -1,19 +1,20 @@
-//! Overlay reachability: pinging from one node's ULA to another's, and
-//! waiting until the whole mesh is connected.
+//! Overlay reachability: pinging from one node's ULA to another's (or to
+//! any address), and waiting until the whole mesh is connected.
 
 use crate::error::{LabError, Result};
 use crate::lab::Lab;
 use hortus_status::watch::unix_ms;
 use serde::Serialize;
+use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The outcome of `ping` from one node's ULA to another's.
+/// The outcome of `ping` from one node's ULA to another's (or to an address).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PingResult {
     /// Source node.
     pub from: String,
-    /// Destination node.
+    /// Destination node, or the address pinged.
     pub to: String,
     /// Echo requests sent.
     pub transmitted: u32,
@@ -47,7 +48,10 @@ impl Connectivity {
 }
 
 impl Lab {
-    /// Pings `to`'s ULA from `from`'s ULA `count` times every `interval` s.
+    /// Pings `to` from node `from` `count` times every `interval` s. `to` is
+    /// a node (its ULA, from `from`'s ULA) or an IP address: IPv6 from
+    /// `from`'s ULA; IPv4 from `from`'s IPv4 overlay address when the mesh
+    /// has one, else from the address the kernel picks.
     pub fn ping(&self, from: &str, to: &str, count: u32, interval: f64) -> Result<PingResult> {
         if count == 0 || !(0.002..=60.0).contains(&interval) {
             return Err(LabError::Usage("ping needs --count >= 1 and --interval within 0.002..=60 s".into()));
@@ -67,12 +71,33 @@ impl Lab {
         })
     }
 
-    /// `ip netns exec NS ping -6 -n -W 1 -I ULA_FROM ULA_TO`, without count.
+    /// What `ping` sends to for `to`: a node's ULA, or `to` read as an address.
+    fn ping_target(&self, to: &str) -> Result<IpAddr> {
+        if let Some(node) = self.plan.nodes.get(to) {
+            return Ok(IpAddr::V6(node.address));
+        }
+        to.parse::<IpAddr>().map_err(|_| {
+            LabError::Usage(format!(
+                "ping: `{to}` is neither a node of the lab (known: {}) nor an IP address",
+                self.plan.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    /// `ip netns exec NS ping -6|-4 -n -W 1 [-I SOURCE] TARGET`, without count.
     fn ping_command(&self, from: &str, to: &str) -> Result<Command> {
-        let source = self.node_plan(from)?.address.to_string();
-        let target = self.node_plan(to)?.address.to_string();
+        let node = self.node_plan(from)?;
+        let target = self.ping_target(to)?;
+        let (family, source) = match target {
+            IpAddr::V6(_) => ("-6", Some(IpAddr::V6(node.address))),
+            IpAddr::V4(_) => ("-4", node.ipv4_address.map(IpAddr::V4)),
+        };
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.state.node_ns(from), "ping", "-6", "-n", "-W", "1", "-I", &source, &target]);
+        cmd.args(["netns", "exec", &self.state.node_ns(from), "ping", family, "-n", "-W", "1"]);
+        if let Some(source) = source {
+            cmd.args(["-I", &source.to_string()]);
+        }
+        cmd.arg(target.to_string());
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         Ok(cmd)
     }

@@ -14,6 +14,10 @@
 //!   nodes: a bridge LAN 198.19.(128+m).0/24 (router `.1`) the nodes share,
 //!   masqueraded on the uplink, with no inbound path. Nodes of one LAN reach
 //!   each other directly, as the link policy assumes.
+//! * `_inet` is the Internet host: a namespace behind the core at
+//!   [`INTERNET_ADDRESS`] (198.18.255.254) on 198.18.255.0/24 (core side
+//!   `.1`), with its default route back to the core. No box ever gets that
+//!   /24: the core attaches at most [`MAX_CORE_BOXES`] boxes (198.18.1–254).
 
 use hortus_core::Inventory;
 use std::collections::BTreeMap;
@@ -27,6 +31,28 @@ pub const CENSOR: &str = "_gfw";
 pub const CENSORED_ZONE: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 19, 0, 0), 17);
 /// Name of every box's uplink interface.
 pub const UPLINK: &str = "up0";
+/// Namespace suffix of the Internet host.
+pub const INTERNET: &str = "_inet";
+/// Third octet of the Internet host's /24 (198.18.255.0/24), which no box gets.
+const INTERNET_OCTET: u8 = 255;
+/// The Internet host's address, behind the core.
+pub const INTERNET_ADDRESS: Ipv4Addr = Ipv4Addr::new(198, 18, INTERNET_OCTET, 254);
+/// Boxes the core attaches (198.18.1.0/24 to 198.18.254.0/24), stopping
+/// short of the Internet host's /24.
+pub const MAX_CORE_BOXES: u8 = INTERNET_OCTET - 1;
+
+/// The Internet host's uplink: 198.18.255.254/24 on its `up0`, the core's
+/// `c255` at 198.18.255.1 its gateway.
+pub fn internet_uplink() -> Uplink {
+    Uplink {
+        parent: CORE.into(),
+        parent_interface: format!("c{INTERNET_OCTET}"),
+        routed: true,
+        address: INTERNET_ADDRESS,
+        prefix_len: 24,
+        gateway: Ipv4Addr::new(198, 18, INTERNET_OCTET, 1),
+    }
+}
 
 /// How a box (node or router) hangs off its parent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +139,7 @@ struct Lan {
 
 /// Lays out the underlay for `inventory`, nodes in id order.
 pub fn layout(inventory: &Inventory) -> Result<Underlay, String> {
-    let mut core = Zone { parent: CORE, second_octet: 18, next: 1, last: 254 };
+    let mut core = Zone { parent: CORE, second_octet: 18, next: 1, last: MAX_CORE_BOXES };
     let mut censor = Zone { parent: CENSOR, second_octet: 19, next: 1, last: 127 };
     let mut routers: Vec<Router> = vec![];
     let mut lans: BTreeMap<(String, bool), Lan> = BTreeMap::new();
@@ -198,6 +224,38 @@ mod tests {
         let u = layout(&inv).unwrap();
         assert_eq!(u.nodes["twin"].parent, "_nat0");
         assert_eq!(u.nodes["twin"].address, Ipv4Addr::new(198, 19, 128, 3));
+    }
+
+    #[test]
+    fn no_box_gets_the_internet_hosts_subnet() {
+        let mut inv = six_nodes();
+        let template = inv.nodes["hastur"].clone();
+        // Six nodes attach 5 boxes to the core (hastur, kaambl, eihort,
+        // _nat0, _gfw); add public nodes until the core is full.
+        let mut i = 0;
+        loop {
+            let mut n = template.clone();
+            n.id = 100 + i;
+            inv.nodes.insert(format!("p{i}"), n);
+            i += 1;
+            match layout(&inv) {
+                Ok(u) => {
+                    let boxes = u.nodes.values().chain(u.routers.iter().map(|r| &r.uplink));
+                    for uplink in boxes {
+                        assert_ne!(uplink.address.octets()[..3], [198, 18, INTERNET_OCTET], "{uplink:?}");
+                        assert_ne!(uplink.parent_interface, internet_uplink().parent_interface, "{uplink:?}");
+                    }
+                }
+                Err(e) => {
+                    assert!(e.contains("more than 254 boxes attached to _core"), "{e}");
+                    break;
+                }
+            }
+        }
+        // Exactly 254 core boxes fit: 3 public six-nodes, _nat0, _gfw and i - 1 more.
+        assert_eq!(3 + 2 + (i - 1), u32::from(MAX_CORE_BOXES));
+        let inet = internet_uplink();
+        assert_eq!((inet.address, inet.gateway), (INTERNET_ADDRESS, Ipv4Addr::new(198, 18, 255, 1)));
     }
 
     #[test]

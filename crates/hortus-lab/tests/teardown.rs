@@ -61,7 +61,9 @@ fn down_undoes_a_crashed_up() {
     up.wait().unwrap();
     let processes = StateDir::new(&dir).load().expect("state written before the crash").processes;
     assert!(!processes.is_empty() && processes.iter().any(|p| p.alive()), "the crashed up left processes running");
-    assert!(!leftovers(prefix, &[]).is_empty(), "and namespaces");
+    let namespaces = leftovers(prefix, &[]);
+    assert!(!namespaces.is_empty(), "and namespaces");
+    assert!(namespaces.contains(&format!("namespace {prefix}_inet")), "the Internet host: {namespaces:?}");
     let down = Command::new(&hortus).args(state).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
     assert_eq!(leftovers(prefix, &processes), Vec::<String>::new());

@@ -49,11 +49,14 @@ enum LabCommand {
         #[arg(long, default_value_t = 120.0)]
         timeout: f64,
     },
-    /// Ping B's ULA from A's ULA.
+    /// Ping B's ULA from A's ULA, or any IP address from A's namespace.
     Ping {
         /// Source node.
         a: String,
-        /// Destination node.
+        /// Destination: a node (its ULA, from A's ULA), or an IPv6 address
+        /// (from A's ULA) or IPv4 address (from A's IPv4 overlay address when
+        /// the mesh has one, else the kernel's choice).
+        #[arg(value_name = "B|ADDRESS")]
         b: String,
         /// Echo requests.
         #[arg(long, short = 'c', default_value_t = 5)]
@@ -64,6 +67,15 @@ enum LabCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Run a command in NODE's namespace (with its WireGuard sockets, so
+    /// `wg show` works); exits with the command's status.
+    Exec {
+        /// The node.
+        node: String,
+        /// The command and its arguments (after `--`).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+        command: Vec<String>,
     },
     /// Cut A's link to B in A's namespace (underlay packets dropped by nftables).
     Cut {
@@ -190,6 +202,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             if r.received == 0 {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        LabCommand::Exec { node, command } => {
+            let code = open()?.exec(&node, &command)?;
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
         }
         LabCommand::Cut { a, b, interface_down } => {
             let mode = if interface_down { CutMode::InterfaceDown } else { CutMode::Underlay };
