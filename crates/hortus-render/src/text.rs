@@ -31,9 +31,9 @@ pub(crate) fn seconds(ms: u32) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
-/// A 32-bit router id as Babel's 64-bit one, `00:00:00:00:a:b:c:d` in hex:
-/// what BIRD (`babel_router_id`) and babeld (`router-id`, `id`) use for a
-/// node's router id.
+/// A 32-bit router id as Babel's 64-bit one, `00:00:00:00:a:b:c:d` in hex,
+/// as babeld writes it (`router-id`, `id`); BIRD derives the same from its
+/// 32-bit `router id`.
 pub(crate) fn babel_router_id(id: Ipv4Addr) -> String {
     let [a, b, c, d] = id.octets();
     format!("00:00:00:00:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
