@@ -27,7 +27,7 @@ pub fn node(id: u32, flags: u8) -> Node {
         ipv4_address: None,
         mtu: None,
         keepalive: None,
-        routes: if id % 3 == 0 { vec![format!("fd42:{:x}::/48", id % 5)] } else { vec![] },
+        routes: if id.is_multiple_of(3) { vec![format!("fd42:{:x}::/48", id % 5)] } else { vec![] },
         accept_routes: id % 7 != 3,
     }
 }
