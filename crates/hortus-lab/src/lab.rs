@@ -233,6 +233,14 @@ impl Lab {
             let ns = format!("{prefix}{}", lan.namespace_suffix());
             self.create_ns(&ns)?;
             network::configure_lan_host(&ns, lan)?;
+            let routers: Vec<String> = lan.routers.iter().map(|r| format!("{} {}", r.node, r.address)).collect();
+            progress(&format!(
+                "hortus lab: LAN {} {}: namespace {ns}, host {}, router(s) {}",
+                lan.index,
+                lan.prefix,
+                lan.host,
+                routers.join(", ")
+            ));
         }
         let nodes = self.nodes();
         for (i, name) in nodes.iter().enumerate() {
