@@ -4,6 +4,7 @@
 use crate::error::{LabError, Result};
 use crate::exec::{ip, Cmd};
 use crate::lab_plan::{lab_plan, LabPlan};
+use crate::lans::{segments, LanSegment};
 use crate::network;
 use crate::process::{started_badly, ProcessKind, ProcessRecord};
 use crate::state::{create_dir, write_atomic, LabState, NodeUnderlay, StateDir, WireGuardImpl, STATE_VERSION};
@@ -72,6 +73,7 @@ impl Lab {
         }
         let underlay = layout(inventory).map_err(LabError::TooBig)?;
         let lab_plan = lab_plan(inventory, &underlay, opts.daemon)?;
+        let lans = segments(&lab_plan.plan).map_err(LabError::TooBig)?;
         let daemon = lab_plan.plan.mesh.routing;
         let wireguard = if tools::kernel_wireguard() { WireGuardImpl::Kernel } else { WireGuardImpl::Userspace };
         let mut missing = tools::missing(daemon, wireguard == WireGuardImpl::Userspace);
@@ -108,7 +110,7 @@ impl Lab {
         };
         dir.save(&state)?;
         let mut lab = Lab { dir, state, plan: lab_plan.plan.clone() };
-        match lab.build(&underlay, &lab_plan, progress) {
+        match lab.build(&underlay, &lans, &lab_plan, progress) {
             Ok(()) => Ok(lab),
             Err(err) => {
                 let _ = down(&opts.state_dir);
@@ -167,6 +169,16 @@ impl Lab {
         format!("{}{INTERNET}", self.state.prefix)
     }
 
+    /// The LAN segments of the lab's plan ([`crate::lans`]).
+    pub fn lan_segments(&self) -> Result<Vec<LanSegment>> {
+        segments(&self.plan).map_err(LabError::TooBig)
+    }
+
+    /// The namespace of a LAN segment's host (`<prefix>_lan<k>`).
+    pub fn lan_namespace(&self, lan: &LanSegment) -> String {
+        format!("{}{}", self.state.prefix, lan.namespace_suffix())
+    }
+
     /// Node `name`'s plan.
     pub fn node_plan(&self, name: &str) -> Result<&NodePlan> {
         self.plan.nodes.get(name).ok_or_else(|| {
@@ -193,7 +205,13 @@ impl Lab {
         self.dir.save(&self.state)
     }
 
-    fn build(&mut self, underlay: &Underlay, lab_plan: &LabPlan, progress: &mut dyn FnMut(&str)) -> Result<()> {
+    fn build(
+        &mut self,
+        underlay: &Underlay,
+        lans: &[LanSegment],
+        lab_plan: &LabPlan,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
         self.write_files(lab_plan)?;
         if self.state.wireguard == WireGuardImpl::Userspace {
             create_dir(Path::new("/run/wireguard"), 0o755)?;
@@ -211,6 +229,19 @@ impl Lab {
             network::attach(&prefix, &router.uplink, &ns)?;
             network::configure_router(&ns, router, &core)?;
         }
+        for lan in lans {
+            let ns = format!("{prefix}{}", lan.namespace_suffix());
+            self.create_ns(&ns)?;
+            network::configure_lan_host(&ns, lan)?;
+            let routers: Vec<String> = lan.routers.iter().map(|r| format!("{} {}", r.node, r.address)).collect();
+            progress(&format!(
+                "hortus lab: LAN {} {}: namespace {ns}, host {}, router(s) {}",
+                lan.index,
+                lan.prefix,
+                lan.host,
+                routers.join(", ")
+            ));
+        }
         let nodes = self.nodes();
         for (i, name) in nodes.iter().enumerate() {
             let uplink = &underlay.nodes[name];
@@ -219,6 +250,11 @@ impl Lab {
             network::attach(&prefix, uplink, &ns)?;
             network::configure_node(&ns, self.node_plan(name)?)?;
             self.load_forwarder_rules(name)?;
+            for lan in lans {
+                if let Some(i) = lan.routers.iter().position(|r| &r.node == name) {
+                    network::attach_lan_router(&format!("{prefix}{}", lan.namespace_suffix()), lan, i, &ns)?;
+                }
+            }
             self.state.underlay.insert(name.clone(), NodeUnderlay { address: uplink.address, gateway: uplink.gateway });
             self.start_links(name)?;
             let node = self.node_plan(name)?;

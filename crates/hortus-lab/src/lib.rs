@@ -19,7 +19,7 @@
 //!
 //! The modules import one another without a circle: [`lab`] (the [`Lab`]
 //! itself, up and down) builds on the leaves ([`error`], [`exec`],
-//! [`process`], [`tools`], [`state`], [`network`], [`underlay`], ...), and
+//! [`process`], [`tools`], [`state`], [`network`], [`underlay`], [`lans`], ...), and
 //! the modules that add to [`Lab`] ([`node`], [`forwarders`], [`faults`],
 //! [`probe`], [`status`], [`watch`], [`internet`]) build on [`lab`], never the reverse.
 //!
@@ -50,6 +50,7 @@ pub mod forwarders;
 pub mod internet;
 pub mod lab;
 pub mod lab_plan;
+pub mod lans;
 pub mod limits;
 pub mod network;
 pub mod node;

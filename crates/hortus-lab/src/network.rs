@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::exec::{ip, nft, sysctls};
+use crate::lans::{LanSegment, BRIDGE};
 use crate::underlay::{Router, RouterRole, Uplink, CENSORED_ZONE, UPLINK};
 use hortus_plan::{InterfaceAddress, NodePlan};
 use std::collections::BTreeMap;
@@ -61,6 +62,44 @@ pub fn configure_router(ns: &str, router: &Router, core_ns: &str) -> Result<()> 
             nft(ns, nat_rules())
         }
     }
+}
+
+/// A LAN segment's host namespace `ns`: the bridge with the host's
+/// address and its route to the mesh via the segment's first router.
+pub fn configure_lan_host(ns: &str, lan: &LanSegment) -> Result<()> {
+    ip(ns, &["link", "add", BRIDGE, "type", "bridge"])?;
+    let mut add = vec!["address", "add"];
+    let host = format!("{}/{}", lan.host, lan.prefix_len);
+    add.extend([host.as_str(), "dev", BRIDGE]);
+    if lan.host.is_ipv6() {
+        add.push("nodad");
+    }
+    ip(ns, &add)?;
+    ip(ns, &["link", "set", BRIDGE, "up"])?;
+    if let Some(mesh) = &lan.mesh_route {
+        ip(ns, &["route", "add", mesh, "via", &lan.gateway().to_string()])?;
+    }
+    Ok(())
+}
+
+/// Puts router `index` of `lan` (its namespace `node_ns`) on the segment
+/// whose host namespace is `lan_ns`: a veth `lan<k>` with the router's
+/// address, its bridge port `n<id>`. No route: the connected one is what
+/// the node's routing daemon announces.
+pub fn attach_lan_router(lan_ns: &str, lan: &LanSegment, index: usize, node_ns: &str) -> Result<()> {
+    let router = &lan.routers[index];
+    let port = format!("n{}", router.id);
+    let iface = lan.interface();
+    ip(lan_ns, &["link", "add", &port, "type", "veth", "peer", "name", &iface, "netns", node_ns])?;
+    ip(lan_ns, &["link", "set", &port, "master", BRIDGE])?;
+    ip(lan_ns, &["link", "set", &port, "up"])?;
+    let address = format!("{}/{}", router.address, lan.prefix_len);
+    let mut add = vec!["address", "add", address.as_str(), "dev", iface.as_str()];
+    if router.address.is_ipv6() {
+        add.push("nodad");
+    }
+    ip(node_ns, &add)?;
+    ip(node_ns, &["link", "set", &iface, "up"]).map(drop)
 }
 
 /// The censor drops UDP crossing its uplink; TCP and ICMP pass.

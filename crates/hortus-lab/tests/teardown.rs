@@ -1,6 +1,7 @@
 //! Teardown leaves nothing behind: after a test fails while its lab is up,
 //! and after `hortus lab up` itself is killed halfway (then `hortus lab
-//! down` undoes what the state file recorded).
+//! down` undoes what the state file recorded, the Internet host and a LAN
+//! segment's host included).
 
 mod common;
 
@@ -39,7 +40,10 @@ fn down_undoes_a_crashed_up() {
     let dir = state_dir(prefix);
     let _ = hortus_lab::down(&dir);
     let inventory = dir.with_extension("json");
-    std::fs::write(&inventory, serde_json::to_string(&all_public(4)).unwrap()).unwrap();
+    // n0 routes a prefix: its LAN segment's host namespace comes before the nodes.
+    let mut routed = all_public(4);
+    routed.nodes.get_mut("n0").unwrap().routes = vec!["fd42:10::/48".into()];
+    std::fs::write(&inventory, serde_json::to_string(&routed).unwrap()).unwrap();
     let hortus = hortus_bin();
     let state = ["lab", "--state-dir", dir.to_str().unwrap()];
     let mut up = Command::new(&hortus)
@@ -64,6 +68,7 @@ fn down_undoes_a_crashed_up() {
     let namespaces = leftovers(prefix, &[]);
     assert!(!namespaces.is_empty(), "and namespaces");
     assert!(namespaces.contains(&format!("namespace {prefix}_inet")), "the Internet host: {namespaces:?}");
+    assert!(namespaces.contains(&format!("namespace {prefix}_lan0")), "the LAN host: {namespaces:?}");
     let down = Command::new(&hortus).args(state).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
     assert_eq!(leftovers(prefix, &processes), Vec::<String>::new());
