@@ -4,9 +4,9 @@
 //! n3 none. The lab puts a LAN segment with a LAN host behind each prefix
 //! (`hortus_lab::lans`); the routing daemons announce the connected routes
 //! and every node reaches every LAN host, over routes its daemon installed
-//! with its own address as source. With BIRD, a misbehaving n3 (an unlisted
-//! 10.66.0.0/24 and n1/n2's 192.168.20.0/24, announced after `up`) is
-//! ignored by n0: only what the inventory lists, only from its routers.
+//! with its own address as source. With BIRD, a misbehaving n3 announcing
+//! an unlisted 10.66.0.0/24 after `up` is ignored by everyone: only what
+//! the inventory lists. Killing n1 moves the redundant LAN's route to n2.
 
 mod common;
 
@@ -15,7 +15,7 @@ use hortus_core::inventory::RoutingDaemon;
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use hortus_core::Inventory;
 use hortus_lab::lans::LanSegment;
-use hortus_lab::{CutMode, Lab};
+use hortus_lab::Lab;
 use std::net::IpAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -150,8 +150,8 @@ fn up_and_check(daemon: RoutingDaemon, prefix: &str) -> (LabGuard, Vec<LanSegmen
 }
 
 #[test]
-fn lan_segments_with_bird_only_listed_prefixes_from_their_routers() {
-    if !lab_ready("lan_segments_with_bird_only_listed_prefixes_from_their_routers", RoutingDaemon::Bird) {
+fn lan_segments_with_bird_only_listed_prefixes() {
+    if !lab_ready("lan_segments_with_bird_only_listed_prefixes", RoutingDaemon::Bird) {
         return;
     }
     let prefix = PREFIX;
@@ -159,32 +159,33 @@ fn lan_segments_with_bird_only_listed_prefixes_from_their_routers() {
     let lab = &guard.lab;
     let n3_ns = lab.namespace("n3").unwrap();
 
-    // n3 misbehaves: an address in the unlisted 10.66.0.0/24 and one in
-    // n1/n2's 192.168.20.0/24, and a BIRD config (rendered from an
-    // inventory listing both on n3) announcing them.
+    // n3 misbehaves: an address in the unlisted 10.66.0.0/24 and a BIRD
+    // config (rendered from an inventory listing it on n3) announcing it.
+    // (A listed prefix announced by a node that does not list it is
+    // accepted by BIRD: its filters cannot compare babel_router_id, see
+    // docs/plan-format.md, Routes.)
     // A dummy interface where the kernel has them, else ifb (as the anchor).
     if !run_in(&n3_ns, &["ip", "link", "add", "rogue0", "type", "dummy"]).0 {
         assert!(run_in(&n3_ns, &["ip", "link", "add", "rogue0", "type", "ifb"]).0, "rogue0 on n3");
     }
     for args in [
         &["ip", "address", "add", "10.66.0.1/24", "dev", "rogue0"][..],
-        &["ip", "address", "add", "192.168.20.77/24", "dev", "rogue0"],
         &["ip", "link", "set", "rogue0", "up"],
     ] {
         assert!(run_in(&n3_ns, args).0, "{args:?}");
     }
     let text = std::fs::read_to_string(lab.state_dir().join("inventory.json")).unwrap();
     let mut rogue: Inventory = serde_json::from_str(&text).unwrap();
-    rogue.nodes.get_mut("n3").unwrap().routes = vec!["10.66.0.0/24".into(), "192.168.20.0/24".into()];
+    rogue.nodes.get_mut("n3").unwrap().routes = vec!["10.66.0.0/24".into()];
     let plan = hortus_core::build_plan(&rogue).expect("rogue plan");
     let opts = hortus_render::bird::Options { extra_config: Some("log stderr all;\n".into()), include: None };
     let conf = hortus_render::bird::render(&plan.host("n3").unwrap(), &opts);
     std::fs::write(lab.state_dir().join("nodes/n3/bird.conf"), conf).unwrap();
     let out = birdc(lab, "n3", &["configure"]);
     assert!(out.contains("Reconfigur") && !out.contains("rror"), "n3's BIRD takes the rogue config: {out}");
-    eventually("n3's BIRD exports both rogue prefixes to Babel", Duration::from_secs(20), || {
+    eventually("n3's BIRD exports the rogue prefix to Babel", Duration::from_secs(20), || {
         let out = birdc(lab, "n3", &["show", "route", "export", hortus_render::bird::BABEL_PROTOCOL]);
-        (out.contains("10.66.0.0/24") && out.contains("192.168.20.0/24")).then_some(()).ok_or(out)
+        out.contains("10.66.0.0/24").then_some(()).ok_or(out)
     });
     // Give Babel time to carry the updates (triggered at once; hellos every 4 s).
     std::thread::sleep(Duration::from_secs(10));
@@ -196,41 +197,12 @@ fn lan_segments_with_bird_only_listed_prefixes_from_their_routers() {
         let table = birdc(lab, node, &["show", "route", "for", "10.66.0.1", "all"]);
         assert!(!table.contains("10.66.0.0/24"), "{node}: nothing of 10.66.0.0/24 in BIRD's table: {table}");
     }
-    let table = birdc(lab, "n0", &["show", "route", "192.168.20.0/24", "all"]);
-    eprintln!("n0's BIRD routes to 192.168.20.0/24:\n{table}");
-    assert!(!table.contains(&to_n3), "n0 accepted n3's 192.168.20.0/24 (on {to_n3}): {table}");
     let kernel = kernel_routes(lab, "n0", "192.168.20.0/24");
     assert!(
         via_routers.iter().any(|i| kernel.contains(&format!("dev {i} "))) && !kernel.contains(&to_n3),
         "n0's route to 192.168.20.0/24 goes to n1 or n2: {kernel}"
     );
     assert!(lab.ping("n0", "192.168.20.1", 2, 0.2).unwrap().received == 2, "n0 still reaches the real LAN");
-    // Babel hands BIRD only the best route per prefix, and n1's is as good
-    // as n3's: cut n0 from n1 and n2, so that n3's is the only one left.
-    // n0 must refuse it (and have no route to the LAN) rather than send
-    // the LAN's traffic to n3.
-    guard.lab.cut("n0", "n1", CutMode::Underlay).expect("cut n0 n1");
-    guard.lab.cut("n0", "n2", CutMode::Underlay).expect("cut n0 n2");
-    let lab = &guard.lab;
-    let (_, took) = eventually("n0's routes to 192.168.20.0/24 via n1, n2 gone", Duration::from_secs(60), || {
-        let kernel = kernel_routes(lab, "n0", "192.168.20.0/24");
-        (!via_routers.iter().any(|i| kernel.contains(&format!("dev {i} ")))).then_some(()).ok_or(kernel)
-    });
-    eprintln!("n0 cut from n1 and n2: their routes to 192.168.20.0/24 gone after {took:.1?}");
-    std::thread::sleep(Duration::from_secs(8));
-    let table = birdc(lab, "n0", &["show", "route", "192.168.20.0/24", "all"]);
-    let entries = birdc(lab, "n0", &["show", "babel", "entries"]);
-    eprintln!("n0, cut from n1 and n2: BIRD routes to 192.168.20.0/24:\n{table}\nBabel entries:\n{entries}");
-    assert!(!table.contains(&to_n3), "n0 accepted n3's 192.168.20.0/24 (on {to_n3}): {table}");
-    let kernel = kernel_routes(lab, "n0", "192.168.20.0/24");
-    assert_eq!(kernel, "", "n0 has no route to 192.168.20.0/24 while only n3 announces it");
-    guard.lab.heal("n0", "n1").expect("heal n0 n1");
-    guard.lab.heal("n0", "n2").expect("heal n0 n2");
-    let lab = &guard.lab;
-    eventually("n0's route to 192.168.20.0/24 via n1 or n2 again", Duration::from_secs(60), || {
-        let kernel = kernel_routes(lab, "n0", "192.168.20.0/24");
-        via_routers.iter().any(|i| kernel.contains(&format!("dev {i} "))).then_some(()).ok_or(kernel)
-    });
 
     // Kill n1, the redundant LAN's first router: n0's route moves to n2, but
     // the LAN host's route back goes to n1 (no masquerade yet), so replies
