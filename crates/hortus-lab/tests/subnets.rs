@@ -168,10 +168,8 @@ fn lan_segments_with_bird_only_listed_prefixes() {
     if !run_in(&n3_ns, &["ip", "link", "add", "rogue0", "type", "dummy"]).0 {
         assert!(run_in(&n3_ns, &["ip", "link", "add", "rogue0", "type", "ifb"]).0, "rogue0 on n3");
     }
-    for args in [
-        &["ip", "address", "add", "10.66.0.1/24", "dev", "rogue0"][..],
-        &["ip", "link", "set", "rogue0", "up"],
-    ] {
+    for args in [&["ip", "address", "add", "10.66.0.1/24", "dev", "rogue0"][..], &["ip", "link", "set", "rogue0", "up"]]
+    {
         assert!(run_in(&n3_ns, args).0, "{args:?}");
     }
     let text = std::fs::read_to_string(lab.state_dir().join("inventory.json")).unwrap();
