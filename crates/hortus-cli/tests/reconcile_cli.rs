@@ -38,6 +38,13 @@ fn whole_mesh_plan_takes_the_host_by_name() {
 }
 
 #[test]
+fn an_inventory_given_as_a_plan_points_to_hortus_plan() {
+    let out = hortus(&["status", "--plan", example().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("a plan is what `hortus plan INVENTORY` writes"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_plan_of_another_version_is_refused_first() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("old.json");

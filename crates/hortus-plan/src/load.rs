@@ -71,8 +71,9 @@ impl PlanFile {
     /// Parses plan JSON, refusing any version but [`PLAN_VERSION`] before
     /// looking at the rest.
     pub fn parse(text: &str) -> Result<PlanFile, LoadError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| LoadError::NotAPlan(format!("not JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            LoadError::NotAPlan(format!("not JSON ({e}); a plan is what `hortus plan INVENTORY` writes"))
+        })?;
         let version = value
             .get("version")
             .and_then(serde_json::Value::as_u64)
