@@ -14,15 +14,23 @@ use std::path::Path;
 /// Reads and parses an inventory: `-` is stdin (JSON if it starts with `{`),
 /// `.json` (any case) JSON, anything else TOML.
 pub fn read_inventory(path: &Path) -> Result<Inventory> {
-    let shown = shown(path);
-    let text = if path == Path::new("-") {
+    parse_inventory(path, &read_input(path)?)
+}
+
+/// The text of `path`, or of stdin for `-`.
+fn read_input(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("cannot read the inventory from stdin")?;
-        text
+        Ok(text)
     } else {
-        fs::read_to_string(path).with_context(|| format!("cannot read inventory {shown}"))?
-    };
-    Inventory::from_named_str(&path.to_string_lossy(), &text).with_context(|| format!("in {shown}"))
+        fs::read_to_string(path).with_context(|| format!("cannot read inventory {}", shown(path)))
+    }
+}
+
+/// Parses inventory `text` read from `path` (which says TOML or JSON).
+fn parse_inventory(path: &Path, text: &str) -> Result<Inventory> {
+    Inventory::from_named_str(&path.to_string_lossy(), text).with_context(|| format!("in {}", shown(path)))
 }
 
 /// Reads an inventory and builds its plan.
@@ -35,15 +43,12 @@ pub fn read_plan(path: &Path) -> Result<Plan> {
 /// a plan (JSON with a top-level `version`, which an inventory never has),
 /// else planned from the inventory.
 pub fn read_plan_or_inventory(path: &Path) -> Result<Plan> {
-    let is_plan = path != Path::new("-")
-        && fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-            .is_some_and(|v| v.get("version").is_some());
-    if is_plan {
-        PlanFile::read(path).and_then(PlanFile::whole).with_context(|| format!("plan {}", shown(path)))
-    } else {
-        read_plan(path)
+    let text = read_input(path)?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(value) if value.get("version").is_some() => {
+            PlanFile::from_value(value).and_then(PlanFile::whole).with_context(|| format!("plan {}", shown(path)))
+        }
+        _ => build_plan(&parse_inventory(path, &text)?).with_context(|| format!("in {}", shown(path))),
     }
 }
 

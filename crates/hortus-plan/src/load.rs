@@ -74,6 +74,12 @@ impl PlanFile {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             LoadError::NotAPlan(format!("not JSON ({e}); a plan is what `hortus plan INVENTORY` writes"))
         })?;
+        PlanFile::from_value(value)
+    }
+
+    /// Plan JSON already parsed (by a caller that looked at it first),
+    /// checked the same way as [`PlanFile::parse`].
+    pub fn from_value(value: serde_json::Value) -> Result<PlanFile, LoadError> {
         let version = value
             .get("version")
             .and_then(serde_json::Value::as_u64)
