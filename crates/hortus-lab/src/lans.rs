@@ -93,22 +93,11 @@ pub fn segments(plan: &Plan) -> Result<Vec<LanSegment>, String> {
             return Err(format!("{p}: too small for a LAN host and {} router(s)", routers.len()));
         }
         let last = u32::from(p.broadcast());
-        out.push(LanSegment {
-            index: out.len(),
-            prefix: p.to_string(),
-            prefix_len: len,
-            host: Ipv4Addr::from(u32::from(addr) + 1).into(),
-            routers: routers
-                .iter()
-                .enumerate()
-                .map(|(i, (n, id))| LanRouter {
-                    node: n.to_string(),
-                    id: *id,
-                    address: Ipv4Addr::from(last - 1 - i as u32).into(),
-                })
-                .collect(),
-            mesh_route: plan.mesh.ipv4_prefix.map(|m| m.to_string()),
-        });
+        let host = Ipv4Addr::from(u32::from(addr) + 1).into();
+        let mesh_route = plan.mesh.ipv4_prefix.map(|m| m.to_string());
+        out.push(segment(out.len(), (p.to_string(), len), host, &routers, mesh_route, |i| {
+            Ipv4Addr::from(last - 1 - i as u32).into()
+        }));
     }
     for ((addr, len), routers) in v6 {
         let p = Ipv6Prefix { addr, len };
@@ -117,24 +106,30 @@ pub fn segments(plan: &Plan) -> Result<Vec<LanSegment>, String> {
             return Err(format!("{p}: too small for a LAN host and {} router(s)", routers.len()));
         }
         let last = u128::from(addr) | u128::MAX.checked_shr(u32::from(len)).unwrap_or(0);
-        out.push(LanSegment {
-            index: out.len(),
-            prefix: p.to_string(),
-            prefix_len: len,
-            host: Ipv6Addr::from(u128::from(addr) + 1).into(),
-            routers: routers
-                .iter()
-                .enumerate()
-                .map(|(i, (n, id))| LanRouter {
-                    node: n.to_string(),
-                    id: *id,
-                    address: Ipv6Addr::from(last - i as u128).into(),
-                })
-                .collect(),
-            mesh_route: Some(plan.mesh.prefix.to_string()),
-        });
+        let host = Ipv6Addr::from(u128::from(addr) + 1).into();
+        let mesh_route = Some(plan.mesh.prefix.to_string());
+        out.push(segment(out.len(), (p.to_string(), len), host, &routers, mesh_route, |i| {
+            Ipv6Addr::from(last - i as u128).into()
+        }));
     }
     Ok(out)
+}
+
+/// Segment `index` of `prefix`, the `i`-th router (in id order) at `address(i)`.
+fn segment(
+    index: usize,
+    (prefix, prefix_len): (String, u8),
+    host: IpAddr,
+    routers: &[(&String, u32)],
+    mesh_route: Option<String>,
+    address: impl Fn(usize) -> IpAddr,
+) -> LanSegment {
+    let routers = routers
+        .iter()
+        .enumerate()
+        .map(|(i, (node, id))| LanRouter { node: node.to_string(), id: *id, address: address(i) })
+        .collect();
+    LanSegment { index, prefix, prefix_len, host, routers, mesh_route }
 }
 
 #[cfg(test)]
