@@ -5,6 +5,7 @@
 //! decided here, once: the resolved mesh settings, route policy, firewall,
 //! sysctls and NAT rules.
 
+use crate::exits;
 use crate::forwarder::{self, EXTERNAL_DEFAULT_OVERHEAD};
 use crate::interfaces::{anchor_addresses, KERNEL_METRICS};
 use crate::inventory::{Inventory, MeshSettings};
@@ -27,8 +28,8 @@ const BABEL_UDP_PORT: u16 = 6696;
 /// Costs O(n²) time and space for n nodes: every pair is decided.
 pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
     let (mesh, resolved) = prepare(inventory)?;
-    let subnets = Subnets::of(&resolved);
-    let mut nodes: Vec<NodePlan> = resolved.iter().map(|r| node_plan(&mesh, r, &subnets, resolved.len())).collect();
+    let origins = Origins::of(&resolved);
+    let mut nodes: Vec<NodePlan> = resolved.iter().map(|r| node_plan(&mesh, r, &origins, resolved.len())).collect();
     let mut problems = vec![];
     let mut edges = vec![];
     pairs::each(&inventory.mesh, &mesh, &resolved, Scope::Mesh, |i, j, pair| match pair {
@@ -44,7 +45,7 @@ pub fn build_plan(inventory: &Inventory) -> Result<Plan, Error> {
         Pair::Problem(problem) => problems.push(problem),
     });
     for (r, node) in resolved.iter().zip(&mut nodes) {
-        finish(&mesh, node);
+        finish(&mesh, r, node);
         problems.extend(host_links(r.name, node));
     }
     if problems.is_empty() {
@@ -69,14 +70,14 @@ pub fn build_host_plan(inventory: &Inventory, host: &str) -> Result<HostPlan, Er
     let Some(me) = resolved.iter().position(|r| r.name == host) else {
         return Err(Error::unknown_host(host, inventory.nodes.keys().map(String::as_str)));
     };
-    let mut node = node_plan(&mesh, &resolved[me], &Subnets::of(&resolved), resolved.len());
+    let mut node = node_plan(&mesh, &resolved[me], &Origins::of(&resolved), resolved.len());
     let mut problems = vec![];
     pairs::each(&inventory.mesh, &mesh, &resolved, Scope::Host(me), |i, j, pair| match pair {
         Pair::Link(lp, lq) => node.links.push(if i == me { lp } else { lq }),
         Pair::Skip(reason) => node.skipped.push(skipped(&resolved[if i == me { j } else { i }], reason)),
         Pair::Problem(problem) => problems.push(problem),
     });
-    finish(&mesh, &mut node);
+    finish(&mesh, &resolved[me], &mut node);
     problems.extend(host_links(host, &node));
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
@@ -117,19 +118,25 @@ fn mesh_plan(input: &MeshSettings) -> Mesh {
     }
 }
 
-/// Every node's routed prefixes: per prefix, the router ids of the nodes
-/// listing it, in id order.
-struct Subnets(BTreeMap<IpPrefix, Vec<(u32, Ipv4Addr)>>);
+/// Who originates what beyond the nodes' own addresses: per routed prefix,
+/// the router ids of the nodes listing it, and the exits' router ids, each
+/// in id order.
+struct Origins {
+    subnets: BTreeMap<IpPrefix, Vec<Ipv4Addr>>,
+    exits: Vec<Ipv4Addr>,
+}
 
-impl Subnets {
-    fn of(resolved: &[Resolved]) -> Subnets {
-        let mut map: BTreeMap<IpPrefix, Vec<(u32, Ipv4Addr)>> = BTreeMap::new();
+impl Origins {
+    /// From the nodes sorted by id.
+    fn of(resolved: &[Resolved]) -> Origins {
+        let mut subnets: BTreeMap<IpPrefix, Vec<Ipv4Addr>> = BTreeMap::new();
         for r in resolved {
             for prefix in &r.routes {
-                map.entry(*prefix).or_default().push((r.node.id, r.router_id));
+                subnets.entry(*prefix).or_default().push(r.router_id);
             }
         }
-        Subnets(map)
+        let exits = resolved.iter().filter(|r| r.node.exit).map(|r| r.router_id).collect();
+        Origins { subnets, exits }
     }
 
     /// What `r` learns in one family (`pick` selects it): every other
@@ -138,12 +145,10 @@ impl Subnets {
         if !r.node.accept_routes {
             return vec![];
         }
-        self.0
+        self.subnets
             .iter()
             .filter(|(prefix, _)| !r.routes.contains(prefix))
-            .filter_map(|(prefix, routers)| {
-                Some(Learned { prefix: pick(prefix)?, routers: routers.iter().map(|(_, id)| *id).collect() })
-            })
+            .filter_map(|(prefix, routers)| Some(Learned { prefix: pick(prefix)?, routers: routers.clone() }))
             .collect()
     }
 }
@@ -163,7 +168,7 @@ fn v4(prefix: &IpPrefix) -> Option<Ipv4Prefix> {
 }
 
 /// A node's plan before its links are added.
-fn node_plan(mesh: &Mesh, r: &Resolved, subnets: &Subnets, nodes: usize) -> NodePlan {
+fn node_plan(mesh: &Mesh, r: &Resolved, origins: &Origins, nodes: usize) -> NodePlan {
     NodePlan {
         id: r.node.id,
         address: r.address,
@@ -177,7 +182,7 @@ fn node_plan(mesh: &Mesh, r: &Resolved, subnets: &Subnets, nodes: usize) -> Node
         censored: r.node.censored,
         endpoints: r.endpoints.clone(),
         anchor_addresses: anchor_addresses(r),
-        routes: routes(mesh, r, subnets),
+        routes: routes(mesh, r, origins),
         firewall: Firewall {
             udp_ports: vec![],
             tcp_ports: vec![],
@@ -186,9 +191,11 @@ fn node_plan(mesh: &Mesh, r: &Resolved, subnets: &Subnets, nodes: usize) -> Node
             babel_udp_port: BABEL_UDP_PORT,
             reverse_path: ReversePath::Loose,
             forward_accept: vec![],
+            perimeter: exits::perimeter(r),
         },
         sysctl: BTreeMap::new(),
         nat_rules: vec![],
+        policy_routing: None,
         links: Vec::with_capacity(nodes.saturating_sub(1)),
         skipped: vec![],
     }
@@ -197,22 +204,25 @@ fn node_plan(mesh: &Mesh, r: &Resolved, subnets: &Subnets, nodes: usize) -> Node
 /// The route policy: each node announces its own addresses and its
 /// subnets; learns, installs (with its own address as source) and passes on
 /// everything inside the mesh's prefixes, and the other nodes' subnets
-/// exactly as the inventory lists them, from the nodes listing them.
-fn routes(mesh: &Mesh, r: &Resolved, subnets: &Subnets) -> Routes {
+/// exactly as the inventory lists them, from the nodes listing them; and
+/// announces or carries the default routes ([`exits::default_route`]).
+fn routes(mesh: &Mesh, r: &Resolved, origins: &Origins) -> Routes {
     Routes {
         ipv6: FamilyRoutes {
             source: r.address,
             announce: vec![Ipv6Prefix { addr: r.address, len: 128 }],
             subnets: r.routes.iter().filter_map(v6).collect(),
             accept: vec![mesh.prefix],
-            learn: subnets.learned_by(r, v6),
+            learn: origins.learned_by(r, v6),
+            default_route: exits::default_route(r, &origins.exits),
         },
         ipv4: mesh.ipv4_prefix.zip(r.ipv4_address).map(|(prefix, address)| FamilyRoutes {
             source: address,
             announce: vec![Ipv4Prefix { addr: address, len: 32 }],
             subnets: r.routes.iter().filter_map(v4).collect(),
             accept: vec![prefix],
-            learn: subnets.learned_by(r, v4),
+            learn: origins.learned_by(r, v4),
+            default_route: exits::default_route(r, &origins.exits),
         }),
     }
 }
@@ -228,8 +238,8 @@ fn skipped(peer: &Resolved, reason: hortus_plan::SkipReason) -> SkippedPeer {
 }
 
 /// What follows from a node's links: the firewall, the sysctls a mesh
-/// router needs and its forwarders' NAT rules.
-fn finish(mesh: &Mesh, node: &mut NodePlan) {
+/// router needs, its NAT rules and its policy routing.
+fn finish(mesh: &Mesh, r: &Resolved, node: &mut NodePlan) {
     let firewall = &mut node.firewall;
     for link in node.links.iter().filter(|l| l.listen) {
         match (link.path, forwarder::protocol(mesh.forwarder)) {
@@ -241,7 +251,8 @@ fn finish(mesh: &Mesh, node: &mut NodePlan) {
     firewall.mesh_interfaces = node.links.iter().map(|l| l.interface.clone()).collect();
     let forwarders = || node.links.iter().filter_map(|l| l.forwarder.as_ref());
     firewall.forward_accept = forwarders().flat_map(forwarder::forward_accept).collect();
-    node.nat_rules = forwarders().filter_map(forwarder::nat_rule).collect();
+    node.nat_rules = forwarders().filter_map(forwarder::nat_rule).chain(exits::nat_rules(r)).collect();
+    node.policy_routing = exits::policy_routing(r, node);
     node.sysctl = sysctl(node);
 }
 

@@ -124,6 +124,18 @@ pub struct Node {
     /// Whether this node installs the other nodes' `routes`.
     #[serde(default = "yes")]
     pub accept_routes: bool,
+    /// Whether mesh traffic into this node's `routes` leaves with the node's
+    /// LAN address (masquerade; the default), so LAN hosts need no route
+    /// back. Turn it off when the LAN's gateway routes the mesh back.
+    #[serde(default = "yes")]
+    pub masquerade_routes: bool,
+    /// Offers the mesh a way out: announces its uplink's default routes and
+    /// masquerades mesh traffic leaving through it.
+    #[serde(default)]
+    pub exit: bool,
+    /// Sends this node's own traffic through the nearest exit.
+    #[serde(default)]
+    pub use_exit: bool,
 }
 
 fn yes() -> bool {
@@ -223,6 +235,9 @@ const NODE_FIELDS: &[&str] = &[
     "keepalive",
     "routes",
     "accept_routes",
+    "masquerade_routes",
+    "exit",
+    "use_exit",
 ];
 
 /// `message`, plus every unknown field of `generic` (serde stops at the first).

@@ -36,6 +36,7 @@ pub mod addressing;
 mod assemble;
 pub mod error;
 pub mod excerpt;
+mod exits;
 pub mod forwarder;
 pub mod hash;
 pub mod ifname;

@@ -9,6 +9,7 @@
 //! (phantun) gets one per link with a name and addresses unique on the host.
 
 use crate::endpoint::Dial;
+use crate::prefix::IpPrefix;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -116,8 +117,8 @@ impl Forwarder {
     }
 }
 
-/// A NAT rule the host's forwarders need; the renderer (nftables) and the
-/// NixOS module (nftables or iptables) write these and nothing else.
+/// A NAT rule of the host; the renderers (nftables) and the NixOS module
+/// write these and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, tag = "action", rename_all = "lowercase")]
 pub enum NatRule {
@@ -143,5 +144,20 @@ pub enum NatRule {
         from: Ipv4Addr,
         /// IPv6 source behind the TUN.
         from6: Ipv6Addr,
+    },
+    /// Packets from the mesh interfaces to `destinations` (the node's
+    /// subnets) leave with the host's address on the LAN: LAN hosts need no
+    /// route back, and a surviving router answers at once when another dies.
+    #[serde(rename = "masquerade_subnets")]
+    MasqueradeSubnets {
+        /// The subnets, both families.
+        destinations: Vec<IpPrefix>,
+    },
+    /// An exit's: packets from the mesh interfaces leaving through any other
+    /// interface, except to `except`, leave with the host's address.
+    #[serde(rename = "masquerade_exit")]
+    MasqueradeExit {
+        /// Destinations left alone (subnets whose gateway routes the mesh back).
+        except: Vec<IpPrefix>,
     },
 }

@@ -16,6 +16,7 @@
 //! them and does no I/O beyond reading a plan file.
 
 pub mod endpoint;
+pub mod exit;
 pub mod forwarder;
 mod load;
 pub mod mesh;
@@ -23,12 +24,13 @@ pub mod node;
 pub mod prefix;
 
 pub use endpoint::{Dial, Family, Host};
+pub use exit::{DefaultRoute, IpFamily, PolicyRouting, PolicyRule, MAIN_TABLE};
 pub use forwarder::{Forwarder, NatRule, Transport, Tun};
 pub use load::{LoadError, PlanFile};
 pub use mesh::{BabelSettings, KernelMetrics, Mesh, PortScheme, RoutingDaemon};
 pub use node::{
-    FamilyRoutes, Firewall, ForwardRule, InterfaceAddress, Learned, Link, NodePlan, Path, ReversePath, Routes,
-    SkipReason, SkippedPeer,
+    FamilyRoutes, Firewall, ForwardRule, InterfaceAddress, Learned, Link, NodePlan, Path, Perimeter, ReversePath,
+    Routes, SkipReason, SkippedPeer,
 };
 pub use prefix::{IpPrefix, Ipv4Prefix, Ipv6Prefix};
 
@@ -36,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the plan JSON format; bumped on any breaking change.
-pub const PLAN_VERSION: u32 = 4;
+pub const PLAN_VERSION: u32 = 5;
 
 /// The whole mesh's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

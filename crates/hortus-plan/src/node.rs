@@ -2,8 +2,9 @@
 //! NAT rules, and one [`Link`] per peer (or a [`SkippedPeer`] saying why not).
 
 use crate::endpoint::{Dial, Host};
+use crate::exit::{DefaultRoute, PolicyRouting};
 use crate::forwarder::{Forwarder, NatRule};
-use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
+use crate::prefix::{IpPrefix, Ipv4Prefix, Ipv6Prefix};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,8 +45,12 @@ pub struct NodePlan {
     /// Kernel settings (sysctl keys as in sysctl.d, a dot inside an
     /// interface name written `/`) a mesh router needs.
     pub sysctl: BTreeMap<String, u32>,
-    /// NAT rules the host's forwarders need.
+    /// NAT rules: the forwarders', and the masquerading of mesh traffic
+    /// into the node's subnets and, on an exit, out of its uplink.
     pub nat_rules: Vec<NatRule>,
+    /// The rules and table of the mesh's default routes, when the mesh has
+    /// an exit and this node is not one.
+    pub policy_routing: Option<PolicyRouting>,
     /// One entry per peer this node links to, by peer id.
     pub links: Vec<Link>,
     /// The peers this node has no link to, by peer id, and why.
@@ -174,6 +179,8 @@ pub struct FamilyRoutes<A, P> {
     /// The other nodes' subnets it learns, installs and passes on: exactly
     /// these prefixes, each only as announced by the routers listing it.
     pub learn: Vec<Learned<P>>,
+    /// What the node does with the mesh's default route (exits).
+    pub default_route: DefaultRoute,
 }
 
 /// A subnet one node learns: the prefix and the router ids of the nodes
@@ -208,6 +215,24 @@ pub struct Firewall {
     /// Forwarded traffic a forward-filtering firewall must accept (the
     /// forwarders' DNATed connections and their TUN traffic).
     pub forward_accept: Vec<ForwardRule>,
+    /// What may be forwarded between the mesh and the rest of the host.
+    pub perimeter: Perimeter,
+}
+
+/// The perimeter (the reference design's boundary-based defence): what a
+/// node forwards between its mesh interfaces and everything else. From the
+/// mesh: to the mesh (Babel's detours), to the node's subnets and, on an
+/// exit, out of any other interface. Into the mesh: from the node's subnets.
+/// Anything else crossing the boundary is dropped unless it is a reply
+/// (connection tracking). TCP's MSS is clamped to the route's MTU on
+/// packets entering a mesh interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Perimeter {
+    /// The node's subnets (its inventory `routes`).
+    pub subnets: Vec<IpPrefix>,
+    /// Mesh traffic may leave through any interface (the node is an exit).
+    pub exit: bool,
 }
 
 /// How strict a reverse-path check may be.

@@ -171,6 +171,34 @@ impl fmt::Display for IpPrefix {
     }
 }
 
+impl Serialize for IpPrefix {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IpPrefix {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl IpPrefix {
+    /// Whether this is an IPv4 prefix.
+    pub fn is_ipv4(&self) -> bool {
+        matches!(self, IpPrefix::V4(_))
+    }
+
+    /// The prefix length.
+    pub fn prefix_len(&self) -> u8 {
+        match self {
+            IpPrefix::V4(p) => p.len,
+            IpPrefix::V6(p) => p.len,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

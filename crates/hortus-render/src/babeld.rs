@@ -6,7 +6,7 @@
 
 use crate::text::{babel_router_id, check_path, line, push_verbatim, seconds};
 use crate::{RenderError, HEADER};
-use hortus_plan::{FamilyRoutes, HostPlan};
+use hortus_plan::{DefaultRoute, FamilyRoutes, HostPlan};
 use std::fmt::Display;
 
 /// Where babeld keeps its files, and what the operator adds.
@@ -113,7 +113,8 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
         redistribute(w, v4);
     }
     line(w, "redistribute local deny");
-    if routes.ipv6.subnets.len() + v4.map_or(0, |r| r.subnets.len()) > 0 {
+    let exit = routes.ipv6.default_route == DefaultRoute::Announce;
+    if exit || routes.ipv6.subnets.len() + v4.map_or(0, |r| r.subnets.len()) > 0 {
         line(w, "redistribute deny");
     }
     line(w, "# Install with this node's address as preferred source.");
@@ -140,6 +141,11 @@ fn in_allow<A, P: Prefix>(w: &mut String, routes: &FamilyRoutes<A, P>) {
             line(w, &format!("in {} id {} allow", exactly(&learned.prefix), babel_router_id(*router)));
         }
     }
+    if let DefaultRoute::Carry { exits, .. } = &routes.default_route {
+        for exit in exits {
+            line(w, &format!("in {} id {} allow", exactly(&P::DEFAULT), babel_router_id(*exit)));
+        }
+    }
 }
 
 /// The node's own addresses (local), then its subnets (the kernel's routes to them).
@@ -150,6 +156,12 @@ fn redistribute<A, P: Prefix>(w: &mut String, routes: &FamilyRoutes<A, P>) {
     for prefix in &routes.subnets {
         line(w, &format!("redistribute {} allow", exactly(prefix)));
     }
+    if routes.default_route == DefaultRoute::Announce {
+        // An exit's uplink default: any protocol but `boot` by default, so
+        // `boot` (3, what `ip route add` writes) is listed too.
+        line(w, &format!("redistribute {} allow", exactly(&P::DEFAULT)));
+        line(w, &format!("redistribute {} proto 3 allow", exactly(&P::DEFAULT)));
+    }
 }
 
 fn install<A: Display, P: Prefix>(w: &mut String, routes: &FamilyRoutes<A, P>) {
@@ -159,21 +171,28 @@ fn install<A: Display, P: Prefix>(w: &mut String, routes: &FamilyRoutes<A, P>) {
     for learned in &routes.learn {
         line(w, &format!("install {} pref-src {}", exactly(&learned.prefix), routes.source));
     }
+    if let DefaultRoute::Carry { table, .. } = &routes.default_route {
+        line(w, &format!("install {} table {table} pref-src {}", exactly(&P::DEFAULT), routes.source));
+    }
 }
 
 /// A prefix of either family, with its length.
-trait Prefix: Display {
+trait Prefix: Display + Sized {
+    /// The family's default route.
+    const DEFAULT: Self;
     /// The prefix length.
     fn len(&self) -> u8;
 }
 
 impl Prefix for hortus_plan::Ipv4Prefix {
+    const DEFAULT: Self = hortus_plan::Ipv4Prefix { addr: std::net::Ipv4Addr::UNSPECIFIED, len: 0 };
     fn len(&self) -> u8 {
         self.len
     }
 }
 
 impl Prefix for hortus_plan::Ipv6Prefix {
+    const DEFAULT: Self = hortus_plan::Ipv6Prefix { addr: std::net::Ipv6Addr::UNSPECIFIED, len: 0 };
     fn len(&self) -> u8 {
         self.len
     }

@@ -12,7 +12,7 @@
 
 use crate::text::{check_path, line, push_verbatim};
 use crate::{RenderError, HEADER};
-use hortus_plan::{FamilyRoutes, HostPlan, KernelMetrics};
+use hortus_plan::{DefaultRoute, FamilyRoutes, HostPlan, KernelMetrics};
 use std::fmt::Display;
 
 /// Name of the Babel protocol instance (`birdc show babel neighbors mesh`).
@@ -109,6 +109,10 @@ fn sets<A, P: Display>(w: &mut String, family: &str, routes: &FamilyRoutes<A, P>
     if !routes.learn.is_empty() {
         line(w, &format!("define LEARN{family} = [ {} ];", set(&mut routes.learn.iter().map(|l| &l.prefix), "")));
     }
+    if routes.default_route != DefaultRoute::None {
+        let default = if family == "6" { "::/0" } else { "0.0.0.0/0" };
+        line(w, &format!("define DEFAULT{family} = [ {default} ];"));
+    }
 }
 
 /// What the filters of one family need to know.
@@ -121,15 +125,18 @@ struct Family<'a> {
     subnets: bool,
     /// The node learns subnets (`LEARN{name}` exists).
     learn: bool,
+    /// What it does with the default route (`DEFAULT{name}` exists unless none).
+    default: &'a DefaultRoute,
 }
 
 impl<'a> Family<'a> {
-    fn of<A: Display, P>(routes: &FamilyRoutes<A, P>, name: &'a str) -> Family<'a> {
+    fn of<A: Display, P>(routes: &'a FamilyRoutes<A, P>, name: &'a str) -> Family<'a> {
         Family {
             name,
             source: routes.source.to_string(),
             subnets: !routes.subnets.is_empty(),
             learn: !routes.learn.is_empty(),
+            default: &routes.default_route,
         }
     }
 }
@@ -167,6 +174,14 @@ fn families(w: &mut String, f: &Family, scan_s: u32, metrics: &KernelMetrics) {
     if f.learn {
         line(w, &format!("\tif source = RTS_BABEL && net ~ LEARN{family} then accept;"));
     }
+    match f.default {
+        DefaultRoute::None => {}
+        DefaultRoute::Announce => {
+            line(w, "\t# An exit: the default route of its uplink, learned from the kernel.");
+            line(w, &format!("\tif source = RTS_INHERIT && net ~ DEFAULT{family} then accept;"));
+        }
+        DefaultRoute::Carry { .. } => line(w, &format!("\tif source = RTS_BABEL && net ~ DEFAULT{family} then accept;")),
+    }
     line(w, "\treject;");
     line(w, "}");
     line(w, "");
@@ -199,9 +214,58 @@ fn families(w: &mut String, f: &Family, scan_s: u32, metrics: &KernelMetrics) {
     line(w, "\t# BIRD 3 skips an update to a route seen in the last scan: a route that");
     line(w, "\t# flips away and back between scans is repaired only by the next one.");
     line(w, &format!("\tscan time {scan_s};"));
+    let exit = *f.default == DefaultRoute::Announce;
+    if exit {
+        line(w, "\t# An exit learns its uplink's default route (not BIRD's own) to announce it.");
+        line(w, "\tlearn;");
+    }
     line(w, &format!("\tipv{family} {{"));
-    line(w, "\t\timport none;");
+    if exit {
+        line(w, &format!("\t\timport where net ~ DEFAULT{family};"));
+    } else {
+        line(w, "\t\timport none;");
+    }
     line(w, &format!("\t\texport filter hortus_kernel_out{family};"));
+    line(w, "\t};");
+    line(w, "}");
+    line(w, "");
+    if let DefaultRoute::Carry { table, .. } = f.default {
+        exit_table(w, family, source, *table, scan_s, babel);
+    }
+}
+
+/// The default routes learned from the exits, into their own kernel table
+/// (the plan's policy routing decides which traffic looks it up). BIRD
+/// attaches one kernel protocol per BIRD table, so they go through a table
+/// of their own, `exits{family}`, fed by a pipe.
+fn exit_table(w: &mut String, family: &str, source: &str, table: u32, scan_s: u32, babel: u32) {
+    line(w, &format!("# The exits' default route, into kernel table {table} only (never the main table)."));
+    line(w, &format!("ipv{family} table exits{family};"));
+    line(w, "");
+    line(w, &format!("protocol pipe exits{family}_pipe {{"));
+    line(w, &format!("\ttable master{family};"));
+    line(w, &format!("\tpeer table exits{family};"));
+    line(w, "\timport none;");
+    line(w, &format!("\texport where source = RTS_BABEL && net ~ DEFAULT{family};"));
+    line(w, "}");
+    line(w, "");
+    line(w, &format!("filter hortus_exit_out{family} {{"));
+    line(w, &format!("\tif source = RTS_BABEL && net ~ DEFAULT{family} then {{"));
+    line(w, &format!("\t\tkrt_prefsrc = {source};"));
+    line(w, &format!("\t\tkrt_metric = {babel};"));
+    line(w, "\t\taccept;");
+    line(w, "\t}");
+    line(w, "\treject;");
+    line(w, "}");
+    line(w, "");
+    line(w, &format!("protocol kernel exit{family} {{"));
+    line(w, &format!("\tkernel table {table};"));
+    line(w, "\tmetric 0;");
+    line(w, &format!("\tscan time {scan_s};"));
+    line(w, &format!("\tipv{family} {{"));
+    line(w, &format!("\t\ttable exits{family};"));
+    line(w, "\t\timport none;");
+    line(w, &format!("\t\texport filter hortus_exit_out{family};"));
     line(w, "\t};");
     line(w, "}");
     line(w, "");
@@ -213,9 +277,9 @@ fn babel_protocol(w: &mut String, host: &HostPlan) {
     let routes = &host.node.routes;
     line(w, &format!("protocol babel {BABEL_PROTOCOL} {{"));
     if let Some(v4) = &routes.ipv4 {
-        channel(w, "4", !v4.learn.is_empty());
+        channel(w, "4", v4);
     }
-    channel(w, "6", !routes.ipv6.learn.is_empty());
+    channel(w, "6", &routes.ipv6);
     let links = &host.node.links;
     if links.is_empty() {
         line(w, "\t# No WireGuard links: this node has no peers.");
@@ -247,15 +311,18 @@ fn babel_protocol(w: &mut String, host: &HostPlan) {
     line(w, "}");
 }
 
-/// A Babel channel importing only accepted prefixes, and learned subnets
-/// when there are any.
-fn channel(w: &mut String, family: &str, learn: bool) {
+/// A Babel channel importing only accepted prefixes, learned subnets when
+/// there are any, and the default route when the node carries it.
+fn channel<A, P>(w: &mut String, family: &str, routes: &FamilyRoutes<A, P>) {
     line(w, &format!("\tipv{family} {{"));
-    if learn {
-        line(w, &format!("\t\timport where net ~ MESH{family} || net ~ LEARN{family};"));
-    } else {
-        line(w, &format!("\t\timport where net ~ MESH{family};"));
+    let mut sets = vec![format!("net ~ MESH{family}")];
+    if !routes.learn.is_empty() {
+        sets.push(format!("net ~ LEARN{family}"));
     }
+    if matches!(routes.default_route, DefaultRoute::Carry { .. }) {
+        sets.push(format!("net ~ DEFAULT{family}"));
+    }
+    line(w, &format!("\t\timport where {};", sets.join(" || ")));
     line(w, &format!("\t\texport filter hortus_babel_out{family};"));
     line(w, "\t};");
 }

@@ -6,6 +6,7 @@
 //!
 //! Links whose forwarder is `none` (the operator's own) get nothing here.
 
+use crate::nft;
 use crate::text::check_path;
 use crate::{RenderError, RenderedFile, HEADER};
 use hortus_plan::{HostPlan, Link, NatRule, Transport, Tun};
@@ -106,17 +107,14 @@ pub fn phantun_instances(host: &HostPlan) -> Vec<PhantunInstance<'_>> {
         .collect()
 }
 
-/// The nftables ruleset of the host's NAT rules (`None` without any).
-/// Loading it replaces the table as a whole, so it is safe to load again
-/// after a plan change.
+/// The nftables ruleset of the host's forwarder NAT rules (`None` without
+/// any). Loading it replaces the table as a whole, so it is safe to load
+/// again after a plan change. (The mesh's masquerading is the perimeter's,
+/// [`crate::firewall`].)
 pub fn nftables(host: &HostPlan) -> Option<String> {
-    let rules = &host.node.nat_rules;
-    if rules.is_empty() {
-        return None;
-    }
     let mut pre = String::new();
     let mut post = String::new();
-    for rule in rules {
+    for rule in &host.node.nat_rules {
         match rule {
             NatRule::Dnat { port, except_interface, to, to6 } => {
                 for (family, to) in [("ip", to.to_string()), ("ip6", to6.to_string())] {
@@ -126,17 +124,15 @@ pub fn nftables(host: &HostPlan) -> Option<String> {
                 }
             }
             NatRule::Masquerade { interface, .. } => post += &format!("    iifname \"{interface}\" masquerade\n"),
+            NatRule::MasqueradeSubnets { .. } | NatRule::MasqueradeExit { .. } => {}
         }
     }
-    let chain = |name: &str, hook: &str, priority: &str, rules: &str| {
-        format!("  chain {name} {{\n    type nat hook {hook} priority {priority}; policy accept;\n{rules}  }}\n")
-    };
-    Some(format!(
-        "{HEADER}\n# phantun's NAT for host `{host}` (docs/link-policy.md).\ntable inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\ntable inet {NFT_TABLE} {{\n{}{}}}\n",
-        chain("prerouting", "prerouting", "dstnat", &pre),
-        chain("postrouting", "postrouting", "srcnat", &post),
-        host = host.host,
-    ))
+    if pre.is_empty() && post.is_empty() {
+        return None;
+    }
+    let body = nft::chain("prerouting", "nat", "prerouting", "dstnat", &pre)
+        + &nft::chain("postrouting", "nat", "postrouting", "srcnat", &post);
+    Some(nft::ruleset(&format!("phantun's NAT for host `{}` (docs/link-policy.md).", host.host), NFT_TABLE, &body))
 }
 
 /// Every file for the host's forwarders (empty without phantun instances):
@@ -196,26 +192,12 @@ WantedBy=multi-user.target
 }
 
 fn nft_unit(host: &HostPlan, opts: &Options) -> String {
-    format!(
-        "{HEADER}
-# Host `{host}`: the NAT rules of its phantun instances ({file}).
-[Unit]
-Description=hortus: nftables rules for phantun
-Before=network-pre.target
-Wants=network-pre.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart={nft} -f {file}
-ExecStop={nft} delete table inet {NFT_TABLE}
-
-[Install]
-WantedBy=multi-user.target
-",
-        host = host.host,
-        nft = opts.nft,
-        file = opts.nft_file,
+    nft::unit(
+        &format!("Host `{}`: the NAT rules of its phantun instances ({}).", host.host, opts.nft_file),
+        "hortus: nftables rules for phantun",
+        &opts.nft,
+        &opts.nft_file,
+        NFT_TABLE,
     )
 }
 

@@ -9,6 +9,8 @@
 //!   the WireGuard links and the anchor interface;
 //! - [`forwarder::render`]: systemd units and nftables rules for the host's
 //!   phantun instances on forwarded links;
+//! - [`firewall::render`]: the mesh's perimeter, MSS clamping and
+//!   masquerading, as an nftables table and the unit loading it;
 //! - [`sysctl::render`]: the kernel settings a mesh router needs (sysctl.d);
 //! - [`hosts::render`]: `/etc/hosts` lines naming every node's ULA and IPv4
 //!   overlay address `<node>.<domain>` (from the whole plan).
@@ -26,9 +28,11 @@
 pub mod babeld;
 pub mod bird;
 mod error;
+pub mod firewall;
 pub mod forwarder;
 pub mod hosts;
 pub mod networkd;
+mod nft;
 pub mod sysctl;
 mod text;
 

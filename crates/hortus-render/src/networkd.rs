@@ -9,7 +9,7 @@
 
 use crate::text::{check_path, line};
 use crate::{RenderError, RenderedFile, HEADER};
-use hortus_plan::{HostPlan, InterfaceAddress, Link};
+use hortus_plan::{HostPlan, InterfaceAddress, IpFamily, Link, PolicyRouting, MAIN_TABLE};
 
 /// `[Link]` of every hortus `.network`: the mesh never holds up boot.
 pub const LINK_SETTINGS: &[(&str, &str)] = &[("RequiredForOnline", "no")];
@@ -52,7 +52,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
     let node = &host.node;
     let mut files = vec![
         file(format!("10-{}.netdev", node.anchor), anchor_netdev(host)),
-        file(format!("10-{}.network", node.anchor), network(host, &node.anchor, &node.anchor_addresses)),
+        file(
+            format!("10-{}.network", node.anchor),
+            network(host, &node.anchor, &node.anchor_addresses) + &node.policy_routing.as_ref().map(policy).unwrap_or_default(),
+        ),
     ];
     for link in &node.links {
         files.push(file(format!("20-{}.netdev", link.interface), link_netdev(host, link, opts)));
@@ -96,6 +99,10 @@ fn link_netdev(host: &HostPlan, link: &Link, opts: &Options) -> String {
     line(&mut w, &format!("PrivateKeyFile={}", opts.private_key_file));
     if link.listen {
         line(&mut w, &format!("ListenPort={}", link.port));
+    }
+    if let Some(mark) = host.node.policy_routing.as_ref().and_then(|p| p.wireguard_mark) {
+        line(&mut w, "# Marked packets skip the exit's table: the tunnel itself stays on the underlay.");
+        line(&mut w, &format!("FirewallMark={mark}"));
     }
     line(&mut w, &format!("RouteTable={ROUTE_TABLE}"));
     line(&mut w, "");
@@ -146,4 +153,52 @@ fn network(host: &HostPlan, interface: &str, addresses: &[InterfaceAddress]) -> 
         }
     }
     w
+}
+
+/// The plan's policy routing, on the anchor's `.network`: the rules, and
+/// the `unreachable` defaults of the exit table.
+fn policy(p: &PolicyRouting) -> String {
+    let mut w = String::new();
+    for rule in &p.rules {
+        line(&mut w, "");
+        line(&mut w, "[RoutingPolicyRule]");
+        line(&mut w, &format!("Priority={}", rule.priority));
+        line(&mut w, &format!("Family={}", family(rule.family)));
+        let table = if rule.table == MAIN_TABLE { "main".to_string() } else { rule.table.to_string() };
+        line(&mut w, &format!("Table={table}"));
+        if let Some(len) = rule.suppress_prefix_length {
+            line(&mut w, &format!("SuppressPrefixLength={len}"));
+        }
+        if let Some(mark) = rule.fwmark {
+            line(&mut w, &format!("FirewallMark={mark}"));
+        }
+        if rule.invert {
+            line(&mut w, "InvertRule=yes");
+        }
+        if let Some(interface) = &rule.input_interface {
+            line(&mut w, &format!("IncomingInterface={interface}"));
+        }
+        if let Some(from) = &rule.from {
+            line(&mut w, &format!("From={from}"));
+        }
+        if let Some(to) = &rule.to {
+            line(&mut w, &format!("To={to}"));
+        }
+    }
+    for prefix in &p.unreachable {
+        line(&mut w, "");
+        line(&mut w, "[Route]");
+        line(&mut w, &format!("Destination={prefix}"));
+        line(&mut w, "Type=unreachable");
+        line(&mut w, &format!("Table={}", p.table));
+        line(&mut w, &format!("Metric={}", p.unreachable_metric));
+    }
+    w
+}
+
+fn family(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::Ipv4 => "ipv4",
+        IpFamily::Ipv6 => "ipv6",
+    }
 }

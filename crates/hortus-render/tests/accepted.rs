@@ -13,7 +13,7 @@ mod common;
 use common::check_all;
 use hortus_core::inventory::{PortScheme, RoutingDaemon};
 use hortus_core::{build_plan, Error, Inventory, Node, Plan};
-use hortus_render::{babeld, bird, networkd};
+use hortus_render::{babeld, bird, firewall, networkd};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -66,8 +66,10 @@ fn node() -> impl Strategy<Value = (Node, Option<bool>)> {
             1 => prop::sample::select(vec!["192.168.10.1/24", "0.0.0.0/0", "fdcc::/80", "fe80::/64"]).prop_map(|r| vec![r]),
         ],
         any::<bool>(),
+        (prop::bool::weighted(0.2), prop::bool::weighted(0.2), prop::bool::weighted(0.8)),
     )
-        .prop_map(|(endpoints, nat, censored, region, mtu, keepalive, ipv4, bad_key, routes, accept_routes)| {
+        .prop_map(|(endpoints, nat, censored, region, mtu, keepalive, ipv4, bad_key, routes, accept_routes, exits)| {
+            let (exit, use_exit, masquerade_routes) = exits;
             let node = Node {
                 id: 0,
                 public_key: String::new(),
@@ -82,6 +84,9 @@ fn node() -> impl Strategy<Value = (Node, Option<bool>)> {
                 keepalive,
                 routes: routes.into_iter().map(String::from).collect(),
                 accept_routes,
+                masquerade_routes,
+                exit,
+                use_exit,
             };
             (node, bad_key)
         })
@@ -153,7 +158,7 @@ fn accepted_inventories_work_with_every_consumer() {
     std::fs::write(&mac, "password \"hortus-test-mac-key\" { algorithm hmac sha256; };\n").unwrap();
     let strategy = inventory(mac.to_string_lossy().into_owned());
     let mut runner = TestRunner::deterministic();
-    let (mut bird_items, mut babeld_items, mut networkd_items) = (vec![], vec![], vec![]);
+    let (mut bird_items, mut babeld_items, mut networkd_items, mut nft_items) = (vec![], vec![], vec![], vec![]);
     let mut accepted = 0;
     for case in 0..cases {
         let inventory = strategy.new_tree(&mut runner).unwrap().current();
@@ -200,7 +205,10 @@ fn accepted_inventories_work_with_every_consumer() {
             for file in files {
                 std::fs::write(net_dir.join(&file.name), &file.contents).unwrap();
             }
-            networkd_items.push((label, net_dir));
+            networkd_items.push((label.clone(), net_dir));
+            let path = case_dir.join(format!("{name}.firewall.nft"));
+            std::fs::write(&path, firewall::nftables(&host)).unwrap();
+            nft_items.push((label, path));
         }
     }
     eprintln!("{cases} inventories: {accepted} accepted ({} hosts), {} refused", bird_items.len(), cases - accepted);
@@ -215,6 +223,9 @@ fn accepted_inventories_work_with_every_consumer() {
     }
     for chunk in networkd_items.chunks(12) {
         check_all("check-networkd-dir.sh", chunk);
+    }
+    for chunk in nft_items.chunks(16) {
+        check_all("check-nft.sh", chunk);
     }
 }
 

@@ -1,20 +1,32 @@
-//! Golden files: every format for every host of the six-node example,
-//! compared byte for byte with `tests/golden/six-nodes/<host>/`.
+//! Golden files: every format for every host of the examples (six nodes;
+//! routes and exits), compared byte for byte with
+//! `tests/golden/<example>/<host>/`.
 //! `HORTUS_BLESS=1 cargo test -p hortus-render --test golden` rewrites them.
 
 mod common;
 
-use common::{hosts, plan, repo, six_nodes, GOLDEN_KEY_FILE};
-use hortus_render::{babeld, bird, forwarder, networkd, sysctl};
+use common::{hosts, plan, repo, GOLDEN_KEY_FILE};
+use hortus_core::Inventory;
+use hortus_render::{babeld, bird, firewall, forwarder, networkd, sysctl};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 #[test]
 fn six_nodes_match_golden_files() {
+    check_example("six-nodes");
+}
+
+#[test]
+fn routes_and_exits_match_golden_files() {
+    check_example("routes-and-exits");
+}
+
+fn check_example(example: &str) {
     let bless = std::env::var("HORTUS_BLESS").is_ok_and(|v| v == "1");
-    let root = repo().join("tests/golden/six-nodes");
-    let plan = plan(&six_nodes());
+    let root = repo().join("tests/golden").join(example);
+    let text = fs::read_to_string(repo().join("examples").join(format!("{example}.toml"))).unwrap();
+    let plan = plan(&Inventory::from_toml_str(&text).unwrap());
     let mut failures = vec![];
     for host in hosts(&plan) {
         let mut files = BTreeMap::new();
@@ -29,6 +41,9 @@ fn six_nodes_match_golden_files() {
         }
         let file = sysctl::render(&host);
         files.insert(format!("sysctl.d/{}", file.name), file.contents);
+        for file in firewall::render(&host, &firewall::Options::default()).expect("render firewall") {
+            files.insert(format!("firewall/{}", file.name), file.contents);
+        }
         let dir = root.join(&host.host);
         if bless {
             let _ = fs::remove_dir_all(&dir);
@@ -61,7 +76,7 @@ fn six_nodes_match_golden_files() {
 /// Files under `dir`, relative, sorted.
 fn list(dir: &Path) -> Vec<String> {
     let mut names = vec![];
-    for sub in ["", "networkd", "forwarder", "sysctl.d"] {
+    for sub in ["", "networkd", "forwarder", "sysctl.d", "firewall"] {
         let Ok(entries) = fs::read_dir(dir.join(sub)) else { continue };
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_file()) {

@@ -1,14 +1,17 @@
 //! Every rendered config goes through the real parser: BIRD 3 (`bird -p`),
-//! babeld 1.12 and systemd-networkd, via `scripts/check-*.sh`. Covers all
-//! six hosts of the example plus variants (IPv4 overlay, Babel MAC key file,
-//! extra config and include, RTT cost off, fractional timers, no links).
+//! babeld 1.12, systemd-networkd and nftables (`nft -c`), via
+//! `scripts/check-*.sh`. Covers every host of both examples plus variants
+//! (IPv4 overlay, Babel MAC key file, extra config and include, RTT cost
+//! off, fractional timers, no links).
 //! A missing tool skips (printing `SKIPPED:`) unless HORTUS_REQUIRE_TOOLS=1.
 
 mod common;
 
-use common::{check, check_all, hosts, lonely, plan, six_nodes, tool_missing, Outcome, GOLDEN_KEY_FILE};
+use common::{
+    check, check_all, hosts, lonely, plan, routes_and_exits, six_nodes, tool_missing, Outcome, GOLDEN_KEY_FILE,
+};
 use hortus_core::{HostPlan, Inventory};
-use hortus_render::{babeld, bird, networkd};
+use hortus_render::{babeld, bird, firewall, forwarder, networkd};
 use std::path::PathBuf;
 
 /// A named host plan to render.
@@ -73,6 +76,7 @@ fn bird_accepts_every_config() {
         ("odd", with_odd_timers(), &plain),
         ("extra", six_nodes(), &extras),
         ("lonely", lonely(), &plain),
+        ("exits", routes_and_exits(), &plain),
     ];
     check_variants("check-bird-config.sh", &variants, |case, opts| {
         bird::validate(opts).unwrap_or_else(|e| panic!("{}: {e}", case.name));
@@ -103,10 +107,14 @@ fn checks_reject_broken_configs() {
         std::fs::write(networkd_dir.join(&file.name), file.contents.replace("RouteTable=off", "RouteTabel=off"))
             .unwrap();
     }
+    let nft_file = dir.path().join("broken-firewall.nft");
+    std::fs::write(&nft_file, firewall::nftables(host).replace("masquerade", "masquerad").replace("accept", "acept"))
+        .unwrap();
     for (script, path) in [
         ("check-bird-config.sh", bird_conf),
         ("check-babeld-config.sh", babeld_conf),
         ("check-networkd-dir.sh", networkd_dir),
+        ("check-nft.sh", nft_file),
     ] {
         match check(script, &path) {
             Outcome::Rejected(err) => assert!(err.contains("broken-"), "{script}: {err}"),
@@ -132,6 +140,7 @@ fn babeld_accepts_every_config() {
         ("odd", with_odd_timers(), &plain),
         ("extra", six_nodes(), &extras),
         ("lonely", lonely(), &plain),
+        ("exits", routes_and_exits(), &plain),
     ];
     check_variants("check-babeld-config.sh", &variants, |case, opts| {
         babeld::validate(&case.host, opts).unwrap_or_else(|e| panic!("{}: {e}", case.name));
@@ -149,7 +158,12 @@ fn networkd_accepts_every_directory() {
         private_key_file: GOLDEN_KEY_FILE.into(),
         preshared_key_file: Some("/etc/hortus/preshared.key".into()),
     };
-    let variants = [("six", six_nodes(), &plain), ("ipv4-psk", with_ipv4(), &psk), ("lonely", lonely(), &plain)];
+    let variants = [
+        ("six", six_nodes(), &plain),
+        ("ipv4-psk", with_ipv4(), &psk),
+        ("lonely", lonely(), &plain),
+        ("exits", routes_and_exits(), &plain),
+    ];
     check_variants("check-networkd-dir.sh", &variants, |case, opts| {
         let out = dir.path().join(format!("{}.network.d", case.name));
         std::fs::create_dir(&out).unwrap();
@@ -158,4 +172,29 @@ fn networkd_accepts_every_directory() {
         }
         out
     });
+}
+
+#[test]
+fn nftables_accepts_every_ruleset() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = ();
+    let variants = [("six", six_nodes(), &plain), ("ipv4", with_ipv4(), &plain), ("exits", routes_and_exits(), &plain)];
+    let mut items = vec![];
+    check_variants("check-nft.sh", &variants, |case, _| {
+        let path = dir.path().join(format!("{}.firewall.nft", case.name));
+        std::fs::write(&path, firewall::nftables(&case.host)).unwrap();
+        if let Some(rules) = forwarder::nftables(&case.host) {
+            items.push((format!("{}-forwarder", case.name), rules));
+        }
+        path
+    });
+    let forwarders: Vec<(String, PathBuf)> = items
+        .into_iter()
+        .map(|(name, rules)| {
+            let path = dir.path().join(format!("{name}.nft"));
+            std::fs::write(&path, rules).unwrap();
+            (name, path)
+        })
+        .collect();
+    check_all("check-nft.sh", &forwarders);
 }

@@ -1,4 +1,4 @@
-//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,forwarder,sysctl,all}
+//! `hortus render INVENTORY --host NAME --format {bird,babeld,networkd,forwarder,sysctl,firewall,all}
 //! [-o DIR] [--private-key-file PATH] ...`
 //!
 //! Everything is rendered in memory first, so bad input (unknown host,
@@ -14,7 +14,7 @@ use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_fs::generations::{self, Output};
 use hortus_plan::HostPlan;
-use hortus_render::{babeld, bird, forwarder, hosts, networkd, sysctl};
+use hortus_render::{babeld, bird, firewall, forwarder, hosts, networkd, sysctl};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,6 +24,8 @@ const NETWORKD_DIR: &str = "networkd";
 const FORWARDER_DIR: &str = "forwarder";
 /// Subdirectory of the output directory holding the sysctl.d file.
 const SYSCTL_DIR: &str = "sysctl.d";
+/// Subdirectory of the output directory holding the firewall files.
+const FIREWALL_DIR: &str = "firewall";
 
 /// Which configs to render.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,6 +42,9 @@ pub enum Format {
     /// The kernel settings a mesh router needs: forwarding, no reverse-path
     /// filter on mesh interfaces (`sysctl.d/60-hortus.conf`, for /etc/sysctl.d).
     Sysctl,
+    /// The mesh's perimeter, TCP MSS clamping and masquerading (subnets,
+    /// exits): an nftables table and the unit loading it (`firewall/`); needs -o.
+    Firewall,
     /// All of the above; needs -o and --private-key-file.
     All,
     /// `/etc/hosts` lines: every node's ULA and IPv4 overlay address as
@@ -58,7 +63,7 @@ pub struct Args {
     /// What to render.
     #[arg(long, value_enum)]
     format: Format,
-    /// Write into DIR (bird.conf, babeld.conf, networkd/, forwarder/, sysctl.d/) instead of stdout.
+    /// Write into DIR (bird.conf, babeld.conf, networkd/, forwarder/, sysctl.d/, firewall/) instead of stdout.
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
     /// Path of the host's WireGuard private key file, written into the
@@ -90,6 +95,9 @@ pub struct Args {
     /// Where the host keeps `forwarder/hortus-forwarder.nft` (its unit loads it from there).
     #[arg(long, value_name = "PATH", default_value = "/etc/hortus/forwarder.nft")]
     forwarder_nft_file: String,
+    /// Where the host keeps `firewall/hortus-firewall.nft` (its unit loads it from there).
+    #[arg(long, value_name = "PATH", default_value = "/etc/hortus/firewall.nft")]
+    firewall_nft_file: String,
     /// Domain of the host names `--format hosts` writes.
     #[arg(long, default_value = hosts::DEFAULT_DOMAIN)]
     domain: String,
@@ -97,7 +105,7 @@ pub struct Args {
 
 /// Renders the host's configs and prints or writes them.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let several_files = matches!(args.format, Format::Networkd | Format::Forwarder | Format::All);
+    let several_files = matches!(args.format, Format::Networkd | Format::Forwarder | Format::Firewall | Format::All);
     if several_files && args.output.is_none() {
         bail!("--format {} writes several files; give an output directory with -o DIR", format_name(args.format));
     }
@@ -133,6 +141,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Networkd => "networkd",
         Format::Forwarder => "forwarder",
         Format::Sysctl => "sysctl",
+        Format::Firewall => "firewall",
         Format::All => "all",
         Format::Hosts => "hosts",
     }
@@ -204,6 +213,13 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
         let file = sysctl::render(host);
         outputs.push(Output { path: Path::new(SYSCTL_DIR).join(file.name), contents: file.contents.into_bytes() });
     }
+    if all || args.format == Format::Firewall {
+        let opts = firewall::Options { nft_file: args.firewall_nft_file.clone(), ..firewall::Options::default() };
+        for file in firewall::render(host, &opts)? {
+            outputs
+                .push(Output { path: Path::new(FIREWALL_DIR).join(file.name), contents: file.contents.into_bytes() });
+        }
+    }
     Ok(outputs)
 }
 
@@ -214,7 +230,8 @@ fn owned_dirs(format: Format) -> Vec<&'static str> {
         Format::Networkd => vec![NETWORKD_DIR],
         Format::Forwarder => vec![FORWARDER_DIR],
         Format::Sysctl => vec![SYSCTL_DIR],
-        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR],
+        Format::Firewall => vec![FIREWALL_DIR],
+        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR, FIREWALL_DIR],
         Format::Bird | Format::Babeld | Format::Hosts => vec![],
     }
 }

@@ -32,5 +32,6 @@ pub fn inventory(inventory: &Inventory) -> Vec<Problem> {
         problems.extend(node::node(&inventory.mesh, name, node));
     }
     problems.extend(node::unique(inventory));
+    problems.extend(node::exits(inventory));
     problems
 }

@@ -90,6 +90,20 @@ pub fn node(mesh: &MeshSettings, name: &str, node: &Node) -> Vec<Problem> {
             Err(why) => problem("routes", why),
         }
     }
+    if node.exit && node.use_exit {
+        problem(
+            "use_exit",
+            "the node is an exit itself (`exit = true`): an exit leaves through its own uplink".into(),
+        );
+    }
+    for (field, set) in [("exit", node.exit), ("use_exit", node.use_exit)] {
+        if set && mesh.ipv4_prefix.is_none() {
+            problem(
+                field,
+                "needs the mesh's ipv4_prefix: IPv4 traffic through an exit needs the nodes' IPv4 overlay addresses as its source".into(),
+            );
+        }
+    }
     if node.region.is_empty() {
         problem("region", "expected a non-empty region name".into());
     }
@@ -125,4 +139,17 @@ pub fn unique(inventory: &Inventory) -> Vec<Problem> {
     check("router_id", &|n| resolve::router_id(mesh, n).map(|a| a.to_string()));
     check("public_key", &|n| Some(n.public_key.trim().to_string()));
     problems
+}
+
+/// A node using an exit needs a node offering one.
+pub fn exits(inventory: &Inventory) -> Vec<Problem> {
+    if inventory.nodes.values().any(|n| n.exit) {
+        return vec![];
+    }
+    inventory
+        .nodes
+        .iter()
+        .filter(|(_, n)| n.use_exit)
+        .map(|(name, _)| Problem::node(name, "use_exit", "no node is an exit: set `exit = true` on one (or more)"))
+        .collect()
 }

@@ -29,5 +29,8 @@ pub fn node(id: u32, flags: u8) -> Node {
         keepalive: None,
         routes: if id.is_multiple_of(3) { vec![format!("fd42:{:x}::/48", id % 5)] } else { vec![] },
         accept_routes: id % 7 != 3,
+        masquerade_routes: id % 5 != 2,
+        exit: false,
+        use_exit: false,
     }
 }

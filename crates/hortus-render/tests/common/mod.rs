@@ -21,6 +21,12 @@ pub fn six_nodes() -> Inventory {
     Inventory::from_toml_str(&text).expect("parse example")
 }
 
+/// The routes-and-exits example inventory (subnets, exits, `use_exit`).
+pub fn routes_and_exits() -> Inventory {
+    let text = std::fs::read_to_string(repo().join("examples/routes-and-exits.toml")).expect("read example");
+    Inventory::from_toml_str(&text).expect("parse example")
+}
+
 /// The plan of `inventory`.
 pub fn plan(inventory: &Inventory) -> Plan {
     build_plan(inventory).expect("valid inventory")
