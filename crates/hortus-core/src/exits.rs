@@ -24,9 +24,12 @@ use hortus_plan::{
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// The kernel table of the mesh's default routes (Babel's UDP port).
-pub const EXIT_TABLE: u32 = 6696;
-/// The firewall mark of a `use_exit` node's WireGuard sockets.
+/// The kernel table of the mesh's default routes. babeld 1.12 installs
+/// into tables up to 255 only (a larger id is accepted and silently
+/// ignored: found in the lab), so not 6696 like the mark.
+pub const EXIT_TABLE: u32 = 66;
+/// The firewall mark of a `use_exit` node's WireGuard sockets (Babel's UDP
+/// port, 0x1a28).
 pub const WIREGUARD_MARK: u32 = 6696;
 /// The kernel metric of the `unreachable` defaults in [`EXIT_TABLE`].
 pub const UNREACHABLE_METRIC: u32 = 4_000_000_000;
@@ -104,10 +107,16 @@ pub(crate) fn policy_routing(r: &Resolved, node: &NodePlan) -> Option<PolicyRout
     if using {
         let own: BTreeSet<IpAddr> = r.endpoints.iter().filter_map(ip).collect();
         for address in own {
-            rules.push(PolicyRule { from: Some(host_prefix(address)), ..rule(PRIORITY_UNDERLAY, family(address), MAIN_TABLE) });
+            rules.push(PolicyRule {
+                from: Some(host_prefix(address)),
+                ..rule(PRIORITY_UNDERLAY, family(address), MAIN_TABLE)
+            });
         }
         for address in peer_endpoints(node) {
-            rules.push(PolicyRule { to: Some(host_prefix(address)), ..rule(PRIORITY_UNDERLAY, family(address), MAIN_TABLE) });
+            rules.push(PolicyRule {
+                to: Some(host_prefix(address)),
+                ..rule(PRIORITY_UNDERLAY, family(address), MAIN_TABLE)
+            });
         }
         for tun in node.links.iter().filter_map(|l| l.forwarder.as_ref().and_then(Forwarder::tun)) {
             for &family in &families {
@@ -128,7 +137,11 @@ pub(crate) fn policy_routing(r: &Resolved, node: &NodePlan) -> Option<PolicyRout
     }
     if using {
         for &family in &families {
-            rules.push(PolicyRule { fwmark: Some(WIREGUARD_MARK), invert: true, ..rule(PRIORITY_OWN, family, EXIT_TABLE) });
+            rules.push(PolicyRule {
+                fwmark: Some(WIREGUARD_MARK),
+                invert: true,
+                ..rule(PRIORITY_OWN, family, EXIT_TABLE)
+            });
         }
     }
     let unreachable = defaults().into_iter().filter(|d| node.ipv4_address.is_some() || !d.is_ipv4()).collect();

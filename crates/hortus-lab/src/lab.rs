@@ -249,6 +249,7 @@ impl Lab {
             self.create_ns(&ns)?;
             network::attach(&prefix, uplink, &ns)?;
             network::configure_node(&ns, self.node_plan(name)?)?;
+            self.configure_boundary(name)?;
             self.load_forwarder_rules(name)?;
             for lan in lans {
                 if let Some(i) = lan.routers.iter().position(|r| &r.node == name) {

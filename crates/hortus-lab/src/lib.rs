@@ -43,6 +43,7 @@
 //!
 //! `docs/lab.md` describes the topology and the commands.
 
+mod boundary;
 pub mod error;
 pub mod exec;
 pub mod faults;

@@ -130,6 +130,11 @@ impl Lab {
         if link.listen {
             args.extend(["listen-port", port.as_str()]);
         }
+        let node = self.node_plan(name)?;
+        let mark = node.policy_routing.as_ref().and_then(|p| p.wireguard_mark).map(|m| m.to_string());
+        if let Some(mark) = &mark {
+            args.extend(["fwmark", mark.as_str()]);
+        }
         args.extend(["peer", link.peer_public_key.as_str()]);
         let endpoint = link.endpoint().map(|e| e.socket());
         if let Some(endpoint) = &endpoint {

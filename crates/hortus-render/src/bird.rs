@@ -180,7 +180,9 @@ fn families(w: &mut String, f: &Family, scan_s: u32, metrics: &KernelMetrics) {
             line(w, "\t# An exit: the default route of its uplink, learned from the kernel.");
             line(w, &format!("\tif source = RTS_INHERIT && net ~ DEFAULT{family} then accept;"));
         }
-        DefaultRoute::Carry { .. } => line(w, &format!("\tif source = RTS_BABEL && net ~ DEFAULT{family} then accept;")),
+        DefaultRoute::Carry { .. } => {
+            line(w, &format!("\tif source = RTS_BABEL && net ~ DEFAULT{family} then accept;"))
+        }
     }
     line(w, "\treject;");
     line(w, "}");

@@ -54,7 +54,8 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
         file(format!("10-{}.netdev", node.anchor), anchor_netdev(host)),
         file(
             format!("10-{}.network", node.anchor),
-            network(host, &node.anchor, &node.anchor_addresses) + &node.policy_routing.as_ref().map(policy).unwrap_or_default(),
+            network(host, &node.anchor, &node.anchor_addresses)
+                + &node.policy_routing.as_ref().map(policy).unwrap_or_default(),
         ),
     ];
     for link in &node.links {

@@ -91,10 +91,7 @@ pub fn node(mesh: &MeshSettings, name: &str, node: &Node) -> Vec<Problem> {
         }
     }
     if node.exit && node.use_exit {
-        problem(
-            "use_exit",
-            "the node is an exit itself (`exit = true`): an exit leaves through its own uplink".into(),
-        );
+        problem("use_exit", "the node is an exit itself (`exit = true`): an exit leaves through its own uplink".into());
     }
     for (field, set) in [("exit", node.exit), ("use_exit", node.use_exit)] {
         if set && mesh.ipv4_prefix.is_none() {
