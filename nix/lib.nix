@@ -16,6 +16,7 @@ let
     head
     listToAttrs
     map
+    match
     substring
     stringLength
     ;
@@ -119,6 +120,7 @@ rec {
     }:
     let
       node = hostPlan.node;
+      mark = if node.policy_routing == null then null else node.policy_routing.wireguard_mark;
       wireguard = link: {
         name = linkUnit link.interface;
         value = {
@@ -132,7 +134,8 @@ rec {
             PrivateKeyFile = privateKeyFile;
             RouteTable = networkd.routeTable;
           }
-          // optionalAttrs link.listen { ListenPort = link.port; };
+          // optionalAttrs link.listen { ListenPort = link.port; }
+          // optionalAttrs (mark != null) { FirewallMark = mark; };
           wireguardPeers = [
             (
               {
@@ -168,12 +171,38 @@ rec {
     `link.addresses` on each WireGuard interface (`Address` =
     address/prefix_len, `Peer` = peer/prefix_len when there is a peer,
     `Scope=link` when scope_link, `RouteMetric` when route_metric is set).
-    No routes: the routing daemon installs them.
+    No routes: the routing daemon installs them; with the plan's
+    `node.policy_routing`, the anchor also carries its rules
+    (`routingPolicyRules`) and the exit table's `unreachable` defaults.
   */
   networks =
     hostPlan:
     let
       node = hostPlan.node;
+      policy = node.policy_routing;
+      rule =
+        r:
+        {
+          Priority = r.priority;
+          Family = r.family;
+          Table = if r.table == 254 then "main" else r.table;
+        }
+        // optionalAttrs (r.suppress_prefix_length != null) { SuppressPrefixLength = r.suppress_prefix_length; }
+        // optionalAttrs (r.fwmark != null) { FirewallMark = r.fwmark; }
+        // optionalAttrs r.invert { InvertRule = true; }
+        // optionalAttrs (r.input_interface != null) { IncomingInterface = r.input_interface; }
+        // optionalAttrs (r.from != null) { From = r.from; }
+        // optionalAttrs (r.to != null) { To = r.to; };
+      unreachable = prefix: {
+        Destination = prefix;
+        Type = "unreachable";
+        Table = policy.table;
+        Metric = policy.unreachable_metric;
+      };
+      anchorPolicy = optionalAttrs (policy != null) {
+        routingPolicyRules = map rule policy.rules;
+        routes = map unreachable policy.unreachable;
+      };
       network = interface: addresses: {
         matchConfig.Name = interface;
         linkConfig = networkd.link;
@@ -189,7 +218,7 @@ rec {
       [
         {
           name = anchorUnit node.anchor;
-          value = network node.anchor (map addressSection node.anchor_addresses);
+          value = network node.anchor (map addressSection node.anchor_addresses) // anchorPolicy;
         }
       ]
       ++ map wireguard node.links
@@ -289,4 +318,135 @@ rec {
         + "\n"
       ) hostPlan.node.firewall.forward_accept
     );
+
+  /**
+    The body of nftables table `hortus_firewall` (family inet) of a host
+    view: byte for byte what `hortus render --format firewall` writes
+    between `table inet hortus_firewall {` and its closing brace. Set
+    `mesh` (`node.firewall.mesh_interfaces`); chain `forward`: MSS clamping,
+    then the plan's `firewall.perimeter`; chain `postrouting`: the
+    `masquerade_subnets` and `masquerade_exit` NAT rules.
+  */
+  nftablesFirewallTable =
+    hostPlan:
+    let
+      node = hostPlan.node;
+      perimeter = node.firewall.perimeter;
+      isV4 = prefix: match ".*:.*" prefix == null;
+      setOf = prefixes: "{ ${concatStringsSep ", " prefixes} }";
+      byFamily =
+        prefixes:
+        filter (f: f.prefixes != [ ]) [
+          {
+            family = "ip";
+            nfproto = "ipv4";
+            prefixes = filter isV4 prefixes;
+          }
+          {
+            family = "ip6";
+            nfproto = "ipv6";
+            prefixes = filter (p: !isV4 p) prefixes;
+          }
+        ];
+      lines = ls: concatStringsSep "" (map (l: "    ${l}\n") ls);
+      names = map (i: "\"${i}\"") node.firewall.mesh_interfaces;
+      set =
+        "  set mesh {\n    type ifname\n"
+        + (if names == [ ] then "" else "    elements = { ${concatStringsSep ", " names} }\n")
+        + "  }\n";
+      chain =
+        name: kind: hook: priority: body:
+        "  chain ${name} {\n    type ${kind} hook ${hook} priority ${priority}; policy accept;\n${body}  }\n";
+      forward = lines (
+        [
+          "# TCP into the mesh: MSS clamped to the route's MTU (links differ; a forwarded one is smaller)."
+          "oifname @mesh tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu"
+          "ct state established,related accept"
+          "# From the mesh: to the mesh (Babel's detours) and to this node's subnets."
+          "iifname @mesh oifname @mesh accept"
+        ]
+        ++ map (f: "iifname @mesh ${f.family} daddr ${setOf f.prefixes} accept") (byFamily perimeter.subnets)
+        ++ (
+          if perimeter.exit then
+            [
+              "# An exit: mesh traffic leaves through any interface."
+              "iifname @mesh accept"
+            ]
+          else
+            [ "iifname @mesh drop" ]
+        )
+        ++ [ "# Into the mesh: from this node's subnets only (and replies)." ]
+        ++ map (f: "oifname @mesh ${f.family} saddr ${setOf f.prefixes} accept") (byFamily perimeter.subnets)
+        ++ [ "oifname @mesh drop" ]
+      );
+      nat =
+        r:
+        if r.action == "masquerade_subnets" then
+          map (f: "iifname @mesh ${f.family} daddr ${setOf f.prefixes} masquerade") (byFamily r.destinations)
+        else if r.action == "masquerade_exit" && r.except == [ ] then
+          [ "iifname @mesh oifname != @mesh masquerade" ]
+        else if r.action == "masquerade_exit" then
+          let
+            excepted = byFamily r.except;
+            filterOf =
+              family: nfproto:
+              let
+                own = filter (f: f.family == family) excepted;
+              in
+              if own == [ ] then "meta nfproto ${nfproto}" else "${family} daddr != ${setOf (head own).prefixes}";
+          in
+          map (f: "iifname @mesh oifname != @mesh ${filterOf f.family f.nfproto} masquerade") [
+            {
+              family = "ip";
+              nfproto = "ipv4";
+            }
+            {
+              family = "ip6";
+              nfproto = "ipv6";
+            }
+          ]
+        else
+          [ ];
+      post = lines (builtins.concatMap nat node.nat_rules);
+    in
+    set
+    + chain "forward" "filter" "forward" "filter" forward
+    + (if post == "" then "" else chain "postrouting" "nat" "postrouting" "srcnat" post);
+
+  /**
+    The whole ruleset of table `hortus_firewall`, replacing the table when
+    loaded (for `nft -f`): the table, its deletion, then the table with
+    {nftablesFirewallTable}'s body, as `hortus render --format firewall`
+    writes it without its comment lines.
+  */
+  nftablesFirewallRuleset =
+    hostPlan:
+    "table inet hortus_firewall\ndelete table inet hortus_firewall\ntable inet hortus_firewall {\n"
+    + nftablesFirewallTable hostPlan
+    + "}\n";
+
+  /**
+    nftables forward-chain rules (`networking.firewall.extraForwardRules`)
+    a forward-filtering NixOS firewall needs for the perimeter: what the
+    plan's `firewall.perimeter` lets through, as `accept` rules (the mesh
+    interfaces as an anonymous set).
+  */
+  nftablesPerimeterAccept =
+    hostPlan:
+    let
+      node = hostPlan.node;
+      perimeter = node.firewall.perimeter;
+      mesh = "{ ${concatStringsSep ", " (map (i: "\"${i}\"") node.firewall.mesh_interfaces)} }";
+      isV4 = prefix: match ".*:.*" prefix == null;
+      family = prefix: if isV4 prefix then "ip" else "ip6";
+    in
+    if node.firewall.mesh_interfaces == [ ] then
+      ""
+    else
+      concatStringsSep "" (
+        [ "iifname ${mesh} oifname ${mesh} accept\n" ]
+        ++ map (p: "iifname ${mesh} ${family p} daddr ${p} accept\n") perimeter.subnets
+        ++ map (p: "oifname ${mesh} ${family p} saddr ${p} accept\n") perimeter.subnets
+        ++ (if perimeter.exit then [ "iifname ${mesh} accept\n" ] else [ ])
+      );
 }

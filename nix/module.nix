@@ -36,6 +36,8 @@ let
   # babeld's read-only local socket, where `hortus status` reads it.
   babeldLocalPath = "/run/babeld/babeld.sock";
 
+  nftablesBackend = config.networking.firewall.backend == "nftables";
+
   usesInventory = cfg.inventory != null;
   usesPlanFile = cfg.planFile != null;
   sourceSet = usesInventory != usesPlanFile;
@@ -263,6 +265,25 @@ in
       '';
     };
 
+    perimeter = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Load the mesh's boundary, nftables table `hortus_firewall` (the
+        plan's `node.firewall.perimeter` and its `masquerade_subnets` /
+        `masquerade_exit` NAT rules; the same table as
+        `hortus render --format firewall`): forwarding between the mesh and
+        the node's subnets, out of an exit's uplink, nothing else across
+        the boundary but replies; TCP MSS clamped into the mesh; mesh
+        traffic masqueraded into subnets and out of exits. With the
+        nftables firewall backend it is one of
+        {option}`networking.nftables.tables` (and, when
+        {option}`networking.firewall.filterForward` is on, the traffic it
+        lets through is accepted in {option}`networking.firewall.extraForwardRules`);
+        with iptables, the `hortus-firewall` service loads it with `nft`.
+      '';
+    };
+
     sourcePlan = mkOption {
       type = types.nullOr (types.attrsOf types.anything);
       readOnly = true;
@@ -371,6 +392,28 @@ in
         # rpfilter match) and any user setting win, above the option's
         # default (true, strict).
         checkReversePath = mkOverride 1100 hostPlan.node.firewall.reverse_path;
+      };
+
+      networking.nftables.tables.hortus_firewall = mkIf (cfg.perimeter && nftablesBackend) {
+        family = "inet";
+        content = mapping.nftablesFirewallTable hostPlan;
+      };
+      networking.firewall.extraForwardRules = mkIf (
+        cfg.perimeter && nftablesBackend && config.networking.firewall.filterForward
+      ) (mapping.nftablesPerimeterAccept hostPlan);
+      # The iptables backend: the same table, loaded with nft (hortus-render's
+      # hortus-firewall.service).
+      systemd.services.hortus-firewall = mkIf (cfg.perimeter && !nftablesBackend) {
+        description = "hortus: the mesh's perimeter (nftables)";
+        wantedBy = [ "multi-user.target" ];
+        before = [ "network-pre.target" ];
+        wants = [ "network-pre.target" ];
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          ExecStart = "${pkgs.nftables}/bin/nft -f ${pkgs.writeText "hortus-firewall.nft" (mapping.nftablesFirewallRuleset hostPlan)}";
+          ExecStop = "${pkgs.nftables}/bin/nft delete table inet hortus_firewall";
+        };
       };
 
       services.bird = mkIf (cfg.routingDaemon == "bird" && birdConfig != null) {

@@ -386,21 +386,48 @@ in
       && config.networking.firewall.extraCommands == ""
     );
 
-  "forwarder: with forward filtering, the plan's firewall.forward_accept as nftables accept rules" =
+  "forwarder: with forward filtering, the plan's firewall.forward_accept (and the perimeter's) as nftables accept rules" =
     let
       config = fromPlanFile {
         networking.nftables.enable = true;
         networking.firewall.filterForward = true;
       };
-      rules = config.networking.firewall.extraForwardRules;
-      lines = lib.filter (l: l != "") (lib.splitString "\n" rules);
+      nonEmpty = text: lib.filter (l: l != "") (lib.splitString "\n" text);
+      lines = nonEmpty config.networking.firewall.extraForwardRules;
+      perimeter = nonEmpty (mapping.nftablesPerimeterAccept expectedHostPlan);
+      mesh = "{ ${lib.concatMapStringsSep ", " (i: "\"${i}\"") expectedHostPlan.node.firewall.mesh_interfaces} }";
     in
     accepted config (
-      lib.length lines == lib.length expectedHostPlan.node.firewall.forward_accept
+      lib.length lines == lib.length expectedHostPlan.node.firewall.forward_accept + lib.length perimeter
+      && lib.elem "iifname ${mesh} oifname ${mesh} accept" lines
       && lib.elem "oifname \"ph-yidhra\" tcp dport 51832 accept" lines
       && lib.elem "iifname \"ph-yidhra\" accept" lines
       && lib.elem "iifname \"ph-hastur\" accept" lines
     );
+
+  "perimeter: table hortus_firewall (nftables backend), or the hortus-firewall service loading the same rules with nft (iptables)" =
+    let
+      nft = fromPlanFile { networking.nftables.enable = true; };
+      ipt = fromPlanFile { };
+      table = nft.networking.nftables.tables.hortus_firewall or { content = ""; };
+      service = ipt.systemd.services.hortus-firewall or { };
+    in
+    accepted nft (
+      table.family == "inet"
+      && table.content == mapping.nftablesFirewallTable expectedHostPlan
+      && lib.hasInfix "tcp option maxseg size set rt mtu" table.content
+      && !(nft.systemd.services ? hortus-firewall)
+      && lib.hasInfix "/bin/nft -f " (service.serviceConfig.ExecStart or "")
+    );
+
+  "perimeter: off, no table and no service" =
+    let
+      config = fromPlanFile {
+        networking.nftables.enable = true;
+        services.hortus.perimeter = false;
+      };
+    in
+    accepted config (!(config.networking.nftables.tables ? hortus_firewall) && !(config.systemd.services ? hortus-firewall));
 
   "forwarder: the nftables table is `hortus render --format forwarder`'s table hortus_forwarder, byte for byte" =
     let

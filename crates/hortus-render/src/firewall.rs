@@ -77,8 +77,9 @@ pub fn nftables(host: &HostPlan) -> String {
     if perimeter.exit {
         rule("# An exit: mesh traffic leaves through any interface.");
         rule("iifname @mesh accept");
+    } else {
+        rule("iifname @mesh drop");
     }
-    rule("iifname @mesh drop");
     rule("# Into the mesh: from this node's subnets only (and replies).");
     for (family, set) in by_family(&perimeter.subnets) {
         rule(&format!("oifname @mesh {family} saddr {set} accept"));
