@@ -1,17 +1,22 @@
-//! The kernel's IPv6 host routes over rtnetlink: the main table's routes to
-//! /128 destinations, dumped once ([`host_routes`], [`host_route_entries`])
-//! or followed as they change ([`RouteChanges`], for `hortus status --watch`).
+//! The kernel's routes over rtnetlink: the main table's IPv6 routes to /128
+//! destinations, dumped once ([`host_routes`], [`host_route_entries`]) or
+//! followed as they change ([`RouteChanges`], for `hortus status --watch`);
+//! and the routes of both families to given prefixes in given tables
+//! ([`prefix_routes`]: subnets and the exits' default route).
 
 use crate::links::links;
 use crate::netlink;
 use crate::HostError;
+use hortus_plan::{IpPrefix, Ipv4Prefix, Ipv6Prefix};
 use netlink_packet_core::NetlinkPayload;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType, RouteVia,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -80,6 +85,63 @@ fn host_route(route: &RouteMessage, names: &Names) -> Option<(Ipv6Addr, KernelRo
         return None;
     }
     kernel_route(route, names)
+}
+
+/// The lowest-metric route of each `(prefix, table)` wanted, both families
+/// (a prefix without a route is absent). IPv4 routes over an IPv6 next hop
+/// (Babel's v4-via-v6) give that next hop as `gateway`.
+pub fn prefix_routes(wanted: &[(IpPrefix, u32)]) -> Result<BTreeMap<(IpPrefix, u32), KernelRoute>, HostError> {
+    let names = names()?;
+    let mut best: BTreeMap<(IpPrefix, u32), KernelRoute> = BTreeMap::new();
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut request = RouteMessage::default();
+        request.header.address_family = family;
+        let messages =
+            netlink::dump(RouteNetlinkMessage::GetRoute(request)).map_err(HostError::netlink("list routes"))?;
+        for message in &messages {
+            let RouteNetlinkMessage::NewRoute(route) = message else { continue };
+            let Some((prefix, candidate)) = prefix_route(route, &names) else { continue };
+            let key = (prefix, table(route));
+            if wanted.contains(&key) && best.get(&key).is_none_or(|b| candidate.metric < b.metric) {
+                best.insert(key, candidate);
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// A route of either family, decoded with its prefix.
+fn prefix_route(route: &RouteMessage, names: &Names) -> Option<(IpPrefix, KernelRoute)> {
+    let len = route.header.destination_prefix_length;
+    let mut prefix = match route.header.address_family {
+        AddressFamily::Inet => IpPrefix::V4(Ipv4Prefix { addr: Ipv4Addr::UNSPECIFIED, len }),
+        AddressFamily::Inet6 => IpPrefix::V6(Ipv6Prefix { addr: Ipv6Addr::UNSPECIFIED, len }),
+        _ => return None,
+    };
+    let mut out = KernelRoute {
+        kind: route_type(route.header.kind),
+        dev: None,
+        gateway: None,
+        protocol: protocol(route.header.protocol),
+        metric: 0,
+    };
+    for attribute in &route.attributes {
+        match attribute {
+            RouteAttribute::Destination(RouteAddress::Inet(addr)) => {
+                prefix = IpPrefix::V4(Ipv4Prefix { addr: *addr, len })
+            }
+            RouteAttribute::Destination(RouteAddress::Inet6(addr)) => {
+                prefix = IpPrefix::V6(Ipv6Prefix { addr: *addr, len })
+            }
+            RouteAttribute::Gateway(RouteAddress::Inet6(a)) | RouteAttribute::Via(RouteVia::Inet6(a)) => {
+                out.gateway = Some(*a)
+            }
+            RouteAttribute::Oif(i) => out.dev = names.get(i).cloned(),
+            RouteAttribute::Priority(m) => out.metric = *m,
+            _ => {}
+        }
+    }
+    Some((prefix, out))
 }
 
 /// `RTNLGRP_IPV6_ROUTE` (linux/rtnetlink.h): the multicast group of IPv6

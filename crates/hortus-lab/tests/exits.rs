@@ -18,6 +18,7 @@ use hortus_core::keys::{private_key_from_bytes, public_key};
 use hortus_core::Inventory;
 use hortus_lab::internet::INTERNET_ADDRESS;
 use hortus_lab::state::CutMode;
+use hortus_status::assess::PrefixRole;
 use hortus_lab::Lab;
 use std::net::Ipv4Addr;
 use std::process::Command;
@@ -113,6 +114,13 @@ fn exits_end_to_end(daemon: RoutingDaemon, prefix: &str) {
     assert!(table.contains("default via") && table.contains("src 100.64.0.3"), "u's exit table: {table}");
     let main = run_in(&u_ns, &["ip", "-4", "route", "show", "default"]).1;
     assert!(!main.contains("wg-"), "the main table's default stays the uplink's: {main}");
+    // `hortus status` names the exit route and where it leads.
+    let status = lab.host_status("u").expect("status of u");
+    let exit = status.prefixes.iter().find(|p| p.prefix.to_string() == "0.0.0.0/0").expect("u's exit prefix");
+    assert!(
+        exit.role == PrefixRole::Exit { using: true } && exit.flags.is_empty() && exit.via.is_some(),
+        "status of u's exit route: {exit:?}"
+    );
     // Long enough for Babel to lose a neighbour whose packets go astray.
     std::thread::sleep(Duration::from_secs(10));
     eventually("u's tunnels stay up while it uses the exit", Duration::from_secs(30), || all_handshakes(lab));
@@ -151,6 +159,26 @@ fn exits_end_to_end(daemon: RoutingDaemon, prefix: &str) {
     assert!(table.contains("default via"), "m carries the default route in its exit table: {table}");
     let main = run_in(&lab.namespace("m").unwrap(), &["ip", "-4", "route", "show", "default"]).1;
     assert!(!main.contains("wg-"), "m's own default stays its uplink's: {main}");
+
+    // No exit left: u's Internet traffic is refused, not leaked through its
+    // own uplink, and status says so.
+    for exit in ["x0", "x1"] {
+        lab.kill(exit).expect("kill");
+    }
+    eventually("status of u flags that no exit is reachable", Duration::from_secs(60), || {
+        let status = lab.host_status("u").map_err(|e| e.to_string())?;
+        let exit = status.prefixes.iter().find(|p| p.prefix.to_string() == "0.0.0.0/0").ok_or("no exit prefix")?;
+        exit.flags.iter().any(|f| f.contains("no exit reachable")).then_some(()).ok_or(format!("{exit:?}"))
+    });
+    let leaked = internet_sources(lab, "u", 3);
+    assert!(
+        matches!(&leaked, Err(why) if why.contains("198.18.255.254")),
+        "with no exit, u reaches nothing out there: {leaked:?}"
+    );
+    let capture = lab.capture_internet("icmp").expect("capture");
+    let _ = run_in(&u_ns, &["ping", "-4", "-n", "-c", "3", "-i", "0.2", "-W", "1", &INTERNET_ADDRESS.to_string()]);
+    let sources = capture.sources().expect("sources");
+    assert!(!sources.contains(&underlay(lab, "u")), "nothing leaves u's own uplink: {sources:?}");
 }
 
 #[test]

@@ -3,8 +3,11 @@
 
 use crate::live::Snapshot;
 use hortus_host::routes::KernelRoute;
-use hortus_plan::{HostPlan, NodePlan, Path, RoutingDaemon};
+use hortus_plan::{
+    DefaultRoute, FamilyRoutes, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, NodePlan, Path, RoutingDaemon, MAIN_TABLE,
+};
 use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
@@ -30,6 +33,53 @@ pub struct PlanView {
     pub hello_interval_ms: u32,
     /// The planned routing daemon.
     pub routing: RoutingDaemon,
+    /// The prefixes beyond the nodes the plan routes here: subnets
+    /// announced and learned, and the exits' default routes.
+    pub prefixes: Vec<PlannedPrefix>,
+}
+
+/// A prefix the plan routes on this host, and where its route lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedPrefix {
+    /// The prefix.
+    pub prefix: IpPrefix,
+    /// The kernel table its route is in.
+    pub table: u32,
+    /// Why the host has it.
+    pub role: PrefixRole,
+}
+
+/// Why a host routes a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixRole {
+    /// One of its own subnets, which it announces while it has a route to it.
+    Announced,
+    /// Another node's subnet, learned from Babel.
+    Learned,
+    /// The exits' default route, carried in the exit table; `using` when
+    /// the node's own traffic takes it (`use_exit`).
+    Exit {
+        /// The node uses the exit.
+        using: bool,
+    },
+}
+
+/// One family's planned prefixes.
+fn family_prefixes<A, P: Copy>(
+    routes: &FamilyRoutes<A, P>,
+    wrap: impl Fn(P) -> IpPrefix,
+    default: IpPrefix,
+    using: bool,
+) -> Vec<PlannedPrefix> {
+    let planned = |prefix, table, role| PlannedPrefix { prefix, table, role };
+    let mut out: Vec<PlannedPrefix> =
+        routes.subnets.iter().map(|p| planned(wrap(*p), MAIN_TABLE, PrefixRole::Announced)).collect();
+    out.extend(routes.learn.iter().map(|l| planned(wrap(l.prefix), MAIN_TABLE, PrefixRole::Learned)));
+    if let DefaultRoute::Carry { table, .. } = &routes.default_route {
+        out.push(planned(default, *table, PrefixRole::Exit { using }));
+    }
+    out
 }
 
 impl PlanView {
@@ -42,7 +92,20 @@ impl PlanView {
         let mut peers: Vec<(u32, &String, Ipv6Addr)> = linked.chain(skipped).collect();
         peers.sort_by_key(|(id, _, _)| *id);
         let destinations = peers.into_iter().map(|(_, name, address)| (name.clone(), address)).collect();
+        let using = plan.node.policy_routing.as_ref().is_some_and(|p| p.wireguard_mark.is_some());
+        let routes = &plan.node.routes;
+        let mut prefixes = family_prefixes(
+            &routes.ipv6,
+            IpPrefix::V6,
+            IpPrefix::V6(Ipv6Prefix { addr: Ipv6Addr::UNSPECIFIED, len: 0 }),
+            using,
+        );
+        if let Some(v4) = &routes.ipv4 {
+            let default = IpPrefix::V4(Ipv4Prefix { addr: Ipv4Addr::UNSPECIFIED, len: 0 });
+            prefixes.extend(family_prefixes(v4, IpPrefix::V4, default, using));
+        }
         PlanView {
+            prefixes,
             destinations,
             hello_interval_ms: plan.mesh.babel.hello_interval_ms,
             routing: plan.mesh.routing,
@@ -54,6 +117,12 @@ impl PlanView {
     /// The planned interface names.
     pub fn interfaces(&self) -> Vec<String> {
         self.node.links.iter().map(|l| l.interface.clone()).collect()
+    }
+
+    /// The `(prefix, table)` of every planned prefix, for
+    /// [`crate::live::collect`].
+    pub fn prefix_keys(&self) -> Vec<(IpPrefix, u32)> {
+        self.prefixes.iter().map(|p| (p.prefix, p.table)).collect()
     }
 }
 
@@ -68,8 +137,25 @@ pub struct HostStatus {
     pub links: Vec<LinkStatus>,
     /// Per destination node.
     pub destinations: Vec<DestinationStatus>,
+    /// Per planned prefix (subnets, the exits' default routes).
+    pub prefixes: Vec<PrefixStatus>,
     /// Why Babel's view is missing, if it is.
     pub babel_error: Option<String>,
+}
+
+/// One planned prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixStatus {
+    /// The prefix.
+    pub prefix: IpPrefix,
+    /// Why the host routes it.
+    pub role: PrefixRole,
+    /// The kernel route to it (main table, or the exit table).
+    pub route: Option<KernelRoute>,
+    /// The peer its route leads to (the link's), when it leaves by a link.
+    pub via: Option<String>,
+    /// Differences from the plan.
+    pub flags: Vec<String>,
 }
 
 /// One planned link.
@@ -164,6 +250,7 @@ impl HostStatus {
     pub fn flag_count(&self) -> usize {
         self.links.iter().map(|l| l.flags.len()).sum::<usize>()
             + self.destinations.iter().map(|d| d.flags.len()).sum::<usize>()
+            + self.prefixes.iter().map(|p| p.flags.len()).sum::<usize>()
     }
 }
 
@@ -285,8 +372,38 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
         taken_unix_s: snapshot.taken_unix_s,
         links,
         destinations,
+        prefixes: plan.prefixes.iter().map(|p| prefix_status(plan, snapshot, p)).collect(),
         babel_error: snapshot.babel.as_ref().err().cloned(),
     }
+}
+
+/// A planned prefix against its live route: own subnets need a route on
+/// this host (else they are not announced), learned ones a route from the
+/// routing daemon, the exits' default route one when the node uses it.
+fn prefix_status(plan: &PlanView, snapshot: &Snapshot, planned: &PlannedPrefix) -> PrefixStatus {
+    let route = snapshot
+        .prefix_routes
+        .iter()
+        .find(|r| r.prefix == planned.prefix && r.table == planned.table)
+        .map(|r| r.route.clone());
+    let via = route
+        .as_ref()
+        .and_then(|r| r.dev.as_ref())
+        .and_then(|dev| plan.node.links.iter().find(|l| &l.interface == dev))
+        .map(|l| l.peer.clone());
+    let from_daemon = route.as_ref().is_some_and(KernelRoute::from_daemon);
+    let mut flags = vec![];
+    match planned.role {
+        PrefixRole::Announced if route.as_ref().is_none_or(|r| r.kind != "unicast") => {
+            flags.push("no route to it on this host: not announced".to_string())
+        }
+        PrefixRole::Learned if !from_daemon => flags.push("not reachable: no route from Babel".into()),
+        PrefixRole::Exit { using: true } if !from_daemon => {
+            flags.push("no exit reachable: this node's Internet traffic is refused".into())
+        }
+        _ => {}
+    }
+    PrefixStatus { prefix: planned.prefix, role: planned.role, route, via, flags }
 }
 
 #[cfg(test)]
@@ -334,7 +451,13 @@ mod tests {
             };
             routes.insert(l.peer_address, route);
         }
-        Snapshot { taken_unix_s: NOW, interfaces, babel: Ok(BabelView { neighbours, routes: vec![] }), routes }
+        Snapshot {
+            taken_unix_s: NOW,
+            interfaces,
+            babel: Ok(BabelView { neighbours, routes: vec![] }),
+            routes,
+            prefix_routes: vec![],
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use crate::error::Result;
 use hortus_host::routes::KernelRoute;
 use hortus_host::wireguard::WireGuardState;
+use hortus_plan::IpPrefix;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -63,6 +64,8 @@ pub trait RouteSource {
     fn interfaces(&self) -> Result<BTreeMap<String, bool>>;
     /// The lowest-metric IPv6 route of the main table per /128 destination.
     fn host_routes(&self) -> Result<BTreeMap<Ipv6Addr, KernelRoute>>;
+    /// The lowest-metric route of each `(prefix, table)` wanted, if any.
+    fn prefix_routes(&self, wanted: &[(IpPrefix, u32)]) -> Result<BTreeMap<(IpPrefix, u32), KernelRoute>>;
 }
 
 /// The host (network namespace) this runs in, read through `hortus-host`:
@@ -87,6 +90,21 @@ impl RouteSource for Host {
     fn host_routes(&self) -> Result<BTreeMap<Ipv6Addr, KernelRoute>> {
         Ok(hortus_host::routes::host_routes()?)
     }
+
+    fn prefix_routes(&self, wanted: &[(IpPrefix, u32)]) -> Result<BTreeMap<(IpPrefix, u32), KernelRoute>> {
+        Ok(hortus_host::routes::prefix_routes(wanted)?)
+    }
+}
+
+/// The route to a prefix in a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixRoute {
+    /// The prefix.
+    pub prefix: IpPrefix,
+    /// The kernel table.
+    pub table: u32,
+    /// The lowest-metric route to exactly it.
+    pub route: KernelRoute,
 }
 
 /// One interface's live state.
@@ -113,13 +131,17 @@ pub struct Snapshot {
     pub babel: std::result::Result<BabelView, String>,
     /// Kernel routes per /128 destination.
     pub routes: BTreeMap<Ipv6Addr, KernelRoute>,
+    /// Kernel routes to the planned prefixes (subnets, default routes).
+    pub prefix_routes: Vec<PrefixRoute>,
 }
 
-/// Reads the state of `interfaces` and everything else at `now` (Unix
-/// seconds). Kernel interfaces and routes must be readable; an unreadable
-/// Babel daemon or WireGuard interface is recorded, not fatal.
+/// Reads the state of `interfaces`, the routes to `prefixes` (prefix,
+/// table) and everything else at `now` (Unix seconds). Kernel interfaces
+/// and routes must be readable; an unreadable Babel daemon or WireGuard
+/// interface is recorded, not fatal.
 pub fn collect(
     interfaces: &[String],
+    prefixes: &[(IpPrefix, u32)],
     wireguard: &dyn WireGuardSource,
     babel: &dyn BabelSource,
     kernel: &dyn RouteSource,
@@ -147,5 +169,10 @@ pub fn collect(
         interfaces,
         babel: babel.view().map_err(|e| e.to_string()),
         routes: kernel.host_routes()?,
+        prefix_routes: kernel
+            .prefix_routes(prefixes)?
+            .into_iter()
+            .map(|((prefix, table), route)| PrefixRoute { prefix, table, route })
+            .collect(),
     })
 }

@@ -1,7 +1,7 @@
 //! [`HostStatus`] as text for people and as Prometheus textfile metrics
 //! (node_exporter's textfile collector).
 
-use crate::assess::{HostStatus, Reach};
+use crate::assess::{HostStatus, PrefixRole, Reach};
 use hortus_plan::Path;
 use std::fmt::Write;
 
@@ -49,6 +49,25 @@ pub fn text(status: &HostStatus) -> String {
         let metric = d.babel_metric.map(|m| format!("  metric {m}")).unwrap_or_default();
         let _ = write!(out, "  to {:<15} {:<24} {how}{metric}", d.node, d.address.to_string());
         for flag in &d.flags {
+            let _ = write!(out, "  ! {flag}");
+        }
+        out.push('\n');
+    }
+    for p in &status.prefixes {
+        let role = match p.role {
+            PrefixRole::Announced => "announced",
+            PrefixRole::Learned => "learned",
+            PrefixRole::Exit { using: true } => "exit (used)",
+            PrefixRole::Exit { using: false } => "exit (carried)",
+        };
+        let how = match (&p.route, &p.via) {
+            (Some(r), _) if r.kind != "unicast" => r.kind.clone(),
+            (Some(r), Some(peer)) => format!("via {peer} ({})", r.dev.as_deref().unwrap_or("?")),
+            (Some(r), None) => format!("on {}", r.dev.as_deref().unwrap_or("?")),
+            (None, _) => "no route".into(),
+        };
+        let _ = write!(out, "  prefix {:<24} {role:<14} {how}", p.prefix.to_string());
+        for flag in &p.flags {
             let _ = write!(out, "  ! {flag}");
         }
         out.push('\n');
@@ -140,6 +159,28 @@ pub fn prometheus(status: &HostStatus) -> String {
             .collect(),
     );
     metric(
+        "prefix_routed",
+        "gauge",
+        "1 when the planned prefix has a usable route (role: announced, learned, exit); via is the next node.",
+        status
+            .prefixes
+            .iter()
+            .map(|p| {
+                let role = match p.role {
+                    PrefixRole::Announced => "announced",
+                    PrefixRole::Learned => "learned",
+                    PrefixRole::Exit { .. } => "exit",
+                };
+                let labels = format!(
+                    "host=\"{host}\",prefix=\"{}\",role=\"{role}\",via=\"{}\"",
+                    p.prefix,
+                    p.via.as_deref().unwrap_or("")
+                );
+                (labels, u8::from(p.route.as_ref().is_some_and(|r| r.kind == "unicast")).to_string())
+            })
+            .collect(),
+    );
+    metric(
         "status_flags",
         "gauge",
         "Differences from the plan on this host.",
@@ -151,7 +192,7 @@ pub fn prometheus(status: &HostStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assess::{DestinationStatus, LinkStatus};
+    use crate::assess::{DestinationStatus, LinkStatus, PrefixStatus};
 
     fn status() -> HostStatus {
         let link = LinkStatus {
@@ -184,6 +225,13 @@ mod tests {
             taken_unix_s: 0,
             links: vec![link],
             destinations: vec![destination],
+            prefixes: vec![PrefixStatus {
+                prefix: "0.0.0.0/0".parse().unwrap(),
+                role: PrefixRole::Exit { using: true },
+                route: None,
+                via: None,
+                flags: vec!["no exit reachable: this node's Internet traffic is refused".into()],
+            }],
             babel_error: None,
         }
     }
@@ -191,7 +239,8 @@ mod tests {
     #[test]
     fn text_shows_state_and_flags() {
         let text = text(&status());
-        assert!(text.starts_with("hastur: 0/1 links up, 2 flag(s)\n"), "{text}");
+        assert!(text.starts_with("hastur: 0/1 links up, 3 flag(s)\n"), "{text}");
+        assert!(text.contains("exit (used)    no route  ! no exit reachable"), "{text}");
         assert!(text.contains("DOWN handshake 300s ago") && text.contains("rx 2.0K tx 10B"), "{text}");
         assert!(text.contains("via eihort (wg-eihort)  metric 192  ! detoured via eihort"), "{text}");
     }
@@ -206,7 +255,8 @@ mod tests {
             "hortus_link_receive_bytes_total{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 2048",
             "hortus_destination_reachable{host=\"hastur\",destination=\"kaambl\",via=\"eihort\"} 1",
             "hortus_destination_detoured{host=\"hastur\",destination=\"kaambl\",via=\"eihort\"} 1",
-            "hortus_status_flags{host=\"hastur\"} 2",
+            "hortus_prefix_routed{host=\"hastur\",prefix=\"0.0.0.0/0\",role=\"exit\",via=\"\"} 0",
+            "hortus_status_flags{host=\"hastur\"} 3",
         ] {
             assert!(prom.lines().any(|l| l == line), "missing {line}:\n{prom}");
         }

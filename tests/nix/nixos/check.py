@@ -173,6 +173,22 @@ def check_case(name, args, rc):
         check(got == want_ipt, f"iptables NAT commands == the plan's {len(rules)} nat_rules, one to one",
               {"NixOS": got, "plan": want_ipt})
 
+    # The perimeter (services.hortus.perimeter, on by default): the table
+    # `hortus render --format firewall` writes, byte for byte, in the
+    # nftables backend; with iptables, the hortus-firewall service loads it.
+    fwfile = g / host / "firewall" / "hortus-firewall.nft"
+    head = "table inet hortus_firewall {\n"
+    want_fw = fwfile.read_text().split(head, 1)[1][:-2]
+    per = r["perimeter"]
+    if backend == "nftables":
+        check(per["nftables"] == want_fw and per["unit"] is None,
+              "nftables table hortus_firewall == hortus render --format firewall's table, byte for byte",
+              {"NixOS": per["nftables"], "render": want_fw})
+    else:
+        unit = per["unit"] or ""
+        check(per["nftables"] is None and "/bin/nft -f " in unit and "Before=network-pre.target" in unit,
+              "hortus-firewall.service loads the perimeter table with nft (iptables backend)", unit[:400])
+
     # Host names (nix/hosts.nix): every line `hortus render --format hosts`
     # writes is in networking.hosts.
     want_hosts = [l.split() for l in (g / host / "hosts").read_text().splitlines() if l.strip() and not l.startswith("#")]

@@ -161,6 +161,11 @@ in
       inherit (cfg.networking.firewall) allowedTCPPorts extraCommands;
       nftables = cfg.networking.nftables.tables.hortus_forwarder.content or null;
     };
+    # The perimeter: nftables table hortus_firewall, or the service loading it.
+    perimeter = {
+      nftables = cfg.networking.nftables.tables.hortus_firewall.content or null;
+      unit = cfg.systemd.units."hortus-firewall.service".text or null;
+    };
     inherit (cfg.networking) hosts;
     # nix/reconcile.nix: the installed plan and the unit that applies it.
     reconcile = {

@@ -89,14 +89,18 @@ printf '#!/bin/sh\nexec %s %s --store %s --option substituters "" --read-write-m
 chmod +x "$nixi"
 echo "nix: $("$nixi" --eval -E builtins.nixVersion 2>&1)"
 
-# ---- inputs: plans and renders of the example, without and with an IPv4 overlay.
+# ---- inputs: plans and renders of the six-node example, without and with an
+# IPv4 overlay (v6, v4), and of the routes-and-exits example (rx).
 key_file=/run/keys/hortus-wireguard
-hosts=(hastur kaambl eihort yidhra abhoth azasos)
-mkdir -p "$work/gen/v6" "$work/gen/v4"
+six_hosts=(hastur kaambl eihort yidhra abhoth azasos)
+rx_hosts=(hastur kaambl home pi abhoth laptop)
+mkdir -p "$work/gen/v6" "$work/gen/v4" "$work/gen/rx"
 cp examples/six-nodes.toml "$work/gen/v6/inventory.toml"
 sed 's|^prefix = "fdcc::/64"|&\nipv4_prefix = "10.42.0.0/24"|' examples/six-nodes.toml >"$work/gen/v4/inventory.toml"
-for variant in v6 v4; do
+cp examples/routes-and-exits.toml "$work/gen/rx/inventory.toml"
+for variant in v6 v4 rx; do
     g=$work/gen/$variant
+    if [ "$variant" = rx ]; then hosts=("${rx_hosts[@]}"); else hosts=("${six_hosts[@]}"); fi
     # (Their warnings go to hortus.log: the checks compare them with NixOS'.)
     "$hortus" plan "$g/inventory.toml" -o "$g/plan.json" 2>>"$work/hortus.log" ||
         { cat "$work/hortus.log"; echo "FAIL hortus plan ($variant)"; exit 1; }
@@ -113,8 +117,17 @@ done
 # ---- the cases: name, then eval.nix arguments (key=value, a Nix expression each).
 cases=()
 add() { cases+=("$*"); }
-for h in "${hosts[@]}"; do add "$h-bird" host=\"$h\"; done
-for h in "${hosts[@]}"; do add "$h-babeld" host=\"$h\" daemon=\"babeld\"; done
+for h in "${six_hosts[@]}"; do add "$h-bird" host=\"$h\"; done
+for h in "${six_hosts[@]}"; do add "$h-babeld" host=\"$h\" daemon=\"babeld\"; done
+# Routes and exits: an exit, a subnet router without masquerade, a use_exit
+# node, both firewall backends and daemons, and the inventory mode.
+add hastur-bird-exit host=\"hastur\" variant=rx
+add kaambl-babeld-exit-nftables host=\"kaambl\" daemon=\"babeld\" firewall=\"nftables\" variant=rx
+add pi-bird-subnets-nftables host=\"pi\" firewall=\"nftables\" variant=rx
+add home-babeld-subnets host=\"home\" daemon=\"babeld\" variant=rx
+add laptop-bird-use-exit host=\"laptop\" variant=rx
+add laptop-babeld-use-exit-nftables host=\"laptop\" daemon=\"babeld\" firewall=\"nftables\" variant=rx
+add laptop-bird-use-exit-inventory host=\"laptop\" mode=\"inventory\" variant=rx
 add hastur-bird-ipv4 host=\"hastur\" variant=v4
 add yidhra-bird-ipv4 host=\"yidhra\" variant=v4
 add hastur-babeld-ipv4 host=\"hastur\" daemon=\"babeld\" variant=v4

@@ -71,7 +71,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         RoutingDaemon::Babeld => Box::new(babeld::Babeld { socket: args.babeld_socket.clone() }),
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let snapshot = collect(&plan.interfaces(), &Host, babel.as_ref(), &Host, now)?;
+    let snapshot = collect(&plan.interfaces(), &plan.prefix_keys(), &Host, babel.as_ref(), &Host, now)?;
     let status = assess(&plan, &snapshot);
     if let Some(path) = &args.prometheus {
         hortus_fs::write_atomic(path, render::prometheus(&status).as_bytes(), 0o644)

@@ -145,7 +145,7 @@ pub fn route(text: &str, mesh: &MeshSettings) -> Result<IpPrefix, String> {
 }
 
 fn default_route(prefix: &IpPrefix) -> String {
-    format!("`{prefix}` is a default route, not a network behind this node (hortus has no exit nodes yet)")
+    format!("`{prefix}` is a default route, not a network behind this node: to offer the mesh a way out, set `exit = true` on this node")
 }
 
 /// `text` as a prefix with its host bits cleared, when it parses as one.
