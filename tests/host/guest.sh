@@ -21,7 +21,7 @@ declare -A ULA=()
 declare -A KEYFILE=()
 declare -A HOLDER=()
 PASS=0 FAIL=0
-PHASES="bird babeld lifecycle"
+PHASES="bird babeld lifecycle exit"
 # run.sh may narrow the phases (HORTUS_HOST_PHASES) for development.
 [ -f "$SHARE/env" ] && . "$SHARE/env"
 
@@ -546,6 +546,70 @@ lifecycle() {
         test "$(in_node alpha wg show wg-beta public-key)" = "$key"
 }
 
+# exit_phase: the mesh gains an IPv4 overlay, alpha becomes an exit and
+# delta (behind NAT) uses it, every node changed the way `apply` changes
+# one, plus the rendered perimeter table loaded as its unit would
+# (`nft -f`). An Internet address, 203.0.113.1 on the underlay's bridge, is
+# reached by alpha's and delta-nat's default routes (their providers');
+# nftables there count who its echo requests come from.
+exit_phase() {
+    local n t fam want got
+    DAEMON=bird PROTO=bird
+    ip -n internet addr add 192.0.2.1/24 dev br0
+    ip -n internet addr add 203.0.113.1/32 dev br0
+    ip -n alpha route replace default via 192.0.2.1
+    ip -n delta-nat route replace default via 192.0.2.1
+    ip netns exec internet nft -f - <<'EOF'
+table inet seen {
+    chain input { type filter hook input priority 0; policy accept;
+        ip daddr 203.0.113.1 icmp type echo-request ip saddr 192.0.2.10 counter comment "alpha"
+        ip daddr 203.0.113.1 icmp type echo-request ip saddr != 192.0.2.10 counter comment "other"
+    }
+}
+EOF
+    awk '
+        /^\[mesh\]$/ { print; print "ipv4_prefix = \"10.42.0.0/24\""; next }
+        /^\[nodes\.alpha\]$/ { print; print "exit = true"; next }
+        /^\[nodes\.delta\]$/ { print; print "use_exit = true"; next }
+        { print }' "$S/mesh.toml" > "$S/mesh-exit.toml"
+    for n in "${NODES[@]}"; do
+        apply "$n" "$S/mesh-exit.toml"
+        chk "$n: nft loads the rendered perimeter table (firewall/hortus-firewall.nft)" \
+            in_node "$n" nft -f "$S/$n/out/firewall/hortus-firewall.nft"
+    done
+    converged_as_planned "exit"
+    for fam in ipv4 ipv6; do
+        want=$(plan delta "[.node.policy_routing.rules[] | select(.family == \"$fam\")] | length")
+        got=$(in_node delta ip "-${fam#ipv}" rule show | grep -cE '^327[0-3]0:')
+        chk "delta: networkd applied the plan's $want $fam policy rules ($got)" test "$want" = "$got"
+    done
+    in_node delta ip -4 rule show | sed 's/^/  delta: /'
+    chk "delta: its own traffic but WireGuard's looks up table 66" \
+        sh -c "nsenter -t ${HOLDER[delta]} -n ip -4 rule show | grep -q 'not from all fwmark 0x1a28 lookup 66'"
+    chk "delta: WireGuard marks its packets (networkd FirewallMark=6696)" \
+        test "$(in_node delta wg show wg-alpha fwmark)" = 0x1a28
+    t=$(wait_for 60 sh -c "nsenter -t ${HOLDER[delta]} -n ip -4 route show table 66 | grep -q '^default via .* proto bird'")
+    chk "delta: BIRD installed the exit's default route in table 66 ($t s)" test "$t" != timeout
+    in_node delta ip -4 route show table 66 | sed 's/^/  delta table 66: /'
+    chk "delta: its main table's default stays its uplink's" \
+        sh -c "nsenter -t ${HOLDER[delta]} -n ip -4 route show default | grep -q 'via 10.0.3.1'"
+    chk "delta reaches 203.0.113.1 through the mesh" in_node delta ping -4 -n -c 3 -i 0.3 -W 2 203.0.113.1
+    got=$(ip netns exec internet nft list chain inet seen input)
+    echo "$got" | grep counter | sed 's/^/  internet: /'
+    chk "the Internet sees delta's pings from the exit alpha, none from elsewhere" \
+        seen_from_alpha_only "$got"
+    sleep 5
+    t=$(wait_for 40 all_handshaken)
+    chk "exit: every link still has a handshake with delta using the exit ($t s)" test "$t" != timeout
+    t=$(wait_for 60 mesh_ok)
+    chk "exit: every node still routes to and reaches every other ($t s)" test "$t" != timeout || dump_state
+}
+# seen_from_alpha_only RULES: the "alpha" counter of the Internet's rules
+# counted packets, the "other" one none.
+seen_from_alpha_only() {
+    grep 'comment "alpha"' <<< "$1" | grep -qv 'packets 0 ' && grep 'comment "other"' <<< "$1" | grep -q 'packets 0 '
+}
+
 # ------------------------------------------------------------------ run
 
 sec "guest"
@@ -631,6 +695,12 @@ if [[ " $PHASES " == *" lifecycle "* ]]; then
     fi
     start_bird
     lifecycle
+fi
+
+if [[ " $PHASES " == *" exit "* ]]; then
+    sec "exit: an exit node and a use_exit node behind NAT"
+    [[ " $PHASES " == *" lifecycle "* ]] || start_bird
+    exit_phase
 fi
 
 sec "networkd logs (warnings and errors)"

@@ -2,38 +2,11 @@
 //! is refused, and what each node gets (default-route role, policy routing,
 //! NAT rules, perimeter), the same in the whole plan and the host view.
 
-use hortus_core::{build_host_plan, build_plan, Error, Inventory, Plan};
+mod common;
+
+use common::{plan, problems, three_public};
+use hortus_core::{build_host_plan, build_plan, Inventory};
 use hortus_plan::{DefaultRoute, IpFamily, NatRule, MAIN_TABLE};
-
-const KEYS: [&str; 3] = [
-    "Qa1vemslfwos6UY8kn1c95LoOS5NtCcQ0YqSP46alDU=",
-    "CeRNx11xOLO93e3vP6aUB8zrvSDCZbRhD5fMhDM7zFY=",
-    "uMJ9PmQmAynIDpZ8Q10e2dBoT+CvGGYIoA5rH5q48T0=",
-];
-
-/// Three public nodes a, b, c (with an IPv4 overlay when `ipv4`); `extra[i]` goes into node i.
-fn mesh(ipv4: bool, extra: [&str; 3]) -> String {
-    let mut text = String::from(if ipv4 { "[mesh]\nipv4_prefix = \"100.64.0.0/24\"\n" } else { "" });
-    for (i, (key, extra)) in KEYS.iter().zip(extra).enumerate() {
-        let name = ["a", "b", "c"][i];
-        text += &format!(
-            "[nodes.{name}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n{extra}\n",
-            i + 1
-        );
-    }
-    text
-}
-
-fn plan(text: &str) -> Plan {
-    build_plan(&Inventory::from_toml_str(text).unwrap()).unwrap_or_else(|e| panic!("should be accepted: {e}"))
-}
-
-fn problems(text: &str) -> Vec<String> {
-    match build_plan(&Inventory::from_toml_str(text).unwrap()) {
-        Err(Error::Invalid(problems)) => problems.iter().map(|p| p.to_string()).collect(),
-        other => panic!("expected problems, got {:?}", other.map(|_| "a plan")),
-    }
-}
 
 fn has(problems: &[String], start: &str, needle: &str) {
     assert!(
@@ -44,20 +17,20 @@ fn has(problems: &[String], start: &str, needle: &str) {
 
 #[test]
 fn bad_exit_settings_are_refused_naming_node_and_field() {
-    let p = problems(&mesh(true, ["exit = true\nuse_exit = true", "", ""]));
+    let p = problems(&three_public(true, ["exit = true\nuse_exit = true", "", ""]));
     has(&p, "node `a`: `use_exit`:", "an exit itself");
-    let p = problems(&mesh(true, ["use_exit = true", "", ""]));
+    let p = problems(&three_public(true, ["use_exit = true", "", ""]));
     has(&p, "node `a`: `use_exit`:", "no node is an exit");
-    let p = problems(&mesh(false, ["exit = true", "use_exit = true", ""]));
+    let p = problems(&three_public(false, ["exit = true", "use_exit = true", ""]));
     has(&p, "node `a`: `exit`:", "needs the mesh's ipv4_prefix");
     has(&p, "node `b`: `use_exit`:", "needs the mesh's ipv4_prefix");
-    let p = problems(&mesh(true, ["routes = [\"0.0.0.0/0\"]", "", ""]));
+    let p = problems(&three_public(true, ["routes = [\"0.0.0.0/0\"]", "", ""]));
     has(&p, "node `a`: `routes`:", "set `exit = true`");
 }
 
 #[test]
 fn exits_announce_others_carry_and_users_route_their_own_traffic() {
-    let plan = plan(&mesh(true, ["exit = true", "use_exit = true", ""]));
+    let plan = plan(&three_public(true, ["exit = true", "use_exit = true", ""]));
     let (a, b, c) = (&plan.nodes["a"], &plan.nodes["b"], &plan.nodes["c"]);
     let exits = vec![a.router_id];
     for family in [&a.routes.ipv6.default_route, &a.routes.ipv4.as_ref().unwrap().default_route] {
@@ -99,7 +72,7 @@ fn exits_announce_others_carry_and_users_route_their_own_traffic() {
 
 #[test]
 fn subnet_routers_masquerade_unless_told_not_to() {
-    let plan = plan(&mesh(
+    let plan = plan(&three_public(
         true,
         [
             "routes = [\"192.168.10.0/24\", \"fd42:10::/48\"]",
@@ -117,7 +90,7 @@ fn subnet_routers_masquerade_unless_told_not_to() {
 
 #[test]
 fn host_views_equal_the_whole_plan() {
-    let text = mesh(true, ["exit = true\nroutes = [\"192.168.10.0/24\"]", "use_exit = true", "exit = true"]);
+    let text = three_public(true, ["exit = true\nroutes = [\"192.168.10.0/24\"]", "use_exit = true", "exit = true"]);
     let inventory = Inventory::from_toml_str(&text).unwrap();
     let whole = build_plan(&inventory).unwrap();
     for name in ["a", "b", "c"] {

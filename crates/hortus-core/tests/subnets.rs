@@ -2,40 +2,13 @@
 //! node gets (its subnets announced; the others' learned exactly, from the
 //! routers listing them).
 
-use hortus_core::{build_host_plan, build_plan, Error, Inventory, Plan};
+mod common;
 
-const KEYS: [&str; 3] = [
-    "Qa1vemslfwos6UY8kn1c95LoOS5NtCcQ0YqSP46alDU=",
-    "CeRNx11xOLO93e3vP6aUB8zrvSDCZbRhD5fMhDM7zFY=",
-    "uMJ9PmQmAynIDpZ8Q10e2dBoT+CvGGYIoA5rH5q48T0=",
-];
-
-/// Three public nodes with an IPv4 overlay; `extra[i]` goes into node i.
-fn mesh(extra: [&str; 3]) -> String {
-    let mut text = String::from("[mesh]\nipv4_prefix = \"100.64.0.0/24\"\n");
-    for (i, (key, extra)) in KEYS.iter().zip(extra).enumerate() {
-        let name = ["a", "b", "c"][i];
-        text += &format!(
-            "[nodes.{name}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n{extra}\n",
-            i + 1
-        );
-    }
-    text
-}
-
-fn plan(text: &str) -> Plan {
-    build_plan(&Inventory::from_toml_str(text).unwrap()).unwrap_or_else(|e| panic!("should be accepted: {e}"))
-}
-
-fn problems(text: &str) -> Vec<String> {
-    match build_plan(&Inventory::from_toml_str(text).unwrap()) {
-        Err(Error::Invalid(problems)) => problems.iter().map(|p| p.to_string()).collect(),
-        other => panic!("expected problems, got {:?}", other.map(|_| "a plan")),
-    }
-}
+use common::{plan, problems, three_public};
+use hortus_core::{build_host_plan, Inventory, Plan};
 
 fn refused(routes: &str, needle: &str) {
-    let problems = problems(&mesh([&format!("routes = [{routes}]"), "", ""]));
+    let problems = problems(&three_public(true, [&format!("routes = [{routes}]"), "", ""]));
     assert!(
         problems.iter().any(|p| p.starts_with("node `a`: `routes`:") && p.contains(needle)),
         "{routes}: no problem containing {needle:?} in {problems:#?}"
@@ -63,7 +36,8 @@ fn bad_prefixes_are_refused_naming_node_and_field() {
 
 #[test]
 fn ipv4_routes_need_an_ipv4_overlay() {
-    let text = mesh(["routes = [\"192.168.10.0/24\"]", "", ""]).replace("ipv4_prefix = \"100.64.0.0/24\"\n", "");
+    let text =
+        three_public(true, ["routes = [\"192.168.10.0/24\"]", "", ""]).replace("ipv4_prefix = \"100.64.0.0/24\"\n", "");
     let problems = problems(&text);
     assert!(
         problems
@@ -72,16 +46,19 @@ fn ipv4_routes_need_an_ipv4_overlay() {
         "{problems:#?}"
     );
     // IPv6 routes need nothing more.
-    plan(&mesh(["routes = [\"fd42:10::/48\"]", "", ""]).replace("ipv4_prefix = \"100.64.0.0/24\"\n", ""));
+    plan(&three_public(true, ["routes = [\"fd42:10::/48\"]", "", ""]).replace("ipv4_prefix = \"100.64.0.0/24\"\n", ""));
 }
 
 #[test]
 fn each_node_announces_its_subnets_and_learns_the_others_exactly_from_their_routers() {
-    let plan = plan(&mesh([
-        "routes = [\"192.168.10.0/24\", \"fd42:10::/48\"]",
-        "routes = [\"192.168.10.0/24\"]",
-        "routes = [\"192.168.20.0/24\"]\naccept_routes = false",
-    ]));
+    let plan = plan(&three_public(
+        true,
+        [
+            "routes = [\"192.168.10.0/24\", \"fd42:10::/48\"]",
+            "routes = [\"192.168.10.0/24\"]",
+            "routes = [\"192.168.20.0/24\"]\naccept_routes = false",
+        ],
+    ));
     let node = |name: &str| &plan.nodes[name].routes;
     let a = node("a");
     assert_eq!(a.ipv6.subnets.iter().map(|p| p.to_string()).collect::<Vec<_>>(), ["fd42:10::/48"]);
@@ -98,11 +75,14 @@ fn each_node_announces_its_subnets_and_learns_the_others_exactly_from_their_rout
     assert_eq!(learned, ["192.168.20.0/24"]);
     assert_eq!(node("b").ipv6.learn[0].routers.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["100.64.0.1"]);
     // The host view is the same.
-    let inventory = Inventory::from_toml_str(&mesh([
-        "routes = [\"192.168.10.0/24\", \"fd42:10::/48\"]",
-        "routes = [\"192.168.10.0/24\"]",
-        "routes = [\"192.168.20.0/24\"]\naccept_routes = false",
-    ]))
+    let inventory = Inventory::from_toml_str(&three_public(
+        true,
+        [
+            "routes = [\"192.168.10.0/24\", \"fd42:10::/48\"]",
+            "routes = [\"192.168.10.0/24\"]",
+            "routes = [\"192.168.20.0/24\"]\naccept_routes = false",
+        ],
+    ))
     .unwrap();
     for host in ["a", "b", "c"] {
         assert_eq!(build_host_plan(&inventory, host).unwrap(), plan.host(host).unwrap(), "{host}");
@@ -111,11 +91,10 @@ fn each_node_announces_its_subnets_and_learns_the_others_exactly_from_their_rout
 
 #[test]
 fn overlapping_prefixes_on_different_nodes_are_a_warning() {
-    let plan = plan(&mesh([
-        "routes = [\"192.168.0.0/16\"]",
-        "routes = [\"192.168.10.0/24\"]",
-        "routes = [\"192.168.0.0/16\"]",
-    ]));
+    let plan = plan(&three_public(
+        true,
+        ["routes = [\"192.168.0.0/16\"]", "routes = [\"192.168.10.0/24\"]", "routes = [\"192.168.0.0/16\"]"],
+    ));
     let warnings: Vec<&String> = plan.warnings.iter().filter(|w| w.starts_with("routes:")).collect();
     assert_eq!(warnings.len(), 1, "one per inner prefix: {warnings:#?}");
     assert!(warnings[0].contains("`192.168.10.0/24` (node `b`) lies inside `192.168.0.0/16`"), "{warnings:#?}");
@@ -125,5 +104,5 @@ fn overlapping_prefixes_on_different_nodes_are_a_warning() {
 }
 
 fn plan_of_same() -> Plan {
-    plan(&mesh(["routes = [\"192.168.10.0/24\"]", "routes = [\"192.168.10.0/24\"]", ""]))
+    plan(&three_public(true, ["routes = [\"192.168.10.0/24\"]", "routes = [\"192.168.10.0/24\"]", ""]))
 }

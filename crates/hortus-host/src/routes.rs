@@ -245,26 +245,12 @@ fn table(route: &RouteMessage) -> u32 {
         .unwrap_or(route.header.table as u32)
 }
 
-/// A route's destination and what the kernel does with it.
+/// An IPv6 route's destination address and what the kernel does with it.
 fn kernel_route(route: &RouteMessage, names: &Names) -> Option<(Ipv6Addr, KernelRoute)> {
-    let mut destination = None;
-    let mut out = KernelRoute {
-        kind: route_type(route.header.kind),
-        dev: None,
-        gateway: None,
-        protocol: protocol(route.header.protocol),
-        metric: 0,
-    };
-    for attribute in &route.attributes {
-        match attribute {
-            RouteAttribute::Destination(RouteAddress::Inet6(a)) => destination = Some(*a),
-            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => out.gateway = Some(*a),
-            RouteAttribute::Oif(i) => out.dev = names.get(i).cloned(),
-            RouteAttribute::Priority(m) => out.metric = *m,
-            _ => {}
-        }
+    match prefix_route(route, names)? {
+        (IpPrefix::V6(prefix), out) => Some((prefix.addr, out)),
+        (IpPrefix::V4(_), _) => None,
     }
-    Some((destination?, out))
 }
 
 /// Names as `ip route` prints them.

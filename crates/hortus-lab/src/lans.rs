@@ -5,9 +5,11 @@
 //! LAN). Segment `k` (IPv4 prefixes in address order, then IPv6 ones) is a
 //! namespace `<prefix>_lan<k>`, the **LAN host**, holding a bridge [`BRIDGE`]
 //! with the prefix's first usable address (IPv4 network + 1, IPv6
-//! `prefix::1`) and a route to the mesh's prefixes in the segment's family
-//! (`mesh.ipv4_prefix` or `mesh.prefix`) via the segment's first router
-//! (lowest id): the LAN's own business, as a home router's route would be.
+//! `prefix::1`) and its default route via the segment's first router
+//! (lowest id), the LAN's gateway: the host reaches the mesh and the other
+//! LANs through it. Traffic from the mesh reaches the host masqueraded by
+//! whichever router carries it (the plan's `masquerade_subnets`), so no
+//! route back is needed for that.
 //! Each router (in id order) gets a veth `lan<k>` on the bridge (the
 //! bridge's port is `n<id>`) with an address from the end of the prefix:
 //! IPv4 broadcast − 1, − 2, ...; IPv6 the last address, last − 1, ... The
@@ -34,10 +36,6 @@ pub struct LanSegment {
     pub host: IpAddr,
     /// The routers in id order: node name, node id and address on the segment.
     pub routers: Vec<LanRouter>,
-    /// The mesh prefix of the segment's family, which the LAN host routes
-    /// via the first router (none: an IPv4 segment of a mesh without
-    /// `ipv4_prefix`, which the core refuses anyway).
-    pub mesh_route: Option<String>,
 }
 
 /// A node on a LAN segment.
@@ -94,8 +92,7 @@ pub fn segments(plan: &Plan) -> Result<Vec<LanSegment>, String> {
         }
         let last = u32::from(p.broadcast());
         let host = Ipv4Addr::from(u32::from(addr) + 1).into();
-        let mesh_route = plan.mesh.ipv4_prefix.map(|m| m.to_string());
-        out.push(segment(out.len(), (p.to_string(), len), host, &routers, mesh_route, |i| {
+        out.push(segment(out.len(), (p.to_string(), len), host, &routers, |i| {
             Ipv4Addr::from(last - 1 - i as u32).into()
         }));
     }
@@ -107,10 +104,7 @@ pub fn segments(plan: &Plan) -> Result<Vec<LanSegment>, String> {
         }
         let last = u128::from(addr) | u128::MAX.checked_shr(u32::from(len)).unwrap_or(0);
         let host = Ipv6Addr::from(u128::from(addr) + 1).into();
-        let mesh_route = Some(plan.mesh.prefix.to_string());
-        out.push(segment(out.len(), (p.to_string(), len), host, &routers, mesh_route, |i| {
-            Ipv6Addr::from(last - i as u128).into()
-        }));
+        out.push(segment(out.len(), (p.to_string(), len), host, &routers, |i| Ipv6Addr::from(last - i as u128).into()));
     }
     Ok(out)
 }
@@ -121,7 +115,6 @@ fn segment(
     (prefix, prefix_len): (String, u8),
     host: IpAddr,
     routers: &[(&String, u32)],
-    mesh_route: Option<String>,
     address: impl Fn(usize) -> IpAddr,
 ) -> LanSegment {
     let routers = routers
@@ -129,7 +122,7 @@ fn segment(
         .enumerate()
         .map(|(i, (node, id))| LanRouter { node: node.to_string(), id: *id, address: address(i) })
         .collect();
-    LanSegment { index, prefix, prefix_len, host, routers, mesh_route }
+    LanSegment { index, prefix, prefix_len, host, routers }
 }
 
 #[cfg(test)]
@@ -177,8 +170,6 @@ mod tests {
                 "2 _lan2 fd42:10::/48 host fd42:10::1 via fd42:10:0:ffff:ffff:ffff:ffff:ffff | n0=fd42:10:0:ffff:ffff:ffff:ffff:ffff",
             ]
         );
-        assert_eq!(s[1].mesh_route.as_deref(), Some("100.64.0.0/24"));
-        assert_eq!(s[2].mesh_route, Some(p.mesh.prefix.to_string()));
         assert_eq!(s[1].interface(), "lan1");
         assert!(segments(&plan(&["", ""])).unwrap().is_empty());
     }

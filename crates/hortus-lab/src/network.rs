@@ -65,7 +65,9 @@ pub fn configure_router(ns: &str, router: &Router, core_ns: &str) -> Result<()> 
 }
 
 /// A LAN segment's host namespace `ns`: the bridge with the host's
-/// address and its route to the mesh via the segment's first router.
+/// address, and its default route via the segment's first router (the
+/// node is the LAN's gateway: the host reaches the mesh and the other LANs
+/// through it).
 pub fn configure_lan_host(ns: &str, lan: &LanSegment) -> Result<()> {
     ip(ns, &["link", "add", BRIDGE, "type", "bridge"])?;
     let mut add = vec!["address", "add"];
@@ -76,10 +78,7 @@ pub fn configure_lan_host(ns: &str, lan: &LanSegment) -> Result<()> {
     }
     ip(ns, &add)?;
     ip(ns, &["link", "set", BRIDGE, "up"])?;
-    if let Some(mesh) = &lan.mesh_route {
-        ip(ns, &["route", "add", mesh, "via", &lan.gateway().to_string()])?;
-    }
-    Ok(())
+    ip(ns, &["route", "add", "default", "via", &lan.gateway().to_string()]).map(drop)
 }
 
 /// Puts router `index` of `lan` (its namespace `node_ns`) on the segment

@@ -129,7 +129,7 @@ fn exec_ping_and_the_internet_host() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 received"));
     // ... and the Internet host, which has no route back to the overlay
-    // (no exit node yet), sees that source and cannot answer.
+    // (this mesh has no exit), sees that source and cannot answer.
     let capture = lab.capture_internet(ECHO_REQUESTS).expect("tcpdump in _inet");
     let out = hortus_lab(lab, &["ping", "n0", &INTERNET_ADDRESS.to_string(), "-c", "1"]);
     let seen = capture.sources().expect("capture");

@@ -200,9 +200,7 @@ fn families(w: &mut String, f: &Family, scan_s: u32, metrics: &KernelMetrics) {
         line(w, &format!("\tif net !~ MESH{family} then reject;"));
     }
     line(w, "\tif source = RTS_BABEL then {");
-    line(w, &format!("\t\tkrt_prefsrc = {source};"));
-    line(w, &format!("\t\tkrt_metric = {babel};"));
-    line(w, "\t\taccept;");
+    installed(w, source, babel);
     line(w, "\t}");
     line(w, "\tif source = RTS_DEVICE then {");
     line(w, &format!("\t\tkrt_metric = {anchor};"));
@@ -211,29 +209,66 @@ fn families(w: &mut String, f: &Family, scan_s: u32, metrics: &KernelMetrics) {
     line(w, "\treject;");
     line(w, "}");
     line(w, "");
-    line(w, &format!("protocol kernel kernel{family} {{"));
+    let exit = *f.default == DefaultRoute::Announce;
+    let kernel = KernelProtocol { name: format!("kernel{family}"), family, kernel_table: None, learn_default: exit };
+    kernel_protocol(w, &kernel, scan_s);
+    if let DefaultRoute::Carry { table, .. } = f.default {
+        exit_table(w, family, source, *table, scan_s, babel);
+    }
+}
+
+/// What a Babel route gets in the kernel: the node's address as preferred
+/// source and the Babel kernel metric; accepted.
+fn installed(w: &mut String, source: &str, babel: u32) {
+    line(w, &format!("\t\tkrt_prefsrc = {source};"));
+    line(w, &format!("\t\tkrt_metric = {babel};"));
+    line(w, "\t\taccept;");
+}
+
+/// One `protocol kernel`: exporting filter `hortus_<name>_out` of BIRD
+/// table `master{family}` into the main table, or, with `kernel_table`,
+/// table `exits{family}` into that kernel table.
+struct KernelProtocol<'a> {
+    /// Protocol name, `kernel6` or `exit6`.
+    name: String,
+    /// `"6"` or `"4"`.
+    family: &'a str,
+    /// The kernel table, when not the main one.
+    kernel_table: Option<u32>,
+    /// An exit learns its uplink's default route from the kernel.
+    learn_default: bool,
+}
+
+fn kernel_protocol(w: &mut String, k: &KernelProtocol, scan_s: u32) {
+    let family = k.family;
+    line(w, &format!("protocol kernel {} {{", k.name));
+    if let Some(table) = k.kernel_table {
+        line(w, &format!("\tkernel table {table};"));
+    }
     line(w, "\tmetric 0;\t# use each route's krt_metric");
     line(w, "\t# BIRD 3 skips an update to a route seen in the last scan: a route that");
     line(w, "\t# flips away and back between scans is repaired only by the next one.");
     line(w, &format!("\tscan time {scan_s};"));
-    let exit = *f.default == DefaultRoute::Announce;
-    if exit {
+    if k.learn_default {
         line(w, "\t# An exit learns its uplink's default route (not BIRD's own) to announce it.");
         line(w, "\tlearn;");
     }
     line(w, &format!("\tipv{family} {{"));
-    if exit {
+    if k.kernel_table.is_some() {
+        line(w, &format!("\t\ttable exits{family};"));
+    }
+    if k.learn_default {
         line(w, &format!("\t\timport where net ~ DEFAULT{family};"));
     } else {
         line(w, "\t\timport none;");
     }
-    line(w, &format!("\t\texport filter hortus_kernel_out{family};"));
+    line(
+        w,
+        &format!("\t\texport filter hortus_{}_out{family};", if k.kernel_table.is_some() { "exit" } else { "kernel" }),
+    );
     line(w, "\t};");
     line(w, "}");
     line(w, "");
-    if let DefaultRoute::Carry { table, .. } = f.default {
-        exit_table(w, family, source, *table, scan_s, babel);
-    }
 }
 
 /// The default routes learned from the exits, into their own kernel table
@@ -253,24 +288,14 @@ fn exit_table(w: &mut String, family: &str, source: &str, table: u32, scan_s: u3
     line(w, "");
     line(w, &format!("filter hortus_exit_out{family} {{"));
     line(w, &format!("\tif source = RTS_BABEL && net ~ DEFAULT{family} then {{"));
-    line(w, &format!("\t\tkrt_prefsrc = {source};"));
-    line(w, &format!("\t\tkrt_metric = {babel};"));
-    line(w, "\t\taccept;");
+    installed(w, source, babel);
     line(w, "\t}");
     line(w, "\treject;");
     line(w, "}");
     line(w, "");
-    line(w, &format!("protocol kernel exit{family} {{"));
-    line(w, &format!("\tkernel table {table};"));
-    line(w, "\tmetric 0;");
-    line(w, &format!("\tscan time {scan_s};"));
-    line(w, &format!("\tipv{family} {{"));
-    line(w, &format!("\t\ttable exits{family};"));
-    line(w, "\t\timport none;");
-    line(w, &format!("\t\texport filter hortus_exit_out{family};"));
-    line(w, "\t};");
-    line(w, "}");
-    line(w, "");
+    let kernel =
+        KernelProtocol { name: format!("exit{family}"), family, kernel_table: Some(table), learn_default: false };
+    kernel_protocol(w, &kernel, scan_s);
 }
 
 /// The Babel protocol over every WireGuard link of the host.

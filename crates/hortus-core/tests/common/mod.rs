@@ -1,6 +1,9 @@
-//! Generated nodes shared by the core's property tests.
+//! Generated nodes shared by the core's property tests, and the small
+//! three-node meshes of the route and exit tests.
 
-use hortus_core::Node;
+#![allow(dead_code)] // each test binary uses a different subset
+
+use hortus_core::{build_plan, Error, Inventory, Node, Plan};
 
 /// A valid public key (not a small-order point) derived from `seed`.
 pub fn key(seed: u64) -> String {
@@ -32,5 +35,38 @@ pub fn node(id: u32, flags: u8) -> Node {
         masquerade_routes: id % 5 != 2,
         exit: false,
         use_exit: false,
+    }
+}
+
+const KEYS: [&str; 3] = [
+    "Qa1vemslfwos6UY8kn1c95LoOS5NtCcQ0YqSP46alDU=",
+    "CeRNx11xOLO93e3vP6aUB8zrvSDCZbRhD5fMhDM7zFY=",
+    "uMJ9PmQmAynIDpZ8Q10e2dBoT+CvGGYIoA5rH5q48T0=",
+];
+
+/// Three public nodes a, b, c, with the IPv4 overlay 100.64.0.0/24 when
+/// `ipv4`; `extra[i]` goes into node i's table.
+pub fn three_public(ipv4: bool, extra: [&str; 3]) -> String {
+    let mut text = String::from(if ipv4 { "[mesh]\nipv4_prefix = \"100.64.0.0/24\"\n" } else { "" });
+    for (i, (key, extra)) in KEYS.iter().zip(extra).enumerate() {
+        let name = ["a", "b", "c"][i];
+        text += &format!(
+            "[nodes.{name}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n{extra}\n",
+            i + 1
+        );
+    }
+    text
+}
+
+/// The plan of inventory `text`, which must be accepted.
+pub fn plan(text: &str) -> Plan {
+    build_plan(&Inventory::from_toml_str(text).unwrap()).unwrap_or_else(|e| panic!("should be accepted: {e}"))
+}
+
+/// The problems of inventory `text`, which must be refused.
+pub fn problems(text: &str) -> Vec<String> {
+    match build_plan(&Inventory::from_toml_str(text).unwrap()) {
+        Err(Error::Invalid(problems)) => problems.iter().map(|p| p.to_string()).collect(),
+        other => panic!("expected problems, got {:?}", other.map(|_| "a plan")),
     }
 }
