@@ -189,7 +189,7 @@ rec {
         }
         // optionalAttrs (r.suppress_prefix_length != null) { SuppressPrefixLength = r.suppress_prefix_length; }
         // optionalAttrs (r.fwmark != null) { FirewallMark = r.fwmark; }
-        // optionalAttrs r.invert { InvertRule = true; }
+        // optionalAttrs r.invert { InvertRule = "yes"; }
         // optionalAttrs (r.input_interface != null) { IncomingInterface = r.input_interface; }
         // optionalAttrs (r.from != null) { From = r.from; }
         // optionalAttrs (r.to != null) { To = r.to; };
