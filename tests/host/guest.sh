@@ -434,11 +434,12 @@ apply() {
     echo "$out" | sed "s/^/  $n: /"
     pid=$(in_node "$n" cat /run/bird.pid)
     out=$(in_node "$n" birdc -s /run/bird.ctl configure 2>&1)
-    if [[ $out == *Reconfigured* ]] && [ "$(in_node "$n" cat /run/bird.pid)" = "$pid" ] &&
+    # "Reconfiguration in progress" when protocols restart for new channels.
+    if [[ $out == *Reconfigur* ]] && [ "$(in_node "$n" cat /run/bird.pid)" = "$pid" ] &&
         in_node "$n" kill -0 "$pid"; then
         ok "$n: birdc configure reloaded BIRD in place (pid $pid)"
     else
-        ko "$n: birdc configure did not reload BIRD in place: $out"
+        ko "$n: birdc configure did not reload BIRD in place: $(tr '\n' ' ' <<< "$out")"
     fi
     echo "  $n: took $(elapsed "$t0") s (done at ${EPOCHREALTIME}): render $(((t1 - t0) / 1000)) ms, systemd-sysctl $(((ts - t1) / 1000)) ms, reconcile $(((t2 - ts) / 1000)) ms"
 }

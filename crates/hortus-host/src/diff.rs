@@ -144,6 +144,7 @@ mod tests {
             wireguard: Some(WireGuardState {
                 listen_port: Some(if link.listen { link.port } else { 40000 }),
                 public_key: Some(plan.node.public_key.clone()),
+                fwmark: None,
                 peers: vec![PeerState {
                     public_key: link.peer_public_key.clone(),
                     endpoint: link.endpoint().map(|e| std::net::SocketAddr::from(([198, 51, 100, 10], e.port))),
@@ -230,7 +231,8 @@ mod tests {
         let plan = plan("alpha");
         let link = &plan.node.links[0];
         let mut interface = live(&plan, link, 3);
-        interface.wireguard = Some(WireGuardState { listen_port: Some(41000), public_key: None, peers: vec![] });
+        interface.wireguard =
+            Some(WireGuardState { listen_port: Some(41000), public_key: None, fwmark: None, peers: vec![] });
         assert_eq!(actions(&plan, &[interface.clone()]), vec![]);
         interface.link.mtu = Some(1280);
         assert_eq!(actions(&plan, &[interface])[0].change, Change::Recreate);

@@ -38,6 +38,7 @@ pub mod links;
 pub mod live;
 mod netlink;
 pub mod routes;
+pub mod rules;
 pub mod wireguard;
 
 pub use diff::{Action, Change};
@@ -75,6 +76,9 @@ pub struct Report {
     pub actions: Vec<Action>,
     /// Planned interfaces still missing after the reload and the wait.
     pub missing: Vec<String>,
+    /// What systemd-networkd had not applied, besides interfaces (a
+    /// WireGuard firewall mark, policy rules), for which it was reloaded.
+    pub stale: Vec<String>,
 }
 
 /// Deletes the mesh interfaces that are not in `plan` or differ from it,
@@ -89,14 +93,15 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
     let live = live::interfaces(prefix)?;
     let actions = diff::actions(plan, &live);
     if opts.dry_run {
-        return Ok(Report { actions, missing: vec![] });
+        return Ok(Report { actions, missing: vec![], stale: stale_settings(plan)? });
     }
     for action in &actions {
         links::delete(action.index).map_err(HostError::netlink(&format!("delete {}", action.interface)))?;
     }
     let missing = missing_interfaces(plan)?;
-    if missing.is_empty() {
-        return Ok(Report { actions, missing });
+    let stale = stale_settings(plan)?;
+    if missing.is_empty() && stale.is_empty() {
+        return Ok(Report { actions, missing, stale });
     }
     if let Some((program, args)) = opts.reload_command.split_first() {
         let status = Command::new(program)
@@ -111,10 +116,29 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
     loop {
         let missing = missing_interfaces(plan)?;
         if missing.is_empty() || Instant::now() >= deadline {
-            return Ok(Report { actions, missing });
+            return Ok(Report { actions, missing, stale });
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// What systemd-networkd applies on a reload but has not yet (its files
+/// changed without one): a link's WireGuard firewall mark, missing policy
+/// rules.
+fn stale_settings(plan: &HostPlan) -> Result<Vec<String>, HostError> {
+    let policy = plan.node.policy_routing.as_ref();
+    let mark = policy.and_then(|p| p.wireguard_mark);
+    let mut stale = vec![];
+    for link in &plan.node.links {
+        if let Ok(state) = wireguard::read(&link.interface) {
+            if state.public_key.is_some() && state.fwmark != mark {
+                stale.push(format!("{}: firewall mark {:?}, planned {mark:?}", link.interface, state.fwmark));
+            }
+        }
+    }
+    let rules = policy.map_or(&[][..], |p| &p.rules[..]);
+    stale.extend(rules::missing_rules(rules)?.into_iter().map(|r| format!("policy rule missing: {r}")));
+    Ok(stale)
 }
 
 /// The planned interfaces the kernel does not have.

@@ -21,6 +21,8 @@ pub struct WireGuardState {
     pub listen_port: Option<u16>,
     /// Public key of the interface's private key, base64.
     pub public_key: Option<String>,
+    /// The firewall mark of its packets (none when 0).
+    pub fwmark: Option<u32>,
     /// The configured peers.
     pub peers: Vec<PeerState>,
 }
@@ -52,6 +54,7 @@ pub fn read(name: &str) -> io::Result<WireGuardState> {
     Ok(WireGuardState {
         listen_port: device.listen_port,
         public_key: device.public_key.map(|k| k.to_base64()),
+        fwmark: device.fwmark.filter(|&m| m != 0),
         peers: device
             .peers
             .iter()

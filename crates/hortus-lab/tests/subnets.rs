@@ -8,6 +8,8 @@
 //! an unlisted 10.66.0.0/24 after `up` is ignored by everyone: only what
 //! the inventory lists. Killing n1 moves the redundant LAN's route to n2,
 //! and the LAN host answers through n2 at once (n2 masquerades into the LAN).
+//! With babeld, which checks a subnet's originator, a rogue n3 announcing
+//! n1's and n2's listed prefix once they are dead gets no one's traffic.
 
 mod common;
 
@@ -236,6 +238,43 @@ fn lan_segments_with_babeld() {
     if !lab_ready("lan_segments_with_babeld", RoutingDaemon::Babeld) {
         return;
     }
-    let (guard, _) = up_and_check(RoutingDaemon::Babeld, "hlt-snb-");
+    let (mut guard, _) = up_and_check(RoutingDaemon::Babeld, "hlt-snb-");
+    // babeld checks who originates a subnet (`in ... id ROUTER`): with n1 and
+    // n2, the routers of 192.168.20.0/24, dead, a rogue n3 announcing that
+    // very prefix attracts nobody's traffic.
+    for node in ["n1", "n2"] {
+        guard.lab.kill(node).expect("kill");
+    }
+    let lab = &guard.lab;
+    let n3_ns = lab.namespace("n3").unwrap();
+    if !run_in(&n3_ns, &["ip", "link", "add", "rogue0", "type", "dummy"]).0 {
+        assert!(run_in(&n3_ns, &["ip", "link", "add", "rogue0", "type", "ifb"]).0, "rogue0 on n3");
+    }
+    for args in
+        [&["ip", "address", "add", "192.168.20.77/24", "dev", "rogue0"][..], &["ip", "link", "set", "rogue0", "up"]]
+    {
+        assert!(run_in(&n3_ns, args).0, "{args:?}");
+    }
+    let dir = lab.state_dir().join("nodes/n3");
+    let conf = std::fs::read_to_string(dir.join("babeld.conf")).unwrap();
+    let rogue =
+        conf.replace("redistribute local deny", "redistribute ip 192.168.20.0/24 eq 24 allow\nredistribute local deny");
+    assert_ne!(rogue, conf);
+    std::fs::write(dir.join("babeld.conf"), rogue).unwrap();
+    let pid = std::fs::read_to_string(dir.join("babeld.pid")).unwrap();
+    assert!(Command::new("kill").arg(pid.trim()).status().unwrap().success(), "stop n3's babeld");
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = std::fs::remove_file(dir.join("babeld.pid"));
+    let _ = std::fs::remove_file(dir.join("babeld.sock"));
+    let conf_path = dir.join("babeld.conf").to_string_lossy().into_owned();
+    assert!(run_in(&n3_ns, &["babeld", "-D", "-c", &conf_path]).0, "n3's rogue babeld starts");
+    let socket = dir.join("babeld.sock").to_string_lossy().into_owned();
+    eventually("n3's babeld announces 192.168.20.0/24", Duration::from_secs(20), || {
+        let (_, dump) = run_in(&n3_ns, &["sh", "-c", &format!("echo dump | socat - UNIX-CONNECT:{socket}")]);
+        dump.lines().any(|l| l.starts_with("add xroute 192.168.20.0/24")).then_some(()).ok_or(dump)
+    });
+    // Hellos every second, updates at once: give Babel ample time.
+    std::thread::sleep(Duration::from_secs(10));
+    assert_eq!(kernel_routes(lab, "n0", "192.168.20.0/24"), "", "n0 takes no route to n1's LAN from the rogue n3");
     drop(guard);
 }

@@ -137,7 +137,9 @@ pub struct HostStatus {
     pub links: Vec<LinkStatus>,
     /// Per destination node.
     pub destinations: Vec<DestinationStatus>,
-    /// Per planned prefix (subnets, the exits' default routes).
+    /// Per planned prefix (subnets, the exits' default routes); absent in
+    /// reports of hortus before them.
+    #[serde(default)]
     pub prefixes: Vec<PrefixStatus>,
     /// Why Babel's view is missing, if it is.
     pub babel_error: Option<String>,
@@ -437,7 +439,12 @@ mod tests {
                 tx_bytes: 20,
                 keepalive: l.keepalive,
             };
-            let wg = WireGuardState { listen_port: l.listen.then_some(l.port), public_key: None, peers: vec![peer] };
+            let wg = WireGuardState {
+                listen_port: l.listen.then_some(l.port),
+                public_key: None,
+                fwmark: None,
+                peers: vec![peer],
+            };
             let state = InterfaceState { present: true, admin_up: true, wireguard: Some(wg), error: None };
             interfaces.insert(l.interface.clone(), state);
             let address: Ipv6Addr = format!("fe80::{}", i + 1).parse().unwrap();

@@ -1,8 +1,10 @@
 //! `hortus reconcile [--plan FILE] [--host NAME] [--dry-run] [--no-reload]`: on a host
 //! whose mesh interfaces systemd-networkd manages, delete the WireGuard
 //! interfaces the plan no longer has and the ones whose kernel state differs
-//! from it, then, when a planned interface is missing, `networkctl reload`
-//! (which recreates it from its current file). The NixOS module runs it as `hortus-reconcile.service`.
+//! from it, then, when a planned interface is missing or networkd has not
+//! applied a setting of its files (a WireGuard firewall mark, policy rules),
+//! `networkctl reload` (which recreates interfaces from their current files
+//! and applies the rest). The NixOS module runs it as `hortus-reconcile.service`.
 
 use crate::files::read_plan_file;
 use anyhow::{bail, Result};
@@ -45,6 +47,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let prefix = if args.dry_run { "would " } else { "" };
     for action in &report.actions {
         println!("{prefix}{action}");
+    }
+    for stale in &report.stale {
+        println!("{prefix}reload systemd-networkd: {stale}");
     }
     let removed = report.actions.iter().filter(|a| a.change == Change::Remove).count();
     let recreated = report.actions.len() - removed;
