@@ -165,6 +165,22 @@ fn keygen_writes_private_keys_0600_and_never_prints_them() {
     assert!(!again.status.success(), "refuses to overwrite a private key");
 }
 
+#[test]
+fn keygen_creates_a_missing_out_dir_0700() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("secrets/hortus");
+    let run = hortus(&["keygen", "--out-dir", out.to_str().unwrap(), "alpha"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(out.join("alpha.key").is_file() && out.join("alpha.pub").is_file());
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o700, "holds private keys");
+    let file = dir.path().join("plain");
+    std::fs::write(&file, "").unwrap();
+    let run = hortus(&["keygen", "--out-dir", file.to_str().unwrap(), "alpha"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(text(&run.stderr).contains("not a directory"), "{}", text(&run.stderr));
+}
+
 fn pubkey(private: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hortus"))
         .arg("pubkey")

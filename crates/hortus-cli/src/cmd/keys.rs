@@ -6,13 +6,14 @@ use anyhow::{bail, Context, Result};
 use hortus_core::excerpt::excerpt;
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `hortus keygen`.
 #[derive(clap::Args)]
 pub struct KeygenArgs {
-    /// Directory for NAME.key (mode 0600) and NAME.pub.
+    /// Directory for NAME.key (mode 0600) and NAME.pub; created (mode 0700)
+    /// when missing.
     #[arg(long, default_value = ".")]
     out_dir: PathBuf,
     /// Also print the private keys (they are never printed otherwise).
@@ -44,6 +45,7 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode> {
             }
         }
     }
+    create_key_dir(&args.out_dir)?;
     for name in &args.names {
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
@@ -65,6 +67,21 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `dir` (and its parents) when missing, mode 0700 as it holds
+/// private keys; an existing directory is used as it is.
+fn create_key_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => bail!("{} is not a directory", shown(dir)),
+        Err(_) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create directory {}", shown(dir))),
+    }
 }
 
 /// Reads a base64 private key on stdin and prints its public key.
