@@ -594,7 +594,11 @@ EOF
     in_node delta ip -4 route show table 66 | sed 's/^/  delta table 66: /'
     chk "delta: its main table's default stays its uplink's" \
         sh -c "nsenter -t ${HOLDER[delta]} -n ip -4 route show default | grep -q 'via 10.0.3.1'"
-    chk "delta reaches 203.0.113.1 through the mesh" in_node delta ping -4 -n -c 3 -i 0.3 -W 2 203.0.113.1
+    chk "delta reaches 203.0.113.1 through the mesh" in_node delta ping -4 -n -c 3 -i 0.3 -W 2 203.0.113.1 || {
+        for n in alpha delta; do
+            echo "--- $n"; in_node "$n" ip -4 addr; in_node "$n" ip -4 route; in_node "$n" ip -4 route show table 66
+        done
+    }
     got=$(ip netns exec internet nft list chain inet seen input)
     echo "$got" | grep counter | sed 's/^/  internet: /'
     chk "the Internet sees delta's pings from the exit alpha, none from elsewhere" \

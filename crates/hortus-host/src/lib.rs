@@ -123,12 +123,24 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
 }
 
 /// What systemd-networkd applies on a reload but has not yet (its files
-/// changed without one): a link's WireGuard firewall mark, missing policy
-/// rules.
+/// changed without one): an address of an existing interface (the anchor's
+/// IPv4 /32 when the mesh gains an overlay), a link's WireGuard firewall
+/// mark, a policy rule.
 fn stale_settings(plan: &HostPlan) -> Result<Vec<String>, HostError> {
     let policy = plan.node.policy_routing.as_ref();
     let mark = policy.and_then(|p| p.wireguard_mark);
     let mut stale = vec![];
+    let live = links::addresses()?;
+    let present: Vec<String> = links::links()?.into_iter().map(|l| l.name).collect();
+    let node = &plan.node;
+    let planned = std::iter::once((&node.anchor, &node.anchor_addresses))
+        .chain(node.links.iter().map(|l| (&l.interface, &l.addresses)));
+    for (interface, addresses) in planned.filter(|(i, _)| present.contains(i)) {
+        let have = live.get(interface).map_or(&[][..], Vec::as_slice);
+        for address in addresses.iter().filter(|a| !have.contains(&a.address)) {
+            stale.push(format!("{interface}: address {} missing", address.cidr()));
+        }
+    }
     for link in &plan.node.links {
         if let Ok(state) = wireguard::read(&link.interface) {
             if state.public_key.is_some() && state.fwmark != mark {

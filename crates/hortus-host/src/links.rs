@@ -1,12 +1,15 @@
-//! The kernel's network interfaces (links) over rtnetlink: the one link
-//! model of hortus, read by `hortus status`, `hortus reconcile` and the
-//! routes module, and deleted by reconcile.
+//! The kernel's network interfaces (links) and their addresses over
+//! rtnetlink: the one link model of hortus, read by `hortus status`,
+//! `hortus reconcile` and the routes module, and deleted by reconcile.
 
 use crate::netlink;
 use crate::HostError;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
+use std::collections::BTreeMap;
 use std::io;
+use std::net::IpAddr;
 
 /// One network interface as the kernel has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,31 @@ fn link_of(message: &LinkMessage) -> Option<KernelLink> {
         }
     }
     (!link.name.is_empty()).then_some(link)
+}
+
+/// Every interface's own addresses (the local end of a point-to-point
+/// one), by interface name.
+pub fn addresses() -> Result<BTreeMap<String, Vec<IpAddr>>, HostError> {
+    let names: BTreeMap<u32, String> = links()?.into_iter().map(|l| (l.index, l.name)).collect();
+    let messages = netlink::dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))
+        .map_err(HostError::netlink("list addresses"))?;
+    let mut out: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    for message in &messages {
+        let RouteNetlinkMessage::NewAddress(address) = message else { continue };
+        let Some(name) = names.get(&address.header.index) else { continue };
+        let local = address.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Local(ip) => Some(*ip),
+            _ => None,
+        });
+        let plain = address.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(ip) => Some(*ip),
+            _ => None,
+        });
+        if let Some(ip) = local.or(plain) {
+            out.entry(name.clone()).or_default().push(ip);
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes the link with kernel index `index`.
