@@ -103,7 +103,7 @@ pub(crate) fn policy_routing(r: &Resolved, node: &NodePlan) -> Option<PolicyRout
     for &family in &families {
         rules.push(PolicyRule { suppress_prefix_length: Some(0), ..rule(PRIORITY_MAIN, family, MAIN_TABLE) });
     }
-    let using = r.node.use_exit;
+    let using = r.node.use_exit.wanted();
     if using {
         let own: BTreeSet<IpAddr> = r.endpoints.iter().filter_map(ip).collect();
         for address in own {

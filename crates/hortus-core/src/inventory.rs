@@ -133,9 +133,54 @@ pub struct Node {
     /// masquerades mesh traffic leaving through it.
     #[serde(default)]
     pub exit: bool,
-    /// Sends this node's own traffic through the nearest exit.
+    /// Sends this node's own traffic through the nearest exit (`true`). A
+    /// name (pinning one exit) is read so that it can be refused clearly.
     #[serde(default)]
-    pub use_exit: bool,
+    pub use_exit: UseExit,
+}
+
+/// A node's `use_exit`: `true`/`false`, or an exit's name, which hortus
+/// refuses (Babel routes hop by hop: a pin would not hold past the next
+/// node).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum UseExit {
+    /// `use_exit = true` or `false`.
+    Nearest(bool),
+    /// `use_exit = "NAME"`: refused by validation.
+    Pinned(String),
+}
+
+impl Default for UseExit {
+    fn default() -> Self {
+        UseExit::Nearest(false)
+    }
+}
+
+impl<'de> Deserialize<'de> for UseExit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = UseExit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true or false")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<UseExit, E> {
+                Ok(UseExit::Nearest(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<UseExit, E> {
+                Ok(UseExit::Pinned(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl UseExit {
+    /// Whether the node asks for an exit at all.
+    pub fn wanted(&self) -> bool {
+        !matches!(self, UseExit::Nearest(false))
+    }
 }
 
 fn yes() -> bool {

@@ -24,6 +24,8 @@ fn bad_exit_settings_are_refused_naming_node_and_field() {
     let p = problems(&three_public(false, ["exit = true", "use_exit = true", ""]));
     has(&p, "node `a`: `exit`:", "needs the mesh's ipv4_prefix");
     has(&p, "node `b`: `use_exit`:", "needs the mesh's ipv4_prefix");
+    let p = problems(&three_public(true, ["exit = true", "use_exit = \"a\"", ""]));
+    has(&p, "node `b`: `use_exit`:", "pinning one exit is not offered");
     let p = problems(&three_public(true, ["routes = [\"0.0.0.0/0\"]", "", ""]));
     has(&p, "node `a`: `routes`:", "set `exit = true`");
 }

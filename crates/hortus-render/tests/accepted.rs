@@ -11,7 +11,7 @@
 mod common;
 
 use common::check_all;
-use hortus_core::inventory::{PortScheme, RoutingDaemon};
+use hortus_core::inventory::{PortScheme, RoutingDaemon, UseExit};
 use hortus_core::{build_plan, Error, Inventory, Node, Plan};
 use hortus_render::{babeld, bird, firewall, networkd};
 use proptest::prelude::*;
@@ -86,7 +86,7 @@ fn node() -> impl Strategy<Value = (Node, Option<bool>)> {
                 accept_routes,
                 masquerade_routes,
                 exit,
-                use_exit,
+                use_exit: UseExit::Nearest(use_exit),
             };
             (node, bad_key)
         })

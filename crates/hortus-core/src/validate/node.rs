@@ -3,7 +3,8 @@
 
 use super::values::{bad_endpoint, bad_ipv4_address, bad_keepalive, bad_mtu, route};
 use crate::addressing::{is_link_local_64, parse_endpoint};
-use crate::inventory::{Inventory, MeshSettings, Node};
+use crate::excerpt::excerpt;
+use crate::inventory::{Inventory, MeshSettings, Node, UseExit};
 use crate::keys::{check_usable_public_key, decode_key};
 use crate::resolve;
 use crate::Problem;
@@ -90,10 +91,19 @@ pub fn node(mesh: &MeshSettings, name: &str, node: &Node) -> Vec<Problem> {
             Err(why) => problem("routes", why),
         }
     }
-    if node.exit && node.use_exit {
+    if let UseExit::Pinned(name) = &node.use_exit {
+        problem(
+            "use_exit",
+            format!(
+                "`{}`: pinning one exit is not offered (Babel routes hop by hop, so a node in the middle follows its own nearest exit); use `use_exit = true`",
+                excerpt(name)
+            ),
+        );
+    }
+    if node.exit && node.use_exit.wanted() {
         problem("use_exit", "the node is an exit itself (`exit = true`): an exit leaves through its own uplink".into());
     }
-    for (field, set) in [("exit", node.exit), ("use_exit", node.use_exit)] {
+    for (field, set) in [("exit", node.exit), ("use_exit", node.use_exit.wanted())] {
         if set && mesh.ipv4_prefix.is_none() {
             problem(
                 field,
@@ -146,7 +156,7 @@ pub fn exits(inventory: &Inventory) -> Vec<Problem> {
     inventory
         .nodes
         .iter()
-        .filter(|(_, n)| n.use_exit)
+        .filter(|(_, n)| n.use_exit == UseExit::Nearest(true))
         .map(|(name, _)| Problem::node(name, "use_exit", "no node is an exit: set `exit = true` on one (or more)"))
         .collect()
 }

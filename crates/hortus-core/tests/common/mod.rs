@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+use hortus_core::inventory::UseExit;
 use hortus_core::{build_plan, Error, Inventory, Node, Plan};
 
 /// A valid public key (not a small-order point) derived from `seed`.
@@ -34,7 +35,7 @@ pub fn node(id: u32, flags: u8) -> Node {
         accept_routes: id % 7 != 3,
         masquerade_routes: id % 5 != 2,
         exit: false,
-        use_exit: false,
+        use_exit: UseExit::Nearest(false),
     }
 }
 
