@@ -146,6 +146,32 @@ fn ports_table_matches_reference() {
 }
 
 #[test]
+fn ports_for_one_host_list_what_its_firewall_must_let_in() {
+    let inventory = example();
+    let run = hortus(&["ports", inventory.to_str().unwrap(), "--host", "hastur"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = text(&run.stdout);
+    let plan: serde_json::Value =
+        serde_json::from_slice(&hortus(&["plan", inventory.to_str().unwrap(), "--host", "hastur"]).stdout).unwrap();
+    let joined = |key: &str| {
+        let ports: Vec<String> =
+            plan["node"]["firewall"][key].as_array().unwrap().iter().map(|p| p.to_string()).collect();
+        ports.join(",")
+    };
+    assert!(out.contains(&format!("# inbound udp: {}\n", joined("udp_ports"))), "{out}");
+    assert!(out.contains(&format!("# inbound tcp: {}\n", joined("tcp_ports"))), "{out}");
+    assert!(out.contains("in  udp 51802 from kaambl: WireGuard"), "{out}");
+    assert!(out.contains("in  tcp 51814 from abhoth: phantun server"), "{out}");
+    assert!(out.contains("out udp 51805 to eihort eihort.example.net: WireGuard (this node dials)"), "{out}");
+    let nat = text(&hortus(&["ports", inventory.to_str().unwrap(), "--host", "yidhra"]).stdout);
+    assert!(nat.starts_with("# `yidhra` accepts no inbound connection"), "{nat}");
+    assert!(!nat.contains("\nin "), "{nat}");
+    let unknown = hortus(&["ports", inventory.to_str().unwrap(), "--host", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("nobody"), "{}", text(&unknown.stderr));
+}
+
+#[test]
 fn keygen_writes_private_keys_0600_and_never_prints_them() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
