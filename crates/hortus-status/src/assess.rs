@@ -216,6 +216,13 @@ pub enum Reach {
         /// Interface.
         interface: String,
     },
+    /// No route from the routing daemon; only a route it did not install,
+    /// typically the tunnel's own /128 peer route (networkd's `Peer=`,
+    /// metric 1024), which outlives the peer.
+    PeerRouteOnly {
+        /// Interface.
+        interface: String,
+    },
     /// No usable route (none, or an unreachable one).
     Unreachable,
 }
@@ -340,6 +347,9 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
             let planned = plan.node.links.iter().find(|l| &l.peer == name);
             let reach = match route.as_ref().and_then(|r| r.dev.clone()) {
                 None => Reach::Unreachable,
+                Some(interface) if route.as_ref().is_some_and(|r| !r.from_daemon()) => {
+                    Reach::PeerRouteOnly { interface }
+                }
                 Some(dev) => match plan.node.links.iter().find(|l| l.interface == dev) {
                     Some(l) if &l.peer == name => Reach::Direct { interface: dev },
                     Some(l) => Reach::Via { peer: l.peer.clone(), interface: dev },
@@ -353,10 +363,8 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
                     flags.push(format!("detoured via {peer} (planned direct over {})", link.interface))
                 }
                 (Reach::Other { interface }, _) => flags.push(format!("routed over {interface}, not a mesh link")),
+                (Reach::PeerRouteOnly { .. }, _) => flags.push("peer route only: no Babel route".into()),
                 _ => {}
-            }
-            if route.as_ref().is_some_and(|r| !r.from_daemon()) && reach != Reach::Unreachable {
-                flags.push("route not installed by the routing daemon".into());
             }
             DestinationStatus {
                 node: name.clone(),
@@ -505,6 +513,22 @@ mod tests {
         // one has none and counts at any limit.
         let down = |s: u64| status.down_longer_than(Duration::from_secs(s)).len();
         assert_eq!((down(0), down(399), down(401)), (2, 2, 1));
+    }
+
+    #[test]
+    fn the_tunnels_peer_route_alone_is_not_direct() {
+        // The peer died: Babel's route is gone, the tunnel's kernel peer
+        // route (networkd's Peer=, metric 1024) is all that is left.
+        let plan = plan();
+        let mut snap = healthy(&plan);
+        let link = &plan.node.links[0];
+        let route = snap.routes.get_mut(&link.peer_address).unwrap();
+        (route.protocol, route.metric, route.gateway) = ("kernel".into(), 1024, None);
+        let status = assess(&plan, &snap);
+        let d = status.destinations.iter().find(|d| d.node == link.peer).unwrap();
+        assert_eq!(d.reach, Reach::PeerRouteOnly { interface: link.interface.clone() });
+        assert_eq!(d.flags, ["peer route only: no Babel route"]);
+        assert!(crate::render::text(&status).contains(&format!("peer route only ({})", link.interface)));
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub fn text(status: &HostStatus) -> String {
             Reach::Direct { interface } => format!("direct ({interface})"),
             Reach::Via { peer, interface } => format!("via {peer} ({interface})"),
             Reach::Other { interface } => format!("over {interface}"),
+            Reach::PeerRouteOnly { interface } => format!("peer route only ({interface})"),
             Reach::Unreachable => "unreachable".into(),
         };
         let metric = d.babel_metric.map(|m| format!("  metric {m}")).unwrap_or_default();
@@ -137,7 +138,7 @@ pub fn prometheus(status: &HostStatus) -> String {
         let via = match &d.reach {
             Reach::Direct { .. } => d.node.clone(),
             Reach::Via { peer, .. } => peer.clone(),
-            Reach::Other { interface } => interface.clone(),
+            Reach::Other { interface } | Reach::PeerRouteOnly { interface } => interface.clone(),
             Reach::Unreachable => String::new(),
         };
         format!("host=\"{host}\",destination=\"{}\",via=\"{via}\"", d.node)
@@ -145,8 +146,15 @@ pub fn prometheus(status: &HostStatus) -> String {
     metric(
         "destination_reachable",
         "gauge",
-        "1 when the kernel has a usable route to the node's ULA; via is the next node.",
-        status.destinations.iter().map(|d| (dest(d), u8::from(d.reach != Reach::Unreachable).to_string())).collect(),
+        "1 when the routing daemon gave the kernel a route to the node's ULA; via is the next node.",
+        status
+            .destinations
+            .iter()
+            .map(|d| {
+                let reachable = !matches!(d.reach, Reach::Unreachable | Reach::PeerRouteOnly { .. });
+                (dest(d), u8::from(reachable).to_string())
+            })
+            .collect(),
     );
     metric(
         "destination_detoured",

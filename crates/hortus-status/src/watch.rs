@@ -2,9 +2,12 @@
 //! each other node, as it happens (a route flap log).
 //!
 //! The kernel's main-table /128 routes are followed over an rtnetlink
-//! subscription ([`RouteChanges`]). A destination's *selected interface* is
-//! that of its lowest-metric route when it is a usable unicast route, or
-//! none (no route, or an unreachable one). A change is reported once it has
+//! subscription ([`RouteChanges`]). A destination's *selection* is its
+//! lowest-metric route when it is a usable unicast route (its interface,
+//! and whether the routing daemon installed it), or none (no route, or an
+//! unreachable one). A tunnel's own /128 peer route (networkd's `Peer=`,
+//! metric 1024) outlives the peer; it is reported as "peer route only", and
+//! Babel's return over the same interface is a change. A change is reported once it has
 //! held for [`SETTLE`]: babeld moves a route by deleting it and adding the
 //! new one, which would otherwise read as a loss and a return within
 //! microseconds.
@@ -35,8 +38,13 @@ pub struct RouteEvent {
     pub initial: bool,
     /// The interface selected before (none: no usable route).
     pub previous: Option<String>,
+    /// Whether the route selected before came from the routing daemon.
+    pub previous_babel: bool,
     /// The interface selected now (none: no usable route).
     pub interface: Option<String>,
+    /// Whether the route selected now came from the routing daemon (else it
+    /// is the tunnel's kernel peer route, or another foreign route).
+    pub babel: bool,
     /// The peer at the other end of `interface`, when it is a planned link.
     pub via: Option<String>,
     /// Whether `via` is the destination itself (the direct tunnel).
@@ -53,6 +61,7 @@ impl fmt::Display for RouteEvent {
         let when = format!("{:02}:{:02}:{:02}.{ms:03}Z", s / 3600 % 24, s / 60 % 60, s % 60);
         let path = match (&self.interface, &self.via) {
             (None, _) => "unreachable".to_string(),
+            _ if !self.babel => "peer route only: no Babel route".to_string(),
             _ if self.direct => "direct".to_string(),
             (Some(_), Some(via)) if self.detour => format!("detour via {via}"),
             (Some(_), Some(via)) => format!("via {via}"),
@@ -61,14 +70,11 @@ impl fmt::Display for RouteEvent {
         if self.initial {
             write!(f, "{when} {} -> {}: {} ({path})", self.host, self.destination, name(&self.interface))
         } else {
-            write!(
-                f,
-                "{when} {} -> {}: {} => {} ({path})",
-                self.host,
-                self.destination,
-                name(&self.previous),
-                name(&self.interface)
-            )
+            let previous = match &self.previous {
+                Some(i) if !self.previous_babel => format!("{i} (peer route)"),
+                other => name(other),
+            };
+            write!(f, "{when} {} -> {}: {previous} => {} ({path})", self.host, self.destination, name(&self.interface))
         }
     }
 }
@@ -100,11 +106,20 @@ impl Table {
         }
     }
 
-    /// The interface of the lowest-metric route to `d`, if usable.
-    fn selected(&self, d: &Ipv6Addr) -> Option<String> {
+    /// The lowest-metric route to `d`, if usable.
+    fn selected(&self, d: &Ipv6Addr) -> Option<Selected> {
         let (_, best) = self.0.get(d)?.first_key_value()?;
-        (best.kind == "unicast").then(|| best.dev.clone()).flatten()
+        let interface = best.dev.clone().filter(|_| best.kind == "unicast")?;
+        Some(Selected { interface, babel: best.from_daemon() })
     }
+}
+
+/// A destination's selected route: its interface, and whether the routing
+/// daemon installed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Selected {
+    interface: String,
+    babel: bool,
 }
 
 /// One destination's reported and current selection.
@@ -112,8 +127,8 @@ impl Table {
 struct Destination {
     name: String,
     address: Ipv6Addr,
-    reported: Option<String>,
-    current: Option<String>,
+    reported: Option<Selected>,
+    current: Option<Selected>,
     since: Instant,
     since_unix_ms: u64,
 }
@@ -155,18 +170,23 @@ impl Watcher {
     }
 
     fn event(&self, d: &Destination, initial: bool) -> RouteEvent {
-        let via = d.current.as_ref().and_then(|i| self.links.get(i)).cloned();
-        let direct = via.as_deref() == Some(d.name.as_str());
+        let interface = d.current.as_ref().map(|s| s.interface.clone());
+        let babel = d.current.as_ref().is_some_and(|s| s.babel);
+        let via = interface.as_ref().and_then(|i| self.links.get(i)).cloned();
+        let direct = babel && via.as_deref() == Some(d.name.as_str());
         let planned_direct = self.links.values().any(|peer| *peer == d.name);
+        let previous = if initial { None } else { d.reported.as_ref() };
         RouteEvent {
             unix_ms: d.since_unix_ms,
             host: self.host.clone(),
             destination: d.name.clone(),
             initial,
-            previous: if initial { None } else { d.reported.clone() },
-            interface: d.current.clone(),
+            previous: previous.map(|s| s.interface.clone()),
+            previous_babel: previous.is_some_and(|s| s.babel),
+            detour: babel && !direct && planned_direct,
+            interface,
+            babel,
             direct,
-            detour: d.current.is_some() && !direct && planned_direct,
             via,
         }
     }
@@ -344,13 +364,39 @@ mod tests {
     }
 
     #[test]
+    fn the_tunnels_peer_route_is_no_babel_route_and_babels_return_is_a_change() {
+        // After a peer dies its Babel route goes; the kernel's /128 peer
+        // route of the tunnel (metric 1024, from networkd's Peer=) remains.
+        let plan = plan();
+        let (a, address, wg_a, ..) = two_links(&plan);
+        let peer_route = KernelRoute { protocol: "kernel".into(), ..route(&wg_a, 1024, "unicast") };
+        let t0 = Instant::now();
+        let table = Table::load(vec![(address, route(&wg_a, 128, "unicast")), (address, peer_route.clone())]);
+        let mut w = Watcher::new(&plan, table, t0, 0);
+        w.apply(vec![RouteChange::Removed(address, route(&wg_a, 128, "unicast"))], None, t0, 0);
+        let lost = w.settled(t0 + SETTLE);
+        assert_eq!(lost.len(), 1);
+        assert!(!lost[0].babel && !lost[0].direct, "{:?}", lost[0]);
+        assert_eq!(
+            lost[0].to_string(),
+            format!("00:00:00.000Z hastur -> {a}: {wg_a} => {wg_a} (peer route only: no Babel route)")
+        );
+        // The peer revives: Babel's route over the same interface is a change.
+        let t1 = t0 + Duration::from_secs(1);
+        w.apply(vec![RouteChange::Added(address, route(&wg_a, 128, "unicast"))], None, t1, 1000);
+        let back = w.settled(t1 + SETTLE);
+        assert_eq!(back.len(), 1, "the return of Babel's route is reported");
+        assert_eq!(back[0].to_string(), format!("00:00:01.000Z hastur -> {a}: {wg_a} (peer route) => {wg_a} (direct)"));
+    }
+
+    #[test]
     fn the_lowest_metric_wins_and_an_overrun_reloads() {
         let plan = plan();
         let (_, address, wg_a, _, wg_b) = two_links(&plan);
         let t0 = Instant::now();
         let table = Table::load(vec![(address, route(&wg_b, 64, "unicast")), (address, route(&wg_a, 32, "unicast"))]);
         let mut w = Watcher::new(&plan, table, t0, 0);
-        assert_eq!(w.table.selected(&address), Some(wg_a.clone()));
+        assert_eq!(w.table.selected(&address).map(|s| s.interface), Some(wg_a.clone()));
         let reload = Table::load(vec![(address, route(&wg_b, 64, "unicast"))]);
         w.apply(vec![RouteChange::Overrun], Some(reload), t0, 0);
         assert_eq!(w.settled(t0 + SETTLE)[0].interface, Some(wg_b));
