@@ -146,6 +146,38 @@ fn ports_table_matches_reference() {
 }
 
 #[test]
+fn check_warns_of_single_points_of_failure_and_forwarded_only_nodes() {
+    // home (NAT) and laptop (NAT, censored) have no link: only vps joins
+    // them, and laptop's only link is forwarded.
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("spof.toml");
+    let node = |name: &str, id: u32, key: &str, extra: &str| {
+        format!("[nodes.{name}]\nid = {id}\npublic_key = \"{key}\"\n{extra}\n")
+    };
+    let toml = node("vps", 0, "Qa1vemslfwos6UY8kn1c95LoOS5NtCcQ0YqSP46alDU=", "endpoints = [\"198.51.100.10\"]")
+        + &node("home", 1, "CeRNx11xOLO93e3vP6aUB8zrvSDCZbRhD5fMhDM7zFY=", "nat = true\nregion = \"home\"")
+        + &node(
+            "laptop",
+            2,
+            "uMJ9PmQmAynIDpZ8Q10e2dBoT+CvGGYIoA5rH5q48T0=",
+            "nat = true\ncensored = true\nregion = \"cg\"",
+        );
+    std::fs::write(&inventory, toml).unwrap();
+    let run = hortus(&["check", inventory.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "warnings only");
+    let out = text(&run.stdout);
+    assert!(out.contains("warning: `vps` is a single point of failure: without it `laptop` is cut off"), "{out}");
+    assert!(out.contains("warning: `laptop` is reachable only over forwarded links, through `vps`"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&hortus(&["check", "--json", inventory.to_str().unwrap()]).stdout).unwrap();
+    assert_eq!(json["single_points"], serde_json::json!([{"node": "vps", "cut_off": ["laptop"]}]));
+    assert_eq!(json["forwarded_only"], serde_json::json!([{"node": "laptop", "through": ["vps"]}]));
+    // The six-node example has neither.
+    let six = text(&hortus(&["check", example().to_str().unwrap()]).stdout);
+    assert!(!six.contains("single point") && !six.contains("only over forwarded"), "{six}");
+}
+
+#[test]
 fn ports_for_one_host_list_what_its_firewall_must_let_in() {
     let inventory = example();
     let run = hortus(&["ports", inventory.to_str().unwrap(), "--host", "hastur"]);

@@ -17,7 +17,8 @@ use svg::FramedSvg;
 mod svg;
 
 /// What the marks mean.
-const LEGEND: &str = "solid: direct link, dashed: forwarded link\\nred border: censored node";
+const LEGEND: &str =
+    "solid: direct link, dashed: forwarded link\\nred border: censored node\\nthick border: single point of failure, or forwarded links only";
 /// What the status marks mean.
 const STATUS_LEGEND: &str = "green: up, red: DOWN, orange: route detoured, gray: no report";
 
@@ -31,6 +32,10 @@ struct NodeMark {
     region: String,
     nat: bool,
     censored: bool,
+    /// Its loss would split the mesh ([`Plan::single_points`]).
+    single_point: bool,
+    /// Every link of it is forwarded ([`Plan::forwarded_only`]).
+    forwarded_only: bool,
 }
 
 /// What the status reports say about a link.
@@ -67,6 +72,8 @@ pub struct Picture {
 impl Picture {
     /// The picture of `plan`, with `status` reports overlaid when given.
     pub fn new(plan: &Plan, status: &[HostStatus]) -> Picture {
+        let single: Vec<String> = plan.single_points().into_iter().map(|p| p.node).collect();
+        let forwarded: Vec<String> = plan.forwarded_only().into_iter().map(|f| f.node).collect();
         let mut nodes: Vec<NodeMark> = plan
             .nodes
             .iter()
@@ -75,6 +82,8 @@ impl Picture {
                 region: n.region.clone(),
                 nat: n.nat,
                 censored: n.censored,
+                single_point: single.contains(name),
+                forwarded_only: forwarded.contains(name),
             })
             .collect();
         nodes.sort_by_key(|n| plan.nodes[&n.name].id);
@@ -158,6 +167,12 @@ impl Picture {
                 if n.censored {
                     marks.push("censored");
                 }
+                if n.single_point {
+                    marks.push("single point of failure");
+                }
+                if n.forwarded_only {
+                    marks.push("forwarded links only");
+                }
                 let mut label = n.name.clone();
                 if !n.region.is_empty() {
                     let _ = write!(label, "\\n[{}]", n.region);
@@ -166,9 +181,10 @@ impl Picture {
                     let _ = write!(label, "\\n{}", marks.join(", "));
                 }
                 let border = if n.censored { "red" } else { "black" };
+                let weight = if n.single_point || n.forwarded_only { ", penwidth=3" } else { "" };
                 let _ = writeln!(
                     out,
-                    "{indent}\"{}\" [label=\"{label}\", style=filled, fillcolor=\"{}\", color=\"{border}\"];",
+                    "{indent}\"{}\" [label=\"{label}\", style=filled, fillcolor=\"{}\", color=\"{border}\"{weight}];",
                     n.name,
                     colours[n.region.as_str()]
                 );
@@ -263,6 +279,36 @@ mod tests {
         for _ in 0..30 {
             assert!(picture.svg().unwrap() == first, "SVG differs between runs");
         }
+    }
+
+    #[test]
+    fn marks_single_points_of_failure_and_forwarded_only_nodes() {
+        // home (NAT) and laptop (NAT, censored) hang on vps alone.
+        let text = r#"
+            [nodes.vps]
+            id = 0
+            public_key = "Qa1vemslfwos6UY8kn1c95LoOS5NtCcQ0YqSP46alDU="
+            endpoints = ["198.51.100.10"]
+            [nodes.home]
+            id = 1
+            public_key = "CeRNx11xOLO93e3vP6aUB8zrvSDCZbRhD5fMhDM7zFY="
+            nat = true
+            region = "home"
+            [nodes.laptop]
+            id = 2
+            public_key = "uMJ9PmQmAynIDpZ8Q10e2dBoT+CvGGYIoA5rH5q48T0="
+            nat = true
+            censored = true
+            region = "cg"
+        "#;
+        let plan = hortus_core::build_plan(&hortus_core::Inventory::from_toml_str(text).unwrap()).unwrap();
+        let dot = Picture::new(&plan, &[]).dot();
+        assert!(dot.contains("\"vps\" [label=\"vps\\n[default]\\nsingle point of failure\""), "{dot}");
+        assert!(dot.contains("forwarded links only\", style=filled"), "{dot}");
+        assert_eq!(dot.matches("penwidth=3]").count(), 2, "{dot}");
+        assert!(Picture::new(&plan, &[]).svg().is_ok());
+        let six = Picture::new(&six_nodes(), &[]).dot();
+        assert!(!six.contains("single point of failure\"") && !six.contains("penwidth=3]"), "{six}");
     }
 
     #[test]

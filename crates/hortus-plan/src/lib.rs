@@ -18,6 +18,7 @@
 pub mod endpoint;
 pub mod exit;
 pub mod forwarder;
+pub mod fragility;
 mod load;
 pub mod mesh;
 pub mod node;
@@ -26,6 +27,7 @@ pub mod prefix;
 pub use endpoint::{Dial, Family, Host};
 pub use exit::{DefaultRoute, IpFamily, PolicyRouting, PolicyRule, MAIN_TABLE};
 pub use forwarder::{Forwarder, NatRule, Transport, Tun};
+pub use fragility::{ForwardedOnly, SinglePoint};
 pub use load::{LoadError, PlanFile};
 pub use mesh::{BabelSettings, KernelMetrics, Mesh, PortScheme, RoutingDaemon};
 pub use node::{

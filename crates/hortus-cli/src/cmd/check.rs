@@ -1,4 +1,6 @@
-//! `hortus check INVENTORY [--json]`
+//! `hortus check INVENTORY [--json]`: problems (exit 1), or the plan's
+//! outline with its warnings, single points of failure and nodes reachable
+//! only over forwarded links (exit 0).
 
 use crate::files::{read_inventory, shown};
 use crate::output::{outln, write_stdout};
@@ -36,6 +38,22 @@ struct Report<'a> {
     skipped: Vec<Skipped>,
     /// The plan's warnings.
     warnings: &'a [String],
+    /// Nodes whose loss splits the mesh, with the nodes it would cut off.
+    single_points: Vec<SinglePoint>,
+    /// Nodes all of whose links are forwarded, with the peers carrying them.
+    forwarded_only: Vec<ForwardedOnly>,
+}
+
+#[derive(Serialize)]
+struct SinglePoint {
+    node: String,
+    cut_off: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ForwardedOnly {
+    node: String,
+    through: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -77,6 +95,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .collect()
         }),
         warnings: plan.as_ref().map_or(&[], |p| &p.warnings),
+        single_points: plan.as_ref().map_or_else(Vec::new, |p| {
+            p.single_points().into_iter().map(|s| SinglePoint { node: s.node, cut_off: s.cut_off }).collect()
+        }),
+        forwarded_only: plan.as_ref().map_or_else(Vec::new, |p| {
+            p.forwarded_only().into_iter().map(|f| ForwardedOnly { node: f.node, through: f.through }).collect()
+        }),
     };
     let mut text = serde_json::to_string_pretty(&report)?;
     text.push('\n');
@@ -92,10 +116,35 @@ fn summary(plan: &Plan) -> Result<ExitCode> {
     for warning in &plan.warnings {
         outln!("warning: {warning}")?;
     }
+    for point in plan.single_points() {
+        outln!(
+            "warning: `{}` is a single point of failure: without it {} {} cut off from the rest of the mesh",
+            point.node,
+            quoted(&point.cut_off),
+            if point.cut_off.len() == 1 { "is" } else { "are" }
+        )?;
+    }
+    for node in plan.forwarded_only() {
+        outln!(
+            "warning: `{}` is reachable only over forwarded links, through {}'s forwarder servers",
+            node.node,
+            quoted(&node.through)
+        )?;
+    }
     let skipped = plan.skipped_pairs();
     for skip in &skipped {
         outln!("skipped: {}–{}: {}", skip.nodes[0], skip.nodes[1], skip.reason)?;
     }
     outln!("ok: {} nodes, {} links, {} pairs skipped", plan.nodes.len(), links(plan), skipped.len())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `a`, `b` and `c`, each in backquotes.
+fn quoted(names: &[String]) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
