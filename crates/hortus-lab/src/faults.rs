@@ -25,9 +25,10 @@ use crate::error::{LabError, Result};
 use crate::exec::{ip, nft};
 use crate::lab::{delete_kernel_interfaces, Lab};
 use crate::network::{LOSS_CHAIN, TABLE};
-use crate::state::{Cut, CutMode};
+use crate::state::{Cut, CutMode, LabEvent};
 use crate::underlay::UPLINK;
 use hortus_plan::Path;
+use hortus_status::watch::unix_ms;
 use std::time::Duration;
 
 impl Lab {
@@ -48,6 +49,7 @@ impl Lab {
             }
         }
         self.state.cuts.push(Cut { node: a.into(), peer: b.into(), mode });
+        self.record_event(format!("cut {a} {b}"));
         self.save()
     }
 
@@ -65,6 +67,7 @@ impl Lab {
             CutMode::InterfaceDown => self.link_up(&cut.node, &link)?,
         }
         self.state.cuts.remove(index);
+        self.record_event(format!("heal {a} {b}"));
         self.save()
     }
 
@@ -83,6 +86,7 @@ impl Lab {
         delete_kernel_interfaces(self, name)?;
         ip(&self.state.node_ns(name), &["link", "set", UPLINK, "down"])?;
         self.state.killed.insert(name.into());
+        self.record_event(format!("kill {name}"));
         self.save()?;
         if stuck.is_empty() {
             Ok(())
@@ -122,6 +126,7 @@ impl Lab {
         }
         self.start_daemon(name)?;
         self.state.killed.remove(name);
+        self.record_event(format!("revive {name}"));
         self.save()?;
         std::thread::sleep(Duration::from_millis(300));
         self.check_daemon_running(name)
@@ -145,7 +150,13 @@ impl Lab {
                 self.state.loss.insert(name.clone(), percent);
             }
         }
+        self.record_event(format!("loss {percent} {}", nodes.join(" ")));
         self.save()
+    }
+
+    /// Records `what` as the lab's last event, now.
+    fn record_event(&mut self, what: String) {
+        self.state.last_event = Some(LabEvent { what, unix_ms: unix_ms() });
     }
 
     fn find_cut(&self, a: &str, b: &str) -> Option<usize> {

@@ -107,6 +107,7 @@ impl Lab {
             killed: BTreeSet::new(),
             loss: BTreeMap::new(),
             daemons_started_unix_ms: None,
+            last_event: None,
         };
         dir.save(&state)?;
         let mut lab = Lab { dir, state, plan: lab_plan.plan.clone() };

@@ -143,6 +143,13 @@ impl Lab {
         Duration::from_millis(unix_ms().saturating_sub(started))
     }
 
+    /// The last fault or repair and the time since it, if there was one
+    /// (what `lab wait` counts from after `up`).
+    pub fn since_last_event(&self) -> Option<(String, Duration)> {
+        let event = self.state.last_event.as_ref()?;
+        Some((event.what.clone(), Duration::from_millis(unix_ms().saturating_sub(event.unix_ms))))
+    }
+
     /// Waits until [`Lab::connectivity`] is full; returns how long it took.
     pub fn wait_connected(&self, timeout: Duration) -> Result<Duration> {
         let start = Instant::now();

@@ -86,6 +86,19 @@ pub struct LabState {
     pub loss: BTreeMap<String, u8>,
     /// When the routing daemons were started (Unix milliseconds).
     pub daemons_started_unix_ms: Option<u64>,
+    /// The last fault or repair (`cut`, `heal`, `kill`, `revive`, `loss`),
+    /// which `lab wait` counts from.
+    #[serde(default)]
+    pub last_event: Option<LabEvent>,
+}
+
+/// A fault or repair applied to the lab, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabEvent {
+    /// The command, e.g. `kill n1`.
+    pub what: String,
+    /// When it was applied, Unix milliseconds.
+    pub unix_ms: u64,
 }
 
 impl LabState {
@@ -214,6 +227,7 @@ mod tests {
             killed: BTreeSet::from(["c".to_string()]),
             loss: BTreeMap::from([("a".to_string(), 2)]),
             daemons_started_unix_ms: Some(1),
+            last_event: None,
         };
         dir.save(&state).unwrap();
         assert_eq!(dir.load().unwrap(), state);

@@ -148,6 +148,9 @@ fn exits_end_to_end(daemon: RoutingDaemon, prefix: &str) {
     eprintln!("{daemon:?}: {first} killed; u leaves through {other} after {:.1?}", killed.elapsed());
     lab.revive(&first).expect("revive");
     lab.wait_connected(Duration::from_secs(90)).expect("connectivity after revive");
+    // `lab wait` counts from the last event, not from `up`.
+    let (what, since) = lab.since_last_event().expect("an event");
+    assert!(what == format!("revive {first}") && since < lab.since_daemons_started(), "{what} {since:?}");
 
     // Cut u off both exits: its Internet traffic goes through m.
     for exit in ["x0", "x1"] {

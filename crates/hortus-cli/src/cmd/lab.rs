@@ -183,11 +183,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let timeout = Duration::try_from_secs_f64(timeout).context("--timeout must be a non-negative number")?;
             let lab = open()?;
             let waited = lab.wait_connected(timeout)?;
-            outln!(
-                "full connectivity after waiting {:.2} s ({:.2} s since the daemons started)",
-                waited.as_secs_f64(),
-                lab.since_daemons_started().as_secs_f64()
-            )?;
+            let since = match lab.since_last_event() {
+                Some((what, since)) => format!("{:.2} s since the last event, `{what}`", since.as_secs_f64()),
+                None => format!("{:.2} s since the daemons started", lab.since_daemons_started().as_secs_f64()),
+            };
+            outln!("full connectivity after waiting {:.2} s ({since})", waited.as_secs_f64())?;
         }
         LabCommand::Ping { a, b, count, interval, json } => {
             let r = open()?.ping(&a, &b, count, interval)?;
