@@ -59,20 +59,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// inbound ports per protocol.
 pub fn host_ports(plan: &HostPlan) -> Vec<String> {
     let node = &plan.node;
-    let mut inbound = vec![];
+    let firewall = &node.firewall;
+    let peer = |port: &u16| node.links.iter().find(|l| l.port == *port).map_or("?", |l| l.peer.as_str());
+    // What the plan's firewall opens, with the peer of the link on that port.
+    let mut inbound: Vec<(&str, u16, String)> = vec![];
+    for port in &firewall.udp_ports {
+        let why = "WireGuard (the pair port; the peer dials)";
+        inbound.push(("udp", *port, format!("in  udp {port} from {}: {why}", peer(port))));
+    }
+    for port in &firewall.tcp_ports {
+        inbound.push((
+            "tcp",
+            *port,
+            format!("in  tcp {port} from {}: phantun server of the forwarded link", peer(port)),
+        ));
+    }
+    for port in &firewall.external_forwarder_ports {
+        let why = "your forwarder's server (forwarder = \"none\")";
+        inbound.push(("(your forwarder's protocol)", *port, format!("in  ? {port} from {}: {why}", peer(port))));
+    }
+    inbound.sort_by_key(|(_, port, _)| *port);
     let mut outbound = vec![];
     for link in &node.links {
         match (&link.forwarder, link.path) {
-            (Some(Forwarder::Server { transport: Transport::Phantun, .. }), _) => inbound.push((
-                "tcp",
-                link.port,
-                format!("in  tcp {} from {}: phantun server of the forwarded link", link.port, link.peer),
-            )),
-            (Some(Forwarder::Server { transport: Transport::External, .. }), _) => inbound.push((
-                "(your forwarder's protocol)",
-                link.port,
-                format!("in  ? {} from {}: your forwarder's server (forwarder = \"none\")", link.port, link.peer),
-            )),
             (Some(Forwarder::Client { transport, remote, .. }), _) => {
                 let proto = if *transport == Transport::Phantun { "tcp" } else { "?" };
                 outbound.push(format!(
@@ -83,20 +92,15 @@ pub fn host_ports(plan: &HostPlan) -> Vec<String> {
                     transport.name()
                 ));
             }
-            (None, Path::Direct) if link.listen => inbound.push((
-                "udp",
-                link.port,
-                format!("in  udp {} from {}: WireGuard (the pair port; the peer dials)", link.port, link.peer),
-            )),
-            (None, _) => {}
-        }
-        if link.path == Path::Direct {
-            if let Some(endpoint) = link.endpoint() {
-                outbound.push(format!(
-                    "out udp {} to {} {}: WireGuard (this node dials)",
-                    link.port, link.peer, endpoint.host
-                ));
+            (None, Path::Direct) => {
+                if let Some(endpoint) = link.endpoint() {
+                    outbound.push(format!(
+                        "out udp {} to {} {}: WireGuard (this node dials)",
+                        link.port, link.peer, endpoint.host
+                    ));
+                }
             }
+            _ => {}
         }
     }
     let mut lines = vec![if inbound.is_empty() {
