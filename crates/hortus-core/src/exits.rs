@@ -22,7 +22,7 @@ use hortus_plan::{
     PolicyRouting, PolicyRule, MAIN_TABLE,
 };
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The kernel table of the mesh's default routes. babeld 1.12 installs
 /// into tables up to 255 only (a larger id is accepted and silently
@@ -44,10 +44,7 @@ pub const PRIORITY_OWN: u32 = 32_730;
 
 /// Both default routes, IPv6 first.
 fn defaults() -> [IpPrefix; 2] {
-    [
-        IpPrefix::V6(Ipv6Prefix { addr: Ipv6Addr::UNSPECIFIED, len: 0 }),
-        IpPrefix::V4(Ipv4Prefix { addr: Ipv4Addr::UNSPECIFIED, len: 0 }),
-    ]
+    [IpPrefix::V6(Ipv6Prefix::DEFAULT), IpPrefix::V4(Ipv4Prefix::DEFAULT)]
 }
 
 /// What `r` does with the default routes, given the exits' router ids.
@@ -186,9 +183,7 @@ fn family(address: IpAddr) -> IpFamily {
     }
 }
 
+/// `address` as a /32 or /128.
 fn host_prefix(address: IpAddr) -> IpPrefix {
-    match address {
-        IpAddr::V4(addr) => IpPrefix::V4(Ipv4Prefix { addr, len: 32 }),
-        IpAddr::V6(addr) => IpPrefix::V6(Ipv6Prefix { addr, len: 128 }),
-    }
+    IpPrefix::of(address, if address.is_ipv4() { 32 } else { 128 })
 }

@@ -7,7 +7,7 @@
 use crate::links::links;
 use crate::netlink;
 use crate::HostError;
-use hortus_plan::{IpPrefix, Ipv4Prefix, Ipv6Prefix};
+use hortus_plan::IpPrefix;
 use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType, RouteVia,
@@ -113,9 +113,10 @@ pub fn prefix_routes(wanted: &[(IpPrefix, u32)]) -> Result<BTreeMap<(IpPrefix, u
 /// A route of either family, decoded with its prefix.
 fn prefix_route(route: &RouteMessage, names: &Names) -> Option<(IpPrefix, KernelRoute)> {
     let len = route.header.destination_prefix_length;
+    // A default route has no destination attribute.
     let mut prefix = match route.header.address_family {
-        AddressFamily::Inet => IpPrefix::V4(Ipv4Prefix { addr: Ipv4Addr::UNSPECIFIED, len }),
-        AddressFamily::Inet6 => IpPrefix::V6(Ipv6Prefix { addr: Ipv6Addr::UNSPECIFIED, len }),
+        AddressFamily::Inet => IpPrefix::of(Ipv4Addr::UNSPECIFIED.into(), len),
+        AddressFamily::Inet6 => IpPrefix::of(Ipv6Addr::UNSPECIFIED.into(), len),
         _ => return None,
     };
     let mut out = KernelRoute {
@@ -127,12 +128,8 @@ fn prefix_route(route: &RouteMessage, names: &Names) -> Option<(IpPrefix, Kernel
     };
     for attribute in &route.attributes {
         match attribute {
-            RouteAttribute::Destination(RouteAddress::Inet(addr)) => {
-                prefix = IpPrefix::V4(Ipv4Prefix { addr: *addr, len })
-            }
-            RouteAttribute::Destination(RouteAddress::Inet6(addr)) => {
-                prefix = IpPrefix::V6(Ipv6Prefix { addr: *addr, len })
-            }
+            RouteAttribute::Destination(RouteAddress::Inet(addr)) => prefix = IpPrefix::of((*addr).into(), len),
+            RouteAttribute::Destination(RouteAddress::Inet6(addr)) => prefix = IpPrefix::of((*addr).into(), len),
             RouteAttribute::Gateway(RouteAddress::Inet6(a)) | RouteAttribute::Via(RouteVia::Inet6(a)) => {
                 out.gateway = Some(*a)
             }

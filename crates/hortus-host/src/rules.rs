@@ -3,10 +3,9 @@
 
 use crate::netlink;
 use crate::HostError;
-use hortus_plan::{IpFamily, IpPrefix, Ipv4Prefix, Ipv6Prefix, PolicyRule};
+use hortus_plan::{IpFamily, IpPrefix, PolicyRule};
 use netlink_packet_route::rule::{RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use std::net::IpAddr;
 
 /// The planned rules the kernel does not have, as `ip rule` would show them.
 pub fn missing_rules(planned: &[PolicyRule]) -> Result<Vec<String>, HostError> {
@@ -45,10 +44,6 @@ fn decode(message: &RuleMessage) -> Option<PolicyRule> {
         from: None,
         to: None,
     };
-    let prefix = |address: &IpAddr, len: u8| match address {
-        IpAddr::V4(addr) => IpPrefix::V4(Ipv4Prefix { addr: *addr, len }),
-        IpAddr::V6(addr) => IpPrefix::V6(Ipv6Prefix { addr: *addr, len }),
-    };
     for attribute in &message.attributes {
         match attribute {
             RuleAttribute::Priority(p) => rule.priority = *p,
@@ -57,8 +52,8 @@ fn decode(message: &RuleMessage) -> Option<PolicyRule> {
             RuleAttribute::SuppressPrefixLen(len) => rule.suppress_prefix_length = u8::try_from(*len).ok(),
             RuleAttribute::FwMark(mark) => rule.fwmark = Some(*mark),
             RuleAttribute::Iifname(name) => rule.input_interface = Some(name.clone()),
-            RuleAttribute::Source(a) => rule.from = Some(prefix(a, message.header.src_len)),
-            RuleAttribute::Destination(a) => rule.to = Some(prefix(a, message.header.dst_len)),
+            RuleAttribute::Source(a) => rule.from = Some(IpPrefix::of(*a, message.header.src_len)),
+            RuleAttribute::Destination(a) => rule.to = Some(IpPrefix::of(*a, message.header.dst_len)),
             _ => {}
         }
     }

@@ -184,7 +184,26 @@ impl<'de> Deserialize<'de> for IpPrefix {
     }
 }
 
+impl Ipv6Prefix {
+    /// The default route, `::/0`.
+    pub const DEFAULT: Ipv6Prefix = Ipv6Prefix { addr: Ipv6Addr::UNSPECIFIED, len: 0 };
+}
+
+impl Ipv4Prefix {
+    /// The default route, `0.0.0.0/0`.
+    pub const DEFAULT: Ipv4Prefix = Ipv4Prefix { addr: Ipv4Addr::UNSPECIFIED, len: 0 };
+}
+
 impl IpPrefix {
+    /// `addr/len` in `addr`'s family, taken as it is (no host-bit check:
+    /// for host prefixes and what the kernel reports).
+    pub fn of(addr: std::net::IpAddr, len: u8) -> IpPrefix {
+        match addr {
+            std::net::IpAddr::V4(addr) => IpPrefix::V4(Ipv4Prefix { addr, len }),
+            std::net::IpAddr::V6(addr) => IpPrefix::V6(Ipv6Prefix { addr, len }),
+        }
+    }
+
     /// Whether this is an IPv4 prefix.
     pub fn is_ipv4(&self) -> bool {
         matches!(self, IpPrefix::V4(_))

@@ -185,14 +185,14 @@ trait Prefix: Display + Sized {
 }
 
 impl Prefix for hortus_plan::Ipv4Prefix {
-    const DEFAULT: Self = hortus_plan::Ipv4Prefix { addr: std::net::Ipv4Addr::UNSPECIFIED, len: 0 };
+    const DEFAULT: Self = hortus_plan::Ipv4Prefix::DEFAULT;
     fn len(&self) -> u8 {
         self.len
     }
 }
 
 impl Prefix for hortus_plan::Ipv6Prefix {
-    const DEFAULT: Self = hortus_plan::Ipv6Prefix { addr: std::net::Ipv6Addr::UNSPECIFIED, len: 0 };
+    const DEFAULT: Self = hortus_plan::Ipv6Prefix::DEFAULT;
     fn len(&self) -> u8 {
         self.len
     }

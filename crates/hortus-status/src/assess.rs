@@ -7,7 +7,6 @@ use hortus_plan::{
     DefaultRoute, FamilyRoutes, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, NodePlan, Path, RoutingDaemon, MAIN_TABLE,
 };
 use serde::{Deserialize, Serialize};
-use std::net::Ipv4Addr;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
@@ -94,15 +93,9 @@ impl PlanView {
         let destinations = peers.into_iter().map(|(_, name, address)| (name.clone(), address)).collect();
         let using = plan.node.policy_routing.as_ref().is_some_and(|p| p.wireguard_mark.is_some());
         let routes = &plan.node.routes;
-        let mut prefixes = family_prefixes(
-            &routes.ipv6,
-            IpPrefix::V6,
-            IpPrefix::V6(Ipv6Prefix { addr: Ipv6Addr::UNSPECIFIED, len: 0 }),
-            using,
-        );
+        let mut prefixes = family_prefixes(&routes.ipv6, IpPrefix::V6, IpPrefix::V6(Ipv6Prefix::DEFAULT), using);
         if let Some(v4) = &routes.ipv4 {
-            let default = IpPrefix::V4(Ipv4Prefix { addr: Ipv4Addr::UNSPECIFIED, len: 0 });
-            prefixes.extend(family_prefixes(v4, IpPrefix::V4, default, using));
+            prefixes.extend(family_prefixes(v4, IpPrefix::V4, IpPrefix::V4(Ipv4Prefix::DEFAULT), using));
         }
         PlanView {
             prefixes,
