@@ -73,7 +73,11 @@ command -v python3 >/dev/null || missing "python3 is not installed"
 if [ -z "${NIX_CONFIG:-}" ] && ! getent group nixbld >/dev/null 2>&1; then
     export NIX_CONFIG="build-users-group ="
 fi
-nix_flags=(--extra-experimental-features 'nix-command flakes')
+# No evaluation cache: CI once saw `attribute 'packages.x86_64-linux.lib' is
+# unexpectedly missing` for an attribute the flake has (a stale/inconsistent
+# eval-cache row, cf. garnix-io/issues#36); the checks are about the flake's
+# outputs, not Nix's cache.
+nix_flags=(--extra-experimental-features 'nix-command flakes' --option eval-cache false)
 # Import from derivation, offline, with the host's /bin/sh and binary
 # (`nix eval` is always read-write; nix-instantiate --eval needs the flag).
 build_flags=(--option substituters '' --option sandbox false)
