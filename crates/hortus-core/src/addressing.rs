@@ -2,7 +2,7 @@
 //! endpoints, derived or parsed from the inventory.
 
 use crate::hash::fnv1a64;
-use hortus_plan::{Family, Host};
+use hortus_plan::Host;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The link-local derived from a public key: `fe80::` + 64 bits of a stable
@@ -53,15 +53,6 @@ pub fn parse_endpoint(text: &str) -> Result<Host, String> {
     Ok(Host::Dns(text.to_string()))
 }
 
-/// Bytes of outer headers WireGuard adds over an underlay of `family`: 60
-/// for IPv4, 80 for IPv6 and for DNS names (which may resolve to IPv6).
-pub fn underlay_overhead(family: Family) -> u32 {
-    match family {
-        Family::Ipv4 => 60,
-        Family::Ipv6 | Family::Dns => 80,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,7 +61,7 @@ mod tests {
     fn endpoints() {
         assert_eq!(parse_endpoint("192.0.2.1").unwrap().with_port(7).socket(), "192.0.2.1:7");
         assert_eq!(parse_endpoint("2001:db8::1").unwrap().with_port(7).socket(), "[2001:db8::1]:7");
-        assert_eq!(underlay_overhead(parse_endpoint("[2001:db8::1]").unwrap().family()), 80);
+        assert_eq!(parse_endpoint("[2001:db8::1]").unwrap().with_port(7).socket(), "[2001:db8::1]:7");
         assert_eq!(parse_endpoint("a.example.org").unwrap().with_port(7).socket(), "a.example.org:7");
         assert!(parse_endpoint("a.example.org:51820").is_err());
         assert!(parse_endpoint("bad_name").is_err());

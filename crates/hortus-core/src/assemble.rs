@@ -15,8 +15,8 @@ use crate::validate::{self, pair::host_links, pair::islands, pair::split_mesh};
 use crate::warnings;
 use crate::Error;
 use hortus_plan::{
-    FamilyRoutes, Firewall, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, Learned, Link, Mesh, NodePlan, Path, Plan,
-    ReversePath, Routes, SkippedPeer, PLAN_VERSION,
+    FamilyRoutes, Firewall, Host, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, Learned, Link, Mesh, NodePlan, Path,
+    Plan, ReversePath, Routes, SkippedPeer, PLAN_VERSION,
 };
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -114,6 +114,7 @@ fn mesh_plan(input: &MeshSettings) -> Mesh {
         forwarder_ipv6_prefix: input.forwarder_ipv6_prefix,
         routing: input.routing,
         babel: input.babel.clone(),
+        endpoints: input.endpoints.clone(),
         kernel_metrics: KERNEL_METRICS,
     }
 }
@@ -181,6 +182,9 @@ fn node_plan(mesh: &Mesh, r: &Resolved, origins: &Origins, nodes: usize) -> Node
         nat: r.node.nat,
         censored: r.node.censored,
         endpoints: r.endpoints.clone(),
+        lan_endpoints: r.lan_endpoints.clone(),
+        underlay: r.underlay,
+        switches_endpoints: false,
         anchor_addresses: anchor_addresses(r),
         routes: routes(mesh, r, origins),
         firewall: Firewall {
@@ -254,6 +258,9 @@ fn finish(mesh: &Mesh, r: &Resolved, node: &mut NodePlan) {
     node.nat_rules = forwarders().filter_map(forwarder::nat_rule).chain(exits::nat_rules(r)).collect();
     node.policy_routing = exits::policy_routing(r, node);
     node.sysctl = sysctl(node);
+    node.switches_endpoints = node.links.iter().any(|l| {
+        l.path == Path::Direct && (l.endpoints.len() > 1 || l.endpoints.iter().any(|d| matches!(d.host, Host::Dns(_))))
+    });
 }
 
 /// The kernel settings of a mesh router: IPv6 forwarding (Babel routes

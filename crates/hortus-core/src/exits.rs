@@ -106,13 +106,13 @@ pub(crate) fn policy_routing(r: &Resolved, node: &NodePlan) -> Option<PolicyRout
         for address in own {
             rules.push(PolicyRule {
                 from: Some(host_prefix(address)),
-                ..rule(PRIORITY_UNDERLAY, family(address), MAIN_TABLE)
+                ..rule(PRIORITY_UNDERLAY, IpFamily::of(address), MAIN_TABLE)
             });
         }
         for address in peer_endpoints(node) {
             rules.push(PolicyRule {
                 to: Some(host_prefix(address)),
-                ..rule(PRIORITY_UNDERLAY, family(address), MAIN_TABLE)
+                ..rule(PRIORITY_UNDERLAY, IpFamily::of(address), MAIN_TABLE)
             });
         }
         for tun in node.links.iter().filter_map(|l| l.forwarder.as_ref().and_then(Forwarder::tun)) {
@@ -172,14 +172,6 @@ fn ip(host: &Host) -> Option<IpAddr> {
     match host {
         Host::Ip(a) => Some(*a),
         Host::Dns(_) => None,
-    }
-}
-
-fn family(address: IpAddr) -> IpFamily {
-    if address.is_ipv4() {
-        IpFamily::Ipv4
-    } else {
-        IpFamily::Ipv6
     }
 }
 

@@ -3,7 +3,7 @@
 //! refused so a typo never silently falls back to a default.
 
 use crate::Error;
-pub use hortus_plan::{BabelSettings, PortScheme, RoutingDaemon, Transport};
+pub use hortus_plan::{BabelSettings, EndpointSettings, PortScheme, RoutingDaemon, Transport, Underlay};
 use hortus_plan::{Ipv4Prefix, Ipv6Prefix};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -58,6 +58,8 @@ pub struct MeshSettings {
     pub routing: RoutingDaemon,
     /// Babel timers and costs.
     pub babel: BabelSettings,
+    /// Endpoint order (`prefer`) and switching (`switch_after_s`).
+    pub endpoints: EndpointSettings,
 }
 
 impl Default for MeshSettings {
@@ -77,6 +79,7 @@ impl Default for MeshSettings {
             forwarder_ipv6_prefix: "fcc8::/64".parse().expect("valid default prefix"),
             routing: RoutingDaemon::Bird,
             babel: BabelSettings::default(),
+            endpoints: EndpointSettings::default(),
         }
     }
 }
@@ -92,6 +95,15 @@ pub struct Node {
     /// Public addresses peers can dial: IPv4, IPv6 or DNS names, without port.
     #[serde(default)]
     pub endpoints: Vec<String>,
+    /// LAN addresses only peers of its region dial, before `endpoints`
+    /// (two machines at home need no hairpin NAT through their router).
+    #[serde(default)]
+    pub lan_endpoints: Vec<String>,
+    /// The underlay families it can send from; by default the families of
+    /// its literal endpoints when it has only literals, `dual` when it has a
+    /// DNS name, `ipv4` when it has none.
+    #[serde(default)]
+    pub underlay: Option<Underlay>,
     /// Behind NAT: accepts no inbound connection from outside its region.
     #[serde(default)]
     pub nat: bool,
@@ -255,7 +267,9 @@ const MESH_FIELDS: &[&str] = &[
     "forwarder_ipv6_prefix",
     "routing",
     "babel",
+    "endpoints",
 ];
+const ENDPOINT_FIELDS: &[&str] = &["prefer", "switch_after_s"];
 const BABEL_FIELDS: &[&str] = &[
     "hello_interval_ms",
     "update_interval_ms",
@@ -270,6 +284,8 @@ const NODE_FIELDS: &[&str] = &[
     "id",
     "public_key",
     "endpoints",
+    "lan_endpoints",
+    "underlay",
     "nat",
     "censored",
     "region",
@@ -308,6 +324,9 @@ fn unknown_fields(value: &serde_json::Value) -> Vec<String> {
         extra(mesh, MESH_FIELDS, "mesh.", &mut out);
         if let Some(babel) = mesh.get("babel") {
             extra(babel, BABEL_FIELDS, "mesh.babel.", &mut out);
+        }
+        if let Some(endpoints) = mesh.get("endpoints") {
+            extra(endpoints, ENDPOINT_FIELDS, "mesh.endpoints.", &mut out);
         }
     }
     if let Some(nodes) = value.get("nodes").and_then(|n| n.as_object()) {
@@ -375,6 +394,7 @@ mod tests {
         let mesh = MeshSettings::default();
         assert_eq!(keys(serde_json::to_value(&mesh).unwrap()), sorted(MESH_FIELDS));
         assert_eq!(keys(serde_json::to_value(&mesh.babel).unwrap()), sorted(BABEL_FIELDS));
+        assert_eq!(keys(serde_json::to_value(&mesh.endpoints).unwrap()), sorted(ENDPOINT_FIELDS));
         let inventory = Inventory::from_toml_str("[nodes.a]\nid = 0\npublic_key = \"k\"").unwrap();
         assert_eq!(keys(serde_json::to_value(&inventory).unwrap()), sorted(TOP_FIELDS));
         assert_eq!(keys(serde_json::to_value(&inventory.nodes["a"]).unwrap()), sorted(NODE_FIELDS));

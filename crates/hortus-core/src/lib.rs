@@ -34,6 +34,7 @@
 
 pub mod addressing;
 mod assemble;
+mod candidates;
 pub mod error;
 pub mod excerpt;
 mod exits;

@@ -2,7 +2,7 @@
 //! both ends, or a skip with its reason), through one pair loop that serves
 //! the whole plan and a single host's view alike.
 
-use crate::addressing::underlay_overhead;
+use crate::candidates::{candidates, dial_overhead};
 use crate::forwarder::{self, tun_for};
 use crate::ifname::interface_name;
 use crate::interfaces::link_addresses;
@@ -12,7 +12,7 @@ use crate::ports::pair_port;
 use crate::resolve::Resolved;
 use crate::validate::pair as rules;
 use crate::Problem;
-use hortus_plan::{Link, Mesh, Path, SkipReason};
+use hortus_plan::{Host, Link, Mesh, Path, SkipReason};
 
 /// Which pairs to decide.
 #[derive(Debug, Clone, Copy)]
@@ -61,9 +61,9 @@ pub(crate) fn each(
     }
 }
 
-/// The policy's view of a node.
-pub(crate) fn side<'a>(r: &Resolved<'a>) -> Side<'a> {
-    Side { nat: r.node.nat, censored: r.node.censored, has_endpoint: !r.endpoints.is_empty(), region: &r.node.region }
+/// The policy's view of `r`, given the endpoints its peer would dial it at.
+fn side<'a>(r: &Resolved<'a>, dialled_at: &[Host]) -> Side<'a> {
+    Side { nat: r.node.nat, censored: r.node.censored, has_endpoint: !dialled_at.is_empty(), region: &r.node.region }
 }
 
 fn pair(input: &MeshSettings, mesh: &Mesh, p: &Resolved, q: &Resolved) -> Pair {
@@ -71,32 +71,45 @@ fn pair(input: &MeshSettings, mesh: &Mesh, p: &Resolved, q: &Resolved) -> Pair {
         Ok(port) => port,
         Err(n) => return Pair::Problem(rules::port_out_of_range(input, (p.name, p.node.id), (q.name, q.node.id), n)),
     };
-    match decide(side(p), side(q)) {
+    // What p dials at q, and q at p.
+    let (to_q, to_p) = (candidates(&mesh.endpoints, p, q), candidates(&mesh.endpoints, q, p));
+    match decide(side(p, &to_p), side(q, &to_q)) {
         Decision::Link { path, p: role_p, q: role_q } => {
-            match ends(input, mesh, (p, role_p), (q, role_q), path, port) {
+            match ends(input, mesh, (p, role_p, to_q), (q, role_q, to_p), path, port) {
                 Ok((lp, lq)) => Pair::Link(lp, lq),
                 Err(problem) => Pair::Problem(problem),
             }
         }
-        Decision::Skip(reason) => Pair::Skip(reason),
+        Decision::Skip(reason) => Pair::Skip(family_or(reason, p, q)),
     }
 }
 
-/// The two ends of the link `p`–`q` with the roles the policy chose. The
-/// MTU is safe over every endpoint either end may dial.
+/// `reason`, or [`SkipReason::NoCommonFamily`] when the pair would have a
+/// link if every endpoint could be dialled whatever its family.
+fn family_or(reason: SkipReason, p: &Resolved, q: &Resolved) -> SkipReason {
+    let any = |r: &Resolved| -> Vec<Host> { r.endpoints.iter().chain(&r.lan_endpoints).cloned().collect() };
+    match decide(side(p, &any(p)), side(q, &any(q))) {
+        Decision::Link { .. } => SkipReason::NoCommonFamily,
+        Decision::Skip(_) => reason,
+    }
+}
+
+/// The two ends of the link `p`–`q` with the roles the policy chose, each
+/// with the candidates it would dial. The MTU is safe over every endpoint
+/// either end may dial.
 fn ends(
     input: &MeshSettings,
     mesh: &Mesh,
-    (p, role_p): (&Resolved, Role),
-    (q, role_q): (&Resolved, Role),
+    (p, role_p, to_q): (&Resolved, Role, Vec<Host>),
+    (q, role_q, to_p): (&Resolved, Role, Vec<Host>),
     path: Path,
     port: u16,
 ) -> Result<(Link, Link), Problem> {
-    let dialled = [(role_p.dial, q), (role_q.dial, p)];
+    let dialled = [(role_p.dial, p, &to_q), (role_q.dial, q, &to_p)];
     let mut overhead = dialled
         .iter()
-        .filter(|(dial, _)| *dial)
-        .flat_map(|(_, target)| target.endpoints.iter().map(|e| underlay_overhead(e.family())))
+        .filter(|(dial, _, _)| *dial)
+        .flat_map(|(_, dialler, hosts)| hosts.iter().map(|h| dial_overhead(dialler.underlay, h)))
         .max()
         .expect("policy makes at least one side dial a node with an endpoint");
     if path == Path::Forwarded {
@@ -107,8 +120,8 @@ fn ends(
         return Err(problem);
     }
     let mtu = underlay - overhead;
-    let end = |me: &Resolved, peer: &Resolved, role: Role| -> Result<Link, Problem> {
-        let remotes: Vec<_> = peer.endpoints.iter().map(|e| e.with_port(port)).collect();
+    let end = |me: &Resolved, peer: &Resolved, role: Role, hosts: &[Host]| -> Result<Link, Problem> {
+        let remotes: Vec<_> = hosts.iter().map(|e| e.with_port(port)).collect();
         let (endpoints, forwarder) = match path {
             Path::Direct => (if role.dial { remotes } else { vec![] }, None),
             Path::Forwarded => {
@@ -143,5 +156,5 @@ fn ends(
             addresses: link_addresses(mesh, me, peer),
         })
     };
-    Ok((end(p, q, role_p)?, end(q, p, role_q)?))
+    Ok((end(p, q, role_p, &to_q)?, end(q, p, role_q, &to_p)?))
 }

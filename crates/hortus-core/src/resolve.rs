@@ -6,7 +6,7 @@
 use crate::addressing::{derived_link_local, parse_endpoint, router_id_from_id};
 use crate::inventory::{Inventory, MeshSettings, Node};
 use crate::keys::decode_key;
-use hortus_plan::{Host, IpPrefix};
+use hortus_plan::{Host, IpFamily, IpPrefix, Underlay};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A node with everything derived, before links are made.
@@ -18,6 +18,8 @@ pub(crate) struct Resolved<'a> {
     pub link_local: Ipv6Addr,
     pub router_id: Ipv4Addr,
     pub endpoints: Vec<Host>,
+    pub lan_endpoints: Vec<Host>,
+    pub underlay: Underlay,
     pub routes: Vec<IpPrefix>,
 }
 
@@ -43,6 +45,31 @@ pub(crate) fn router_id(mesh: &MeshSettings, node: &Node) -> Option<Ipv4Addr> {
     ipv4_address(mesh, node).or_else(|| router_id_from_id(node.id))
 }
 
+/// The node's underlay families: explicit, else those of its literal
+/// endpoints (LAN ones too) when it has only literals, `dual` when it has
+/// a DNS name, `ipv4` when it has no endpoint. `None` while an endpoint
+/// does not parse.
+pub(crate) fn underlay(node: &Node) -> Option<Underlay> {
+    if let Some(explicit) = node.underlay {
+        return Some(explicit);
+    }
+    let hosts: Vec<Host> =
+        node.endpoints.iter().chain(&node.lan_endpoints).map(|e| parse_endpoint(e).ok()).collect::<Option<_>>()?;
+    let (mut v4, mut v6) = (hosts.is_empty(), false);
+    for host in &hosts {
+        match host {
+            Host::Ip(ip) if IpFamily::of(*ip) == IpFamily::Ipv4 => v4 = true,
+            Host::Ip(_) => v6 = true,
+            Host::Dns(_) => (v4, v6) = (true, true),
+        }
+    }
+    Some(match (v4, v6) {
+        (true, true) => Underlay::Dual,
+        (false, true) => Underlay::Ipv6,
+        _ => Underlay::Ipv4,
+    })
+}
+
 /// Every node resolved, sorted by id. The inventory must have passed
 /// [`crate::validate::inventory`].
 pub(crate) fn nodes(inventory: &Inventory) -> Vec<Resolved<'_>> {
@@ -58,6 +85,8 @@ pub(crate) fn nodes(inventory: &Inventory) -> Vec<Resolved<'_>> {
             link_local: link_local(node).expect("validated"),
             router_id: router_id(mesh, node).expect("validated"),
             endpoints: node.endpoints.iter().map(|e| parse_endpoint(e).expect("validated")).collect(),
+            lan_endpoints: node.lan_endpoints.iter().map(|e| parse_endpoint(e).expect("validated")).collect(),
+            underlay: underlay(node).expect("validated"),
             routes: node.routes.iter().map(|r| r.parse().expect("validated")).collect(),
         })
         .collect();

@@ -3,7 +3,7 @@
 use hortus_core::policy::Path;
 use hortus_core::{build_plan, Inventory, Plan};
 use hortus_plan::Forwarder;
-use hortus_plan::{Transport, Tun};
+use hortus_plan::{Transport, Tun, Underlay};
 
 fn plan() -> Plan {
     let text = include_str!("../../../examples/six-nodes.toml");
@@ -71,11 +71,21 @@ fn nat_and_censorship_decisions() {
             && y.endpoint().map(|d| d.socket()).as_deref() == Some("198.51.100.10:51809")
     );
     assert!(link(&plan, "hastur", "yidhra").endpoint().is_none());
-    // Public uncensored pairs both listen and dial, IPv6 endpoints bracketed.
+    // Public uncensored pairs both listen and dial. IPv4-only hastur dials
+    // dual-stack kaambl over IPv4; dual-stack eihort (a DNS name) tries
+    // IPv6 first, bracketed, then IPv4.
     assert_eq!(
-        link(&plan, "hastur", "kaambl").endpoint().map(|d| d.socket()).as_deref(),
-        Some("[2001:db8:1::11]:51802")
+        link(&plan, "hastur", "kaambl").endpoints.iter().map(|d| d.socket()).collect::<Vec<_>>(),
+        ["198.51.100.11:51802"]
     );
+    assert_eq!(
+        link(&plan, "eihort", "kaambl").endpoints.iter().map(|d| d.socket()).collect::<Vec<_>>(),
+        ["[2001:db8:1::11]:51808", "198.51.100.11:51808"]
+    );
+    assert_eq!(plan.nodes["hastur"].underlay, Underlay::Ipv4);
+    assert_eq!(plan.nodes["kaambl"].underlay, Underlay::Dual);
+    assert_eq!(plan.nodes["eihort"].underlay, Underlay::Dual);
+    assert_eq!(plan.nodes["yidhra"].underlay, Underlay::Ipv4);
     assert_eq!(link(&plan, "kaambl", "hastur").keepalive, None);
     // Censored abhoth reaches uncensored hastur through its local forwarder.
     let a = link(&plan, "abhoth", "hastur");
@@ -129,10 +139,13 @@ fn nat_and_censorship_decisions() {
         (Path::Forwarded, false, Some("127.0.0.1:51832"))
     );
     assert!(link(&plan, "abhoth", "yidhra").listen);
-    // MTU: 1500 - 60 (IPv4 underlay) = 1440; IPv6 or DNS - 80 = 1420;
-    // forwarded through phantun 12 more (TCP's 20-byte header instead of UDP's 8).
+    // MTU: 1500 - 60 (IPv4 underlay) = 1440; IPv6 - 80 = 1420, safe over
+    // every candidate either end dials; a DNS name costs 80 unless its
+    // dialler has IPv4 only; forwarded through phantun 12 more (TCP's
+    // 20-byte header instead of UDP's 8).
     assert_eq!(link(&plan, "hastur", "yidhra").mtu, 1440);
-    assert_eq!(link(&plan, "hastur", "eihort").mtu, 1420);
+    assert_eq!(link(&plan, "hastur", "eihort").mtu, 1440);
+    assert_eq!(link(&plan, "kaambl", "eihort").mtu, 1420);
     assert_eq!(a.mtu, 1428);
     // Firewall: exactly the ports this node listens on directly.
     assert_eq!(plan.nodes["yidhra"].firewall.udp_ports, Vec::<u16>::new());

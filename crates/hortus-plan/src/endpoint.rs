@@ -4,6 +4,7 @@
 //! [`Dial`], the `socket` text WireGuard takes (`host:port`, IPv6
 //! bracketed), so no consumer formats or parses one.
 
+use crate::exit::IpFamily;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -81,6 +82,77 @@ impl Dial {
             Host::Ip(ip) => Some(SocketAddr::new(ip, self.port)),
             Host::Dns(_) => None,
         }
+    }
+}
+
+/// The underlay address families a node can send from: a pair never
+/// plans an endpoint of a family its dialler lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Underlay {
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+    /// Both.
+    Dual,
+}
+
+impl Underlay {
+    /// Whether the node has `family`.
+    pub fn has(self, family: IpFamily) -> bool {
+        matches!(
+            (self, family),
+            (Underlay::Dual, _) | (Underlay::Ipv4, IpFamily::Ipv4) | (Underlay::Ipv6, IpFamily::Ipv6)
+        )
+    }
+
+    /// Whether the node can dial `host`: a literal of a family it has, or
+    /// a DNS name (which it resolves to its families only).
+    pub fn dials(self, host: &Host) -> bool {
+        match host {
+            Host::Ip(ip) => self.has(IpFamily::of(*ip)),
+            Host::Dns(_) => true,
+        }
+    }
+
+    /// The families, `prefer`red first.
+    pub fn families(self, prefer: IpFamily) -> Vec<IpFamily> {
+        let other = match prefer {
+            IpFamily::Ipv4 => IpFamily::Ipv6,
+            IpFamily::Ipv6 => IpFamily::Ipv4,
+        };
+        [prefer, other].into_iter().filter(|&f| self.has(f)).collect()
+    }
+}
+
+impl fmt::Display for Underlay {
+    /// As the inventory spells it: `ipv4`, `ipv6` or `dual`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Underlay::Ipv4 => "ipv4",
+            Underlay::Ipv6 => "ipv6",
+            Underlay::Dual => "dual",
+        })
+    }
+}
+
+/// How links pick and change endpoints: the order of a link's candidates
+/// and when `hortus endpoints` moves a link to its next candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EndpointSettings {
+    /// The family tried first when both ends have both (`ipv6` by default).
+    pub prefer: IpFamily,
+    /// Seconds without a packet from the peer after which a dialling end
+    /// moves to its next candidate (re-resolving a DNS name when it gets
+    /// to one). Babel's hellos keep a working link busy far more often.
+    pub switch_after_s: u32,
+}
+
+impl Default for EndpointSettings {
+    fn default() -> Self {
+        EndpointSettings { prefer: IpFamily::Ipv6, switch_after_s: 30 }
     }
 }
 

@@ -67,6 +67,17 @@ pub enum IpFamily {
     Ipv6,
 }
 
+impl IpFamily {
+    /// The family of `ip`.
+    pub fn of(ip: std::net::IpAddr) -> IpFamily {
+        if ip.is_ipv4() {
+            IpFamily::Ipv4
+        } else {
+            IpFamily::Ipv6
+        }
+    }
+}
+
 /// The kernel's main table, as [`PolicyRule::table`] names it.
 pub const MAIN_TABLE: u32 = 254;
 

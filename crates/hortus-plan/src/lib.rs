@@ -24,7 +24,7 @@ pub mod mesh;
 pub mod node;
 pub mod prefix;
 
-pub use endpoint::{Dial, Family, Host};
+pub use endpoint::{Dial, EndpointSettings, Family, Host, Underlay};
 pub use exit::{DefaultRoute, IpFamily, PolicyRouting, PolicyRule, MAIN_TABLE};
 pub use forwarder::{Forwarder, NatRule, Transport, Tun};
 pub use fragility::{ForwardedOnly, SinglePoint};
@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the plan JSON format; bumped on any breaking change.
-pub const PLAN_VERSION: u32 = 5;
+pub const PLAN_VERSION: u32 = 6;
 
 /// The whole mesh's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! every optional input resolved, plus the constants hortus decides for all
 //! hosts (kernel route metrics).
 
+use crate::endpoint::EndpointSettings;
 use crate::forwarder::Transport;
 use crate::prefix::{Ipv4Prefix, Ipv6Prefix};
 use serde::{Deserialize, Serialize};
@@ -126,6 +127,8 @@ pub struct Mesh {
     pub routing: RoutingDaemon,
     /// Babel timers and costs.
     pub babel: BabelSettings,
+    /// Endpoint order and switching.
+    pub endpoints: EndpointSettings,
     /// Kernel route metrics.
     pub kernel_metrics: KernelMetrics,
 }

@@ -1,7 +1,7 @@
 //! What one node runs: its addresses, route policy, firewall, sysctls,
 //! NAT rules, and one [`Link`] per peer (or a [`SkippedPeer`] saying why not).
 
-use crate::endpoint::{Dial, Host};
+use crate::endpoint::{Dial, Host, Underlay};
 use crate::exit::{DefaultRoute, PolicyRouting};
 use crate::forwarder::{Forwarder, NatRule};
 use crate::prefix::{IpPrefix, Ipv4Prefix, Ipv6Prefix};
@@ -36,6 +36,13 @@ pub struct NodePlan {
     pub censored: bool,
     /// The underlay addresses peers may dial, in the inventory's order.
     pub endpoints: Vec<Host>,
+    /// Addresses on its LAN only peers of its region dial, before `endpoints`.
+    pub lan_endpoints: Vec<Host>,
+    /// The underlay families it can send from.
+    pub underlay: Underlay,
+    /// Whether it runs `hortus endpoints`: some link it dials has a DNS
+    /// name or more than one candidate.
+    pub switches_endpoints: bool,
     /// The addresses of the anchor interface.
     pub anchor_addresses: Vec<InterfaceAddress>,
     /// What the node announces into Babel and accepts from it.
@@ -92,8 +99,11 @@ pub struct Link {
     pub port: u16,
     /// Set ListenPort = `port`.
     pub listen: bool,
-    /// What this end dials, preferred first (empty when it only listens).
-    /// WireGuard is configured with the first.
+    /// What this end dials, preferred first (empty when it only listens):
+    /// the peer's LAN endpoints when both are in one region, then its
+    /// endpoints of the families this end has, the mesh's preferred family
+    /// first. WireGuard is configured with the first; `hortus endpoints`
+    /// moves to the next when the link goes quiet.
     pub endpoints: Vec<Dial>,
     /// PersistentKeepalive seconds, when this end keeps the path open.
     pub keepalive: Option<u16>,
@@ -282,6 +292,8 @@ pub enum SkipReason {
     NatDifferentRegions,
     /// Neither side has an endpoint the other can reach.
     NoReachableEndpoint,
+    /// Endpoints exist, but none of a family the other side can send from.
+    NoCommonFamily,
     /// Censorship blocks direct UDP and no side can host the forwarder's server.
     NoForwarderServer,
 }
@@ -293,6 +305,9 @@ impl fmt::Display for SkipReason {
                 "both behind NAT in different regions: neither can accept the other's connection"
             }
             SkipReason::NoReachableEndpoint => "neither side has an endpoint the other can reach",
+            SkipReason::NoCommonFamily => {
+                "no underlay family in common: neither side has an endpoint of a family the other can send from"
+            }
             SkipReason::NoForwarderServer => {
                 "censorship blocks direct UDP and neither side is a public node with an endpoint to host the forwarder"
             }

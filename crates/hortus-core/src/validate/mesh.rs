@@ -33,7 +33,26 @@ pub fn mesh(mesh: &MeshSettings) -> Vec<Problem> {
     }
     forwarder(mesh, &mut problem);
     babel(mesh, &mut problem);
+    endpoints(mesh, &mut problem);
     problems
+}
+
+/// Longest quiet time before `hortus endpoints` switches (an hour).
+const MAX_SWITCH_AFTER_S: u32 = 3600;
+
+/// `switch_after_s` leaves room for several Babel hellos (which keep a
+/// working link busy) and WireGuard's 5 s handshake retry.
+fn endpoints(mesh: &MeshSettings, problem: &mut impl FnMut(&str, String)) {
+    let after = mesh.endpoints.switch_after_s;
+    let least = (mesh.babel.hello_interval_ms.saturating_mul(3).div_ceil(1000)).max(10);
+    if !(least..=MAX_SWITCH_AFTER_S).contains(&after) {
+        problem(
+            "endpoints.switch_after_s",
+            format!(
+                "expected {least}..={MAX_SWITCH_AFTER_S} seconds (at least 10 and three Babel hello intervals, so a working link is never moved), got {after}"
+            ),
+        );
+    }
 }
 
 /// The anchor and the interface prefix: valid names that can never name,

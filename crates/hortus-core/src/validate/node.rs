@@ -63,14 +63,26 @@ pub fn node(mesh: &MeshSettings, name: &str, node: &Node) -> Vec<Problem> {
     if let Some(ll) = node.link_local.filter(|ll| !is_link_local_64(*ll)) {
         problem("link_local", format!("{ll} is not inside fe80::/64"));
     }
-    for text in &node.endpoints {
+    let mut seen = HashMap::new();
+    for (field, text) in
+        node.endpoints.iter().map(|e| ("endpoints", e)).chain(node.lan_endpoints.iter().map(|e| ("lan_endpoints", e)))
+    {
         match parse_endpoint(text) {
             Ok(host) => {
                 if let Some(why) = bad_endpoint(&host, mesh) {
-                    problem("endpoints", why);
+                    problem(field, why);
+                } else if let Some(first) = seen.insert(host.clone(), field) {
+                    problem(field, format!("`{host}` is listed twice (also in `{first}`)"));
+                } else if let Some(lacking) = node.underlay.filter(|u| !u.dials(&host)) {
+                    problem(
+                        "underlay",
+                        format!(
+                            "`{lacking}`, but {field} lists `{host}`: a node has the families of its literal endpoints"
+                        ),
+                    );
                 }
             }
-            Err(why) => problem("endpoints", why),
+            Err(why) => problem(field, why),
         }
     }
     if let Some(why) = node.mtu.and_then(bad_mtu) {

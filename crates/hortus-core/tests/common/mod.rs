@@ -23,6 +23,8 @@ pub fn node(id: u32, flags: u8) -> Node {
         id,
         public_key: key(u64::from(id) * 7919 + 1),
         endpoints: if flags & 4 == 0 { vec![format!("192.0.2.{}", id % 250 + 1)] } else { vec![] },
+        lan_endpoints: vec![],
+        underlay: None,
         nat: flags & 1 == 1,
         censored: flags & 2 == 2,
         region: format!("r{}", flags >> 3 & 1),
@@ -55,6 +57,16 @@ pub fn three_public(ipv4: bool, extra: [&str; 3]) -> String {
             "[nodes.{name}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n{extra}\n",
             i + 1
         );
+    }
+    text
+}
+
+/// Nodes a, b, c with ids and keys only; `tables[i]` goes into node i's
+/// table, `mesh` into `[mesh]`.
+pub fn three(mesh: &str, tables: [&str; 3]) -> String {
+    let mut text = format!("[mesh]\n{mesh}\n");
+    for (i, (key, table)) in KEYS.iter().zip(tables).enumerate() {
+        text += &format!("[nodes.{}]\nid = {i}\npublic_key = \"{key}\"\n{table}\n", ["a", "b", "c"][i]);
     }
     text
 }
