@@ -42,6 +42,9 @@ enum Command {
     /// On a live host: delete mesh interfaces the plan no longer has or that
     /// differ from it, then reload systemd-networkd (root only).
     Reconcile(cmd::reconcile::Args),
+    /// On a live host: move each dialled link that receives nothing to its
+    /// next endpoint candidate, re-resolving DNS names (root only).
+    Endpoints(cmd::endpoints::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(args),
         Command::Lab(args) => cmd::lab::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
+        Command::Endpoints(args) => cmd::endpoints::run(args),
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,8 @@
 //!   wireguard-go;
 //! - [`routes`]: the kernel's IPv6 /128 routes, dumped or followed as they
 //!   change (`hortus status` and `hortus status --watch`);
+//! - [`endpoints`]: `hortus endpoints`, which moves a quiet link to its
+//!   next endpoint candidate;
 //! - [`live`]: the mesh's interfaces with their WireGuard state, and
 //!   [`diff`]: which of them must go (pure, no I/O), for [`reconcile`].
 //!
@@ -33,6 +35,7 @@
 //! recreates the deleted planned interfaces from their current files.
 
 pub mod diff;
+pub mod endpoints;
 mod error;
 pub mod links;
 pub mod live;

@@ -9,7 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
-use wireguard_control::{Backend, Device, InterfaceName};
+use wireguard_control::{Backend, Device, DeviceUpdate, InterfaceName, Key, PeerConfigBuilder};
 
 /// Where wireguard-go puts an interface's UAPI socket.
 const USERSPACE_SOCKET_DIRS: [&str; 2] = ["/run/wireguard", "/var/run/wireguard"];
@@ -44,13 +44,31 @@ pub struct PeerState {
     pub tx_bytes: u64,
 }
 
-/// Reads interface `name`: from wireguard-go when it has a UAPI socket for
-/// it, else from the kernel.
-pub fn read(name: &str) -> io::Result<WireGuardState> {
+/// Interface `name` and who runs it: wireguard-go when it has a UAPI
+/// socket for it, else the kernel.
+fn interface(name: &str) -> io::Result<(InterfaceName, Backend)> {
     let iface: InterfaceName =
         name.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: {e}")))?;
     let userspace = USERSPACE_SOCKET_DIRS.iter().any(|dir| Path::new(dir).join(format!("{name}.sock")).exists());
-    let device = Device::get(&iface, if userspace { Backend::Userspace } else { Backend::Kernel })?;
+    Ok((iface, if userspace { Backend::Userspace } else { Backend::Kernel }))
+}
+
+/// Sets the endpoint of the peer `public_key` (base64) of interface `name`,
+/// changing nothing else. The peer must exist (a new one would have no
+/// allowed IPs).
+pub fn set_endpoint(name: &str, public_key: &str, endpoint: SocketAddr) -> io::Result<()> {
+    let (iface, backend) = interface(name)?;
+    let key = Key::from_base64(public_key)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: peer key is not base64")))?;
+    let peer = PeerConfigBuilder::new(&key).set_endpoint(endpoint);
+    DeviceUpdate::new().add_peer(peer).apply(&iface, backend)
+}
+
+/// Reads interface `name`: from wireguard-go when it has a UAPI socket for
+/// it, else from the kernel.
+pub fn read(name: &str) -> io::Result<WireGuardState> {
+    let (iface, backend) = interface(name)?;
+    let device = Device::get(&iface, backend)?;
     Ok(WireGuardState {
         listen_port: device.listen_port,
         public_key: device.public_key.map(|k| k.to_base64()),

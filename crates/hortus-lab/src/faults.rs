@@ -125,6 +125,7 @@ impl Lab {
             ip(&ns, &["link", "set", &iface, "down"])?;
         }
         self.start_daemon(name)?;
+        self.start_endpoints(name)?;
         self.state.killed.remove(name);
         self.record_event(format!("revive {name}"));
         self.save()?;
@@ -155,7 +156,7 @@ impl Lab {
     }
 
     /// Records `what` as the lab's last event, now.
-    fn record_event(&mut self, what: String) {
+    pub(crate) fn record_event(&mut self, what: String) {
         self.state.last_event = Some(LabEvent { what, unix_ms: unix_ms() });
     }
 

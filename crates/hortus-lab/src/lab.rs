@@ -269,9 +269,11 @@ impl Lab {
                 node.links.len()
             ));
         }
+        self.write_hosts()?;
         self.configure_peers(&nodes)?;
         for name in &nodes {
             self.start_daemon(name)?;
+            self.start_endpoints(name)?;
         }
         self.state.daemons_started_unix_ms = Some(unix_ms());
         self.save()?;
@@ -335,7 +337,7 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
     // Daemons first (no route churn while tunnels go), then forwarders and WireGuard.
     let mut order: Vec<&ProcessRecord> = state.processes.iter().collect();
     order.sort_by_key(|p| match p.kind {
-        ProcessKind::Routing => 0,
+        ProcessKind::Routing | ProcessKind::Endpoints => 0,
         ProcessKind::Forwarder { .. } => 1,
         ProcessKind::WireGuard { .. } => 2,
     });
@@ -354,6 +356,7 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
             continue;
         }
         kill_remaining(ns);
+        crate::names::remove_hosts(ns);
         match Cmd::new("ip", ["netns", "del", ns]).run() {
             Ok(_) => report.namespaces += 1,
             Err(e) => report.leftovers.push(format!("namespace {ns}: {e}")),

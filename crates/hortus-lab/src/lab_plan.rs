@@ -2,18 +2,20 @@
 //! underlay endpoints, and nothing else changed.
 //!
 //! The lab rewrites the inventory (new public keys, each node's
-//! `link_local` pinned to the one the original plan derived, endpoints
-//! replaced by the node's underlay address for nodes that had endpoints),
+//! `link_local` pinned to the one the original plan derived, literal
+//! endpoints replaced by the node's underlay address, DNS names kept: the
+//! lab resolves them in each namespace, see [`crate::names`]),
 //! plans it again, restores the original link MTUs (the lab's IPv4 underlay
 //! may need fewer header bytes than the real endpoints) and checks that
 //! every other decision is the original's.
 
 use crate::error::{LabError, Result};
 use crate::underlay::Underlay;
+use hortus_core::addressing::parse_endpoint;
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use hortus_core::{build_plan, Inventory, Link, NodePlan, Plan};
-use hortus_plan::Forwarder;
 use hortus_plan::RoutingDaemon;
+use hortus_plan::{Forwarder, Host};
 use std::collections::BTreeMap;
 
 /// The lab's inventory and plan, with the private keys kept apart.
@@ -61,12 +63,14 @@ pub fn lab_plan_with_keys(
             .ok_or_else(|| LabError::PlanDrift { node: name.clone(), what: "no private key generated".into() })?;
         node.public_key = public_key(private).map_err(|e| LabError::PlanDrift { node: name.clone(), what: e })?;
         node.link_local = Some(original.nodes[name].link_local);
-        if !node.endpoints.is_empty() {
+        if !node.endpoints.is_empty() || !node.lan_endpoints.is_empty() {
             let uplink = underlay
                 .nodes
                 .get(name)
                 .ok_or_else(|| LabError::PlanDrift { node: name.clone(), what: "no underlay address".into() })?;
-            node.endpoints = vec![uplink.address.to_string()];
+            let address = uplink.address.to_string();
+            node.endpoints = on_underlay(&node.endpoints, &address, &[]);
+            node.lan_endpoints = on_underlay(&node.lan_endpoints, &address, &node.endpoints);
         }
     }
     let mut plan = build_plan(&lab)?;
@@ -74,6 +78,23 @@ pub fn lab_plan_with_keys(
         align_node(name, &original.nodes[name], node)?;
     }
     Ok(LabPlan { inventory: lab, plan, private_keys })
+}
+
+/// `endpoints` in the lab: DNS names kept (the lab resolves them to the
+/// node's underlay address), the literals replaced by `address`, nothing
+/// twice and nothing of `taken`.
+fn on_underlay(endpoints: &[String], address: &str, taken: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for e in endpoints {
+        let lab = match parse_endpoint(e) {
+            Ok(Host::Dns(_)) => e.clone(),
+            _ => address.to_string(),
+        };
+        if !out.contains(&lab) && !taken.contains(&lab) {
+            out.push(lab);
+        }
+    }
+    out
 }
 
 /// Copies the original MTUs into `lab` and checks that nothing but keys,
@@ -144,11 +165,12 @@ mod tests {
                 assert_eq!((l.port, l.listen, l.keepalive, l.path), (ol.port, ol.listen, ol.keepalive, ol.path));
             }
         }
-        // kaambl's IPv6 endpoint and eihort's DNS name became underlay addresses.
+        // kaambl's two literals became its underlay address; eihort's DNS
+        // name stays (the lab's hosts files resolve it).
         let hastur = &lab.plan.nodes["hastur"];
         let to = |n: &NodePlan, p: &str| n.links.iter().find(|l| l.peer == p).unwrap().clone();
         assert_eq!(to(hastur, "kaambl").endpoint().map(|e| e.socket()).as_deref(), Some("198.18.2.2:51802"));
-        assert_eq!(to(hastur, "eihort").endpoint().map(|e| e.socket()).as_deref(), Some("198.18.3.2:51805"));
+        assert_eq!(to(hastur, "eihort").endpoint().map(|e| e.socket()).as_deref(), Some("eihort.example.net:51805"));
         // Censored abhoth dials the forwarder uncensored hastur hosts, at
         // hastur's underlay address.
         let fwd = to(&lab.plan.nodes["abhoth"], "hastur");

@@ -53,6 +53,7 @@ pub mod lab;
 pub mod lab_plan;
 pub mod lans;
 pub mod limits;
+pub mod names;
 pub mod network;
 pub mod node;
 pub mod probe;

@@ -17,6 +17,8 @@ pub enum ProcessKind {
     },
     /// The node's routing daemon (BIRD or babeld).
     Routing,
+    /// `hortus endpoints`, keeping the node's dialled links on a working endpoint.
+    Endpoints,
     /// The forwarder (phantun, or the lab's relay) of the link to `peer`.
     Forwarder {
         /// Peer name.

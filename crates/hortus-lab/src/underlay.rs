@@ -29,6 +29,8 @@ pub const CORE: &str = "_core";
 pub const CENSOR: &str = "_gfw";
 /// The censored zone the core routes to the censor: 198.19.0.0/17.
 pub const CENSORED_ZONE: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 19, 0, 0), 17);
+/// Prefix length of every uplink subnet.
+pub const UPLINK_PREFIX_LEN: u8 = 24;
 /// Name of every box's uplink interface.
 pub const UPLINK: &str = "up0";
 /// Namespace suffix of the Internet host.
@@ -124,7 +126,7 @@ impl Zone {
             parent_interface: format!("c{k}"),
             routed: true,
             address: Ipv4Addr::new(198, self.second_octet, k, 2),
-            prefix_len: 24,
+            prefix_len: UPLINK_PREFIX_LEN,
             gateway: Ipv4Addr::new(198, self.second_octet, k, 1),
         })
     }
@@ -177,7 +179,7 @@ pub fn layout(inventory: &Inventory) -> Result<Underlay, String> {
                 parent_interface: format!("l{host}"),
                 routed: false,
                 address: Ipv4Addr::new(198, 19, lan.third_octet, host),
-                prefix_len: 24,
+                prefix_len: UPLINK_PREFIX_LEN,
                 gateway: Ipv4Addr::new(198, 19, lan.third_octet, 1),
             }
         } else {

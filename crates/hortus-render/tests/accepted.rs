@@ -178,10 +178,7 @@ fn accepted_inventories_work_with_every_consumer() {
             Err(Error::Invalid(problems)) => {
                 assert!(!problems.is_empty());
                 if std::env::var_os("HORTUS_ACCEPTED_DEBUG").is_some() {
-                    eprintln!(
-                        "refused: {}",
-                        problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" | ")
-                    );
+                    eprintln!("refused: {}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" | "));
                 }
                 continue;
             }

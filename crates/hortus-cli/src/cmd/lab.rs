@@ -107,6 +107,12 @@ enum LabCommand {
         /// The node.
         node: String,
     },
+    /// Give NODE a new underlay address (its DNS names follow): the links
+    /// dialling it by name find it again through `hortus endpoints`.
+    Move {
+        /// The node.
+        node: String,
+    },
     /// Drop PERCENT % of what NODES (every node if none) receive over the
     /// underlay, at random (nftables numgen); 0 ends it.
     Loss {
@@ -215,6 +221,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         LabCommand::Kill { node, forwarder: None } => open()?.kill(&node)?,
         LabCommand::Kill { node, forwarder: Some(peer) } => open()?.kill_forwarder(&node, &peer)?,
         LabCommand::Revive { node } => open()?.revive(&node)?,
+        LabCommand::Move { node } => {
+            let address = open()?.move_node(&node)?;
+            println!("hortus lab: {node} moved to {address}");
+        }
         LabCommand::Loss { percent, nodes } => open()?.set_loss(percent, &nodes)?,
         LabCommand::Watch { watch_for, json } => {
             let mut failed = None;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod endpoints;
 pub mod graph;
 pub mod keys;
 pub mod lab;

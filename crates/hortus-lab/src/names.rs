@@ -1,0 +1,115 @@
+//! Endpoints that change: DNS names resolved in each node's namespace, a
+//! node that moves to a new underlay address, and `hortus endpoints`
+//! running on every node that dials a name or several candidates.
+//!
+//! Names resolve through `/etc/netns/<namespace>/hosts`, which `ip netns
+//! exec` bind-mounts on `/etc/hosts` for everything the lab runs in that
+//! namespace (WireGuard's `wg set`, phantun, `hortus endpoints`): each
+//! inventory name maps to its node's current underlay address. `hortus lab
+//! move NODE` gives the node a new address in its uplink subnet and
+//! rewrites every hosts file; the links dialling it by name find it again
+//! through `hortus endpoints`, without anything being restarted.
+
+use crate::error::{LabError, Result};
+use crate::exec::{ip, Cmd};
+use crate::lab::Lab;
+use crate::process::ProcessKind;
+use crate::underlay::{UPLINK, UPLINK_PREFIX_LEN};
+use hortus_plan::Host;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+/// The directory `ip netns exec` takes per-namespace `/etc` files from.
+fn netns_etc(ns: &str) -> PathBuf {
+    PathBuf::from("/etc/netns").join(ns)
+}
+
+/// Removes the hosts file the lab wrote for namespace `ns` (and the
+/// directory when that leaves it empty).
+pub(crate) fn remove_hosts(ns: &str) {
+    let dir = netns_etc(ns);
+    let _ = std::fs::remove_file(dir.join("hosts"));
+    let _ = std::fs::remove_dir(dir);
+}
+
+impl Lab {
+    /// Every DNS name of the plan's endpoints with its node's current
+    /// underlay address, as `/etc/hosts` lines.
+    fn hosts_file(&self) -> String {
+        let mut text = String::from("127.0.0.1 localhost\n::1 localhost\n");
+        for (name, node) in &self.plan.nodes {
+            let Some(underlay) = self.state.underlay.get(name) else { continue };
+            let names: BTreeSet<&str> = node
+                .endpoints
+                .iter()
+                .chain(&node.lan_endpoints)
+                .filter_map(|h| match h {
+                    Host::Dns(n) => Some(n.as_str()),
+                    Host::Ip(_) => None,
+                })
+                .collect();
+            for dns in names {
+                text += &format!("{} {dns}\n", underlay.address);
+            }
+        }
+        text
+    }
+
+    /// Writes the hosts file of every node's namespace.
+    pub(crate) fn write_hosts(&self) -> Result<()> {
+        let text = self.hosts_file();
+        for name in self.nodes() {
+            let dir = netns_etc(&self.state.node_ns(&name));
+            std::fs::create_dir_all(&dir).map_err(|e| LabError::io(&dir, e))?;
+            // Rewritten in place, never replaced: the processes already
+            // running see it through a bind mount of this very inode.
+            let path = dir.join("hosts");
+            std::fs::write(&path, &text).map_err(|e| LabError::io(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Starts `hortus endpoints` on `name` when its plan says it switches
+    /// endpoints.
+    pub(crate) fn start_endpoints(&mut self, name: &str) -> Result<()> {
+        if !self.node_plan(name)?.switches_endpoints {
+            return Ok(());
+        }
+        let node = self.dir.node(name);
+        let log = node.file("endpoints.log");
+        let plan = self.dir.plan_file().to_string_lossy().into_owned();
+        let exe = self.state.relay_exe.to_string_lossy().into_owned();
+        let pid = Cmd::new(&exe, ["endpoints", "--plan", &plan, "--host", name])
+            .with_wireguard_dir(&node.wireguard_dir())
+            .in_ns(&self.state.node_ns(name))
+            .spawn_logged(&log)?;
+        self.record(name, ProcessKind::Endpoints, pid, &log)
+    }
+
+    /// Gives node `name` a new address in its uplink subnet (the lowest of
+    /// .100–.254 no node uses), keeps its gateway, and points its DNS
+    /// names there. Returns the new address.
+    pub fn move_node(&mut self, name: &str) -> Result<Ipv4Addr> {
+        self.node_plan(name)?;
+        if self.state.killed.contains(name) {
+            return Err(LabError::Usage(format!("node `{name}` is killed; revive it first")));
+        }
+        let old = self.state.underlay[name].clone();
+        let used: BTreeSet<Ipv4Addr> = self.state.underlay.values().map(|u| u.address).collect();
+        let [a, b, c, _] = old.address.octets();
+        let new = (100..=254u8)
+            .map(|d| Ipv4Addr::new(a, b, c, d))
+            .find(|candidate| !used.contains(candidate) && *candidate != old.gateway)
+            .ok_or_else(|| LabError::Usage(format!("no free address left in {a}.{b}.{c}.0/{UPLINK_PREFIX_LEN}")))?;
+        let ns = self.state.node_ns(name);
+        ip(&ns, &["address", "del", &format!("{}/{UPLINK_PREFIX_LEN}", old.address), "dev", UPLINK])?;
+        ip(&ns, &["address", "add", &format!("{new}/{UPLINK_PREFIX_LEN}"), "dev", UPLINK])?;
+        ip(&ns, &["route", "replace", "default", "via", &old.gateway.to_string()])?;
+        self.state.underlay.get_mut(name).expect("read above").address = new;
+        self.write_hosts()?;
+        self.record_event(format!("move {name} {} -> {new}", old.address));
+        self.save()?;
+        Ok(new)
+    }
+}
