@@ -66,7 +66,7 @@ fn moved_node_is_found_again(daemon: RoutingDaemon, test: &str, prefix: &str) {
         direct.as_secs_f64()
     );
     let log = std::fs::read_to_string(lab.state_dir().join("nodes/b/endpoints.log")).unwrap_or_default();
-    assert!(log.contains(&format!("wg-a: nothing received for")) && log.contains(&format!("-> {new}:")), "{log}");
+    assert!(log.contains("wg-a: nothing received for") && log.contains(&format!("-> {new}:")), "{log}");
     // The traffic really flows over the new address.
     let ping = lab.ping("b", "a", 20, 0.05).expect("ping");
     assert_eq!(ping.lost(), 0, "{ping:?}");
