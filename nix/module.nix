@@ -117,6 +117,7 @@ in
   # NixOS option they set must be declared, with nixpkgs' type, in
   # tests/nix/nixos-stubs.nix; tests/nix/nixos/run.sh evaluates them whole.
   imports = [
+    ./endpoints.nix
     ./forwarder.nix
     ./hosts.nix
     ./reconcile.nix

@@ -265,6 +265,42 @@ in
         rerunOnChange = true;
       };
 
+  "endpoints: hortus-endpoints runs by default when the plan says the host switches endpoints, after reconcile, restarted when the plan changes; off when it does not or when disabled" =
+    let
+      unit = config: config.systemd.services.hortus-endpoints;
+      switching =
+        extra:
+        planWith (p: lib.recursiveUpdate (extra p) { nodes.${host}.switches_endpoints = true; });
+      on = fromPlanFile { services.hortus.planFile = lib.mkForce (switching (p: p)); };
+      changed = fromPlanFile {
+        services.hortus.planFile = lib.mkForce (switching (p: p // { warnings = p.warnings ++ [ "changed" ]; }));
+      };
+      off = fromPlanFile {
+        services.hortus.planFile = lib.mkForce (switching (p: p));
+        services.hortus.endpoints.enable = false;
+      };
+    in
+    equal
+      {
+        inherit (unit on) wantedBy;
+        afterReconcile = lib.elem "hortus-reconcile.service" (unit on).after;
+        inherit ((unit on).serviceConfig) ExecStart Restart CapabilityBoundingSet;
+        restartOnChange = (unit on).restartTriggers != (unit changed).restartTriggers;
+        off = off.systemd.services ? hortus-endpoints;
+        # This host (abhoth) dials no name and no second candidate.
+        quiet = byPlanFile.systemd.services ? hortus-endpoints;
+      }
+      {
+        wantedBy = [ "multi-user.target" ];
+        afterReconcile = true;
+        ExecStart = "${on.services.hortus.package}/bin/hortus endpoints --plan /etc/hortus/plan.json";
+        Restart = "always";
+        CapabilityBoundingSet = [ "CAP_NET_ADMIN" ];
+        restartOnChange = true;
+        off = false;
+        quiet = expectedHostPlan.node.switches_endpoints;
+      };
+
   "planFile: firewall opens the plan's UDP ports and trusts the mesh interfaces" =
     accepted byPlanFile (
       byPlanFile.networking.firewall.allowedUDPPorts == expectedHostPlan.node.firewall.udp_ports
