@@ -58,6 +58,26 @@ pub fn read_host_plan(path: &Path, host: &str) -> Result<HostPlan> {
     build_host_plan(&inventory, host).with_context(|| format!("in {}", shown(path)))
 }
 
+/// The installed plan of a live host, as `reconcile` and `endpoints` take it.
+#[derive(clap::Args)]
+pub struct InstalledPlan {
+    /// The plan: this host's view (`hortus plan INVENTORY --host NAME -o
+    /// FILE`, what the NixOS module installs) or the whole mesh's.
+    #[arg(long, value_name = "FILE", default_value = "/etc/hortus/plan.json")]
+    pub plan: std::path::PathBuf,
+    /// This host's node name (default: the view's host; for a whole plan,
+    /// the machine's hostname).
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+impl InstalledPlan {
+    /// This host's view of the plan ([`read_plan_file`]).
+    pub fn read(&self) -> Result<HostPlan> {
+        read_plan_file(&self.plan, self.host.as_deref())
+    }
+}
+
 /// Reads a plan file through the one loader (`hortus_plan::PlanFile`:
 /// version checked first) and returns one host's view: `host`'s, or for a
 /// whole plan without `host` this machine's hostname's; a host view is used

@@ -7,24 +7,18 @@
 //! not resolve, a missing interface or peer are printed and retried, never
 //! fatal. The NixOS module runs it as `hortus-endpoints.service`.
 
-use crate::files::read_plan_file;
+use crate::files::InstalledPlan;
 use anyhow::Result;
 use hortus_host::endpoints::{check_interval, System, Watch};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 /// Arguments of `hortus endpoints`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The plan: this host's view or the whole mesh's.
-    #[arg(long, value_name = "FILE", default_value = "/etc/hortus/plan.json")]
-    plan: PathBuf,
-    /// This host's node name (default: the view's host; for a whole plan,
-    /// the machine's hostname).
-    #[arg(long)]
-    host: Option<String>,
+    #[command(flatten)]
+    plan: InstalledPlan,
     /// One pass, then exit (a link without an endpoint gets its first
     /// candidate; nothing has been quiet long enough for more).
     #[arg(long)]
@@ -33,7 +27,7 @@ pub struct Args {
 
 /// Watches the links until killed (or one pass with `--once`).
 pub fn run(args: Args) -> Result<ExitCode> {
-    let plan = read_plan_file(&args.plan, args.host.as_deref())?;
+    let plan = args.plan.read()?;
     let interval = check_interval(&plan.mesh.endpoints);
     let mut watch = Watch::new(&plan, Instant::now());
     let links: Vec<&str> = watch.interfaces().collect();

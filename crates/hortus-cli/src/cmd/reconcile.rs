@@ -6,24 +6,17 @@
 //! `networkctl reload` (which recreates interfaces from their current files
 //! and applies the rest). The NixOS module runs it as `hortus-reconcile.service`.
 
-use crate::files::read_plan_file;
+use crate::files::InstalledPlan;
 use anyhow::{bail, Result};
 use hortus_host::{Change, Options};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Arguments of `hortus reconcile`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The plan: this host's view (`hortus plan INVENTORY --host NAME -o
-    /// FILE`, what the NixOS module installs) or the whole mesh's.
-    #[arg(long, value_name = "FILE", default_value = "/etc/hortus/plan.json")]
-    plan: PathBuf,
-    /// This host's node name (default: the view's host; for a whole plan,
-    /// the machine's hostname).
-    #[arg(long)]
-    host: Option<String>,
+    #[command(flatten)]
+    plan: InstalledPlan,
     /// Print what would be deleted, change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -37,7 +30,7 @@ pub struct Args {
 
 /// Runs the reconciliation and prints one line per deleted interface.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let plan = read_plan_file(&args.plan, args.host.as_deref())?;
+    let plan = args.plan.read()?;
     let mut opts = Options { dry_run: args.dry_run, wait: Duration::from_secs(args.wait), ..Options::default() };
     if args.no_reload {
         opts.reload_command.clear();
