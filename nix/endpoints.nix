@@ -31,10 +31,11 @@ in
       description = "Keep every hortus link this host dials on an endpoint that works";
       wantedBy = [ "multi-user.target" ];
       wants = [ "systemd-networkd.service" ];
+      # No network-online.target: it retries every pass, and ordering
+      # after it without wanting it is what NixOS warns about.
       after = [
         "systemd-networkd.service"
         "hortus-reconcile.service"
-        "network-online.target"
       ];
       # A changed plan (/etc/hortus/plan.json, installed by reconcile.nix)
       # restarts it with the new candidates.
