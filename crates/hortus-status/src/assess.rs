@@ -174,6 +174,10 @@ pub struct LinkStatus {
     pub listen_port: Option<u16>,
     /// Current endpoint of the peer.
     pub endpoint: Option<String>,
+    /// What this end dials, in order (`host:port`; empty when it only
+    /// listens): `hortus endpoints` moves a quiet link to the next.
+    #[serde(default)]
+    pub candidates: Vec<String>,
     /// Seconds since the last handshake; `None` if never.
     pub handshake_age_s: Option<u64>,
     /// Bytes received from the peer.
@@ -323,6 +327,7 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
                 up,
                 listen_port: wg.and_then(|w| w.listen_port),
                 endpoint: peer.and_then(|p| p.endpoint).map(|e| e.to_string()),
+                candidates: link.endpoints.iter().map(|d| d.socket()).collect(),
                 handshake_age_s: age,
                 rx_bytes: peer.map_or(0, |p| p.rx_bytes),
                 tx_bytes: peer.map_or(0, |p| p.tx_bytes),

@@ -34,6 +34,10 @@ pub fn text(status: &HostStatus) -> String {
             bytes(l.rx_bytes),
             bytes(l.tx_bytes)
         );
+        if !l.candidates.is_empty() {
+            let at = l.endpoint.as_deref().unwrap_or("none");
+            let _ = write!(out, "  endpoint {at} of [{}]", l.candidates.join(" "));
+        }
         for flag in &l.flags {
             let _ = write!(out, "  ! {flag}");
         }
@@ -121,6 +125,22 @@ pub fn prometheus(status: &HostStatus) -> String {
         "counter",
         "Bytes sent to the peer.",
         status.links.iter().map(|l| (link(l), l.tx_bytes.to_string())).collect(),
+    );
+    metric(
+        "link_endpoint_info",
+        "gauge",
+        "1 for the link's current WireGuard endpoint (absent if none).",
+        status
+            .links
+            .iter()
+            .filter_map(|l| Some((format!("{},endpoint=\"{}\"", link(l), l.endpoint.as_deref()?), "1".to_string())))
+            .collect(),
+    );
+    metric(
+        "link_endpoint_candidates",
+        "gauge",
+        "Endpoints this end may dial on the link, in order (0 when it only listens).",
+        status.links.iter().map(|l| (link(l), l.candidates.len().to_string())).collect(),
     );
     metric(
         "link_babel_cost",
@@ -211,7 +231,8 @@ mod tests {
             listen: true,
             up: false,
             listen_port: Some(51801),
-            endpoint: None,
+            endpoint: Some("198.51.100.11:51801".into()),
+            candidates: vec!["[2001:db8:1::11]:51801".into(), "198.51.100.11:51801".into()],
             handshake_age_s: Some(300),
             rx_bytes: 2048,
             tx_bytes: 10,
@@ -250,6 +271,10 @@ mod tests {
         assert!(text.starts_with("hastur: 0/1 links up, 3 flag(s)\n"), "{text}");
         assert!(text.contains("exit (used)    no route  ! no exit reachable"), "{text}");
         assert!(text.contains("DOWN handshake 300s ago") && text.contains("rx 2.0K tx 10B"), "{text}");
+        assert!(
+            text.contains("endpoint 198.51.100.11:51801 of [[2001:db8:1::11]:51801 198.51.100.11:51801]"),
+            "{text}"
+        );
         assert!(text.contains("via eihort (wg-eihort)  metric 192  ! detoured via eihort"), "{text}");
     }
 
@@ -265,6 +290,8 @@ mod tests {
             "hortus_destination_detoured{host=\"hastur\",destination=\"kaambl\",via=\"eihort\"} 1",
             "hortus_prefix_routed{host=\"hastur\",prefix=\"0.0.0.0/0\",role=\"exit\",via=\"\"} 0",
             "hortus_status_flags{host=\"hastur\"} 3",
+            "hortus_link_endpoint_info{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\",endpoint=\"198.51.100.11:51801\"} 1",
+            "hortus_link_endpoint_candidates{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 2",
         ] {
             assert!(prom.lines().any(|l| l == line), "missing {line}:\n{prom}");
         }
