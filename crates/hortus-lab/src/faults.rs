@@ -24,16 +24,26 @@
 use crate::error::{LabError, Result};
 use crate::exec::{ip, nft};
 use crate::lab::{delete_kernel_interfaces, Lab};
-use crate::network::{LOSS_CHAIN, TABLE};
+use crate::network::{self, LOSS_CHAIN, TABLE};
 use crate::state::{Cut, CutMode, LabEvent};
 use crate::underlay::UPLINK;
-use hortus_plan::Path;
+use hortus_plan::{IpFamily, Path};
 use hortus_status::watch::unix_ms;
 use std::time::Duration;
 
 impl Lab {
     /// Cuts `a`'s link to `b`, in `a`'s namespace.
     pub fn cut(&mut self, a: &str, b: &str, mode: CutMode) -> Result<()> {
+        self.cut_family(a, b, mode, None)
+    }
+
+    /// Cuts the link between `a` and `b` like [`Lab::cut`], for `family`'s
+    /// packets only when given (an underlay cut: the pair can still talk
+    /// over the other family).
+    pub fn cut_family(&mut self, a: &str, b: &str, mode: CutMode, family: Option<IpFamily>) -> Result<()> {
+        if family.is_some() && mode != CutMode::Underlay {
+            return Err(LabError::Usage("a cut of one family is an underlay cut".into()));
+        }
         let link = self.link(a, b)?.clone();
         if self.find_cut(a, b).is_some() {
             return Err(LabError::Usage(format!("the link {a}–{b} is already cut; heal it first")));
@@ -43,13 +53,15 @@ impl Lab {
         }
         let ns = self.state.node_ns(a);
         match mode {
-            CutMode::Underlay => nft(&ns, port_sets("add", link.port, link.path))?,
+            CutMode::Underlay => nft(&ns, port_sets("add", link.port, link.path, family))?,
             CutMode::InterfaceDown => {
                 ip(&ns, &["link", "set", &link.interface, "down"])?;
             }
         }
-        self.state.cuts.push(Cut { node: a.into(), peer: b.into(), mode });
-        self.record_event(format!("cut {a} {b}"));
+        self.state.cuts.push(Cut { node: a.into(), peer: b.into(), mode, family });
+        let only =
+            family.map_or(String::new(), |f| format!(" ({})", if f == IpFamily::Ipv4 { "ipv4" } else { "ipv6" }));
+        self.record_event(format!("cut {a} {b}{only}"));
         self.save()
     }
 
@@ -61,7 +73,7 @@ impl Lab {
         let link = self.link(&cut.node, &cut.peer)?.clone();
         let ns = self.state.node_ns(&cut.node);
         match cut.mode {
-            CutMode::Underlay => nft(&ns, port_sets("delete", link.port, link.path))?,
+            CutMode::Underlay => nft(&ns, port_sets("delete", link.port, link.path, cut.family))?,
             // A killed node's interface comes back up when it is revived.
             CutMode::InterfaceDown if self.state.killed.contains(&cut.node) => {}
             CutMode::InterfaceDown => self.link_up(&cut.node, &link)?,
@@ -108,9 +120,9 @@ impl Lab {
             };
         }
         let ns = self.state.node_ns(name);
-        let gateway = self.state.underlay[name].gateway.to_string();
+        let attachment = self.state.underlay[name].clone();
         ip(&ns, &["link", "set", UPLINK, "up"])?;
-        ip(&ns, &["route", "replace", "default", "via", &gateway])?;
+        network::default_routes(&ns, attachment.gateway, attachment.families)?;
         self.start_links(name)?;
         self.configure_peers(&[name.to_string()])?;
         let down: Vec<String> = self
@@ -166,10 +178,16 @@ impl Lab {
 }
 
 /// Adds or deletes `port` in the cut sets: UDP always, TCP on forwarded
-/// links (the forwarder's connection).
-fn port_sets(verb: &str, port: u16, path: Path) -> String {
-    let mut script = format!("{verb} element inet {TABLE} cut_udp {{ {port} }}\n");
-    if path == Path::Forwarded {
+/// links (the forwarder's connection); one family's UDP set only when
+/// `family` is given.
+fn port_sets(verb: &str, port: u16, path: Path, family: Option<IpFamily>) -> String {
+    let set = match family {
+        None => "cut_udp",
+        Some(IpFamily::Ipv4) => "cut_udp4",
+        Some(IpFamily::Ipv6) => "cut_udp6",
+    };
+    let mut script = format!("{verb} element inet {TABLE} {set} {{ {port} }}\n");
+    if path == Path::Forwarded && family.is_none() {
         script += &format!("{verb} element inet {TABLE} cut_tcp {{ {port} }}\n");
     }
     script
@@ -201,10 +219,12 @@ mod tests {
 
     #[test]
     fn forwarded_cuts_also_drop_the_forwarder() {
-        assert_eq!(port_sets("add", 51802, Path::Direct), "add element inet hortus_lab cut_udp { 51802 }\n");
-        let both = port_sets("delete", 51814, Path::Forwarded);
+        assert_eq!(port_sets("add", 51802, Path::Direct, None), "add element inet hortus_lab cut_udp { 51802 }\n");
+        let both = port_sets("delete", 51814, Path::Forwarded, None);
         assert!(
             both.contains("cut_udp { 51814 }") && both.contains("delete element inet hortus_lab cut_tcp { 51814 }")
         );
+        let v6 = port_sets("add", 51814, Path::Forwarded, Some(IpFamily::Ipv6));
+        assert_eq!(v6, "add element inet hortus_lab cut_udp6 { 51814 }\n", "one family: its UDP only");
     }
 }

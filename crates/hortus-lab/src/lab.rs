@@ -11,8 +11,8 @@ use crate::state::{create_dir, write_atomic, LabState, NodeUnderlay, StateDir, W
 use crate::tools;
 use crate::underlay::{internet_uplink, layout, Underlay, CORE, INTERNET};
 use hortus_core::Inventory;
-use hortus_plan::RoutingDaemon;
 use hortus_plan::{Link, NodePlan, Plan, PlanFile};
+use hortus_plan::{RoutingDaemon, Underlay as Families};
 use hortus_status::watch::unix_ms;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -223,11 +223,11 @@ impl Lab {
         network::configure_core(&core)?;
         let internet = format!("{prefix}{INTERNET}");
         self.create_ns(&internet)?;
-        network::attach(&prefix, &internet_uplink(), &internet)?;
+        network::attach(&prefix, &internet_uplink(), &internet, Families::Ipv4)?;
         for router in &underlay.routers {
             let ns = format!("{prefix}{}", router.name);
             self.create_ns(&ns)?;
-            network::attach(&prefix, &router.uplink, &ns)?;
+            network::attach(&prefix, &router.uplink, &ns, Families::Dual)?;
             network::configure_router(&ns, router, &core)?;
         }
         for lan in lans {
@@ -248,7 +248,8 @@ impl Lab {
             let uplink = &underlay.nodes[name];
             let ns = self.state.node_ns(name);
             self.create_ns(&ns)?;
-            network::attach(&prefix, uplink, &ns)?;
+            let families = self.node_plan(name)?.underlay;
+            network::attach(&prefix, uplink, &ns, families)?;
             network::configure_node(&ns, self.node_plan(name)?)?;
             self.configure_boundary(name)?;
             self.load_forwarder_rules(name)?;
@@ -257,14 +258,16 @@ impl Lab {
                     network::attach_lan_router(&format!("{prefix}{}", lan.namespace_suffix()), lan, i, &ns)?;
                 }
             }
-            self.state.underlay.insert(name.clone(), NodeUnderlay { address: uplink.address, gateway: uplink.gateway });
+            let attachment = NodeUnderlay { address: uplink.address, gateway: uplink.gateway, families };
+            let addresses: Vec<String> = attachment.addresses().iter().map(|a| a.to_string()).collect();
+            self.state.underlay.insert(name.clone(), attachment);
             self.start_links(name)?;
             let node = self.node_plan(name)?;
             progress(&format!(
                 "hortus lab: [{}/{}] {name}: namespace {ns}, underlay {} via {}, {} link(s)",
                 i + 1,
                 nodes.len(),
-                uplink.address,
+                addresses.join(" "),
                 uplink.parent.trim_start_matches('_'),
                 node.links.len()
             ));

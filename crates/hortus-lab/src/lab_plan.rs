@@ -10,13 +10,14 @@
 //! every other decision is the original's.
 
 use crate::error::{LabError, Result};
-use crate::underlay::Underlay;
+use crate::underlay::{ipv6_of, Underlay};
 use hortus_core::addressing::parse_endpoint;
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use hortus_core::{build_plan, Inventory, Link, NodePlan, Plan};
 use hortus_plan::RoutingDaemon;
 use hortus_plan::{Forwarder, Host};
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The lab's inventory and plan, with the private keys kept apart.
 pub struct LabPlan {
@@ -63,14 +64,14 @@ pub fn lab_plan_with_keys(
             .ok_or_else(|| LabError::PlanDrift { node: name.clone(), what: "no private key generated".into() })?;
         node.public_key = public_key(private).map_err(|e| LabError::PlanDrift { node: name.clone(), what: e })?;
         node.link_local = Some(original.nodes[name].link_local);
+        node.underlay = Some(original.nodes[name].underlay);
         if !node.endpoints.is_empty() || !node.lan_endpoints.is_empty() {
             let uplink = underlay
                 .nodes
                 .get(name)
                 .ok_or_else(|| LabError::PlanDrift { node: name.clone(), what: "no underlay address".into() })?;
-            let address = uplink.address.to_string();
-            node.endpoints = on_underlay(&node.endpoints, &address, &[]);
-            node.lan_endpoints = on_underlay(&node.lan_endpoints, &address, &node.endpoints);
+            node.endpoints = on_underlay(&node.endpoints, uplink.address, &[]);
+            node.lan_endpoints = on_underlay(&node.lan_endpoints, uplink.address, &node.endpoints);
         }
     }
     let mut plan = build_plan(&lab)?;
@@ -81,13 +82,15 @@ pub fn lab_plan_with_keys(
 }
 
 /// `endpoints` in the lab: DNS names kept (the lab resolves them to the
-/// node's underlay address), the literals replaced by `address`, nothing
-/// twice and nothing of `taken`.
-fn on_underlay(endpoints: &[String], address: &str, taken: &[String]) -> Vec<String> {
+/// node's underlay addresses), an IPv4 literal replaced by the node's
+/// underlay `address`, an IPv6 one by its mirror; nothing twice and
+/// nothing of `taken`.
+fn on_underlay(endpoints: &[String], address: Ipv4Addr, taken: &[String]) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for e in endpoints {
         let lab = match parse_endpoint(e) {
             Ok(Host::Dns(_)) => e.clone(),
+            Ok(Host::Ip(IpAddr::V6(_))) => ipv6_of(address).to_string(),
             _ => address.to_string(),
         };
         if !out.contains(&lab) && !taken.contains(&lab) {

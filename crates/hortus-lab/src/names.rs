@@ -13,9 +13,10 @@
 use crate::error::{LabError, Result};
 use crate::exec::{ip, Cmd};
 use crate::lab::Lab;
+use crate::network;
 use crate::process::ProcessKind;
-use crate::underlay::{UPLINK, UPLINK_PREFIX_LEN};
-use hortus_plan::Host;
+use crate::underlay::{ipv6_of, UPLINK, UPLINK_PREFIX_LEN, UPLINK_PREFIX_LEN_V6};
+use hortus_plan::{Host, IpFamily};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -50,7 +51,9 @@ impl Lab {
                 })
                 .collect();
             for dns in names {
-                text += &format!("{} {dns}\n", underlay.address);
+                for address in underlay.addresses() {
+                    text += &format!("{address} {dns}\n");
+                }
             }
         }
         text
@@ -88,8 +91,8 @@ impl Lab {
     }
 
     /// Gives node `name` a new address in its uplink subnet (the lowest of
-    /// .100–.254 no node uses), keeps its gateway, and points its DNS
-    /// names there. Returns the new address.
+    /// .100–.254 no node uses; its IPv6 mirror too), keeps its gateways,
+    /// and points its DNS names there. Returns the new IPv4 address.
     pub fn move_node(&mut self, name: &str) -> Result<Ipv4Addr> {
         self.node_plan(name)?;
         if self.state.killed.contains(name) {
@@ -105,7 +108,12 @@ impl Lab {
         let ns = self.state.node_ns(name);
         ip(&ns, &["address", "del", &format!("{}/{UPLINK_PREFIX_LEN}", old.address), "dev", UPLINK])?;
         ip(&ns, &["address", "add", &format!("{new}/{UPLINK_PREFIX_LEN}"), "dev", UPLINK])?;
-        ip(&ns, &["route", "replace", "default", "via", &old.gateway.to_string()])?;
+        if old.families.has(IpFamily::Ipv6) {
+            let (from, to) = (ipv6_of(old.address), ipv6_of(new));
+            ip(&ns, &["address", "del", &format!("{from}/{UPLINK_PREFIX_LEN_V6}"), "dev", UPLINK])?;
+            ip(&ns, &["address", "add", &format!("{to}/{UPLINK_PREFIX_LEN_V6}"), "dev", UPLINK, "nodad"])?;
+        }
+        network::default_routes(&ns, old.gateway, old.families)?;
         self.state.underlay.get_mut(name).expect("read above").address = new;
         self.write_hosts()?;
         self.record_event(format!("move {name} {} -> {new}", old.address));

@@ -5,9 +5,13 @@
 use crate::error::Result;
 use crate::exec::{ip, nft, sysctls};
 use crate::lans::{LanSegment, BRIDGE};
-use crate::underlay::{Router, RouterRole, Uplink, CENSORED_ZONE, UPLINK};
-use hortus_plan::{InterfaceAddress, NodePlan};
+use crate::underlay::{
+    ipv6_of, Router, RouterRole, Uplink, CENSORED_ZONE, CENSORED_ZONE_V6, UPLINK, UPLINK_PREFIX_LEN,
+    UPLINK_PREFIX_LEN_V6,
+};
+use hortus_plan::{InterfaceAddress, IpFamily, NodePlan, Underlay};
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 /// The Babel UDP port, counted in each node's nftables table.
 pub const BABEL_PORT: u16 = 6696;
@@ -18,20 +22,40 @@ pub const TABLE: &str = "hortus_lab";
 pub const LOSS_CHAIN: &str = "loss";
 
 /// Connects `child_ns` to its parent with a veth pair and gives it its
-/// address and default route.
-pub fn attach(prefix: &str, uplink: &Uplink, child_ns: &str) -> Result<()> {
+/// addresses and default routes: IPv4 always (an IPv6-only node's is
+/// dropped by its [`node_rules`] and has no default route), the IPv6
+/// mirror when `families` has IPv6. A routed parent end gets both
+/// families' gateways.
+pub fn attach(prefix: &str, uplink: &Uplink, child_ns: &str, families: Underlay) -> Result<()> {
     let parent = format!("{prefix}{}", uplink.parent);
     let pif = uplink.parent_interface.as_str();
     ip(&parent, &["link", "add", pif, "type", "veth", "peer", "name", UPLINK, "netns", child_ns])?;
     if uplink.routed {
         ip(&parent, &["address", "add", &format!("{}/{}", uplink.gateway, uplink.prefix_len), "dev", pif])?;
+        let gateway6 = format!("{}/{UPLINK_PREFIX_LEN_V6}", ipv6_of(uplink.gateway));
+        ip(&parent, &["address", "add", &gateway6, "dev", pif, "nodad"])?;
     } else {
         ip(&parent, &["link", "set", pif, "master", "lan"])?;
     }
     ip(&parent, &["link", "set", pif, "up"])?;
     ip(child_ns, &["address", "add", &format!("{}/{}", uplink.address, uplink.prefix_len), "dev", UPLINK])?;
+    if families.has(IpFamily::Ipv6) {
+        let address6 = format!("{}/{UPLINK_PREFIX_LEN_V6}", ipv6_of(uplink.address));
+        ip(child_ns, &["address", "add", &address6, "dev", UPLINK, "nodad"])?;
+    }
     ip(child_ns, &["link", "set", UPLINK, "up"])?;
-    ip(child_ns, &["route", "replace", "default", "via", &uplink.gateway.to_string()])?;
+    default_routes(child_ns, uplink.gateway, families)
+}
+
+/// The default routes of a box whose uplink gateway is `gateway` (and its
+/// IPv6 mirror), one per family it has.
+pub fn default_routes(ns: &str, gateway: Ipv4Addr, families: Underlay) -> Result<()> {
+    if families.has(IpFamily::Ipv4) {
+        ip(ns, &["route", "replace", "default", "via", &gateway.to_string()])?;
+    }
+    if families.has(IpFamily::Ipv6) {
+        ip(ns, &["-6", "route", "replace", "default", "via", &ipv6_of(gateway).to_string()])?;
+    }
     Ok(())
 }
 
@@ -42,22 +66,30 @@ pub fn loopback_up(ns: &str) -> Result<()> {
 
 /// Makes the core a router.
 pub fn configure_core(ns: &str) -> Result<()> {
-    sysctls(ns, &[("net/ipv4/ip_forward", "1")])
+    sysctls(ns, &FORWARDING)
 }
+
+/// A router forwards both families.
+const FORWARDING: [(&str, &str); 2] = [("net/ipv4/ip_forward", "1"), ("net/ipv6/conf/all/forwarding", "1")];
 
 /// Configures router `router` (already attached) in namespace `ns`;
 /// `core_ns` learns the route to the censored zone when it is the censor.
 pub fn configure_router(ns: &str, router: &Router, core_ns: &str) -> Result<()> {
-    sysctls(ns, &[("net/ipv4/ip_forward", "1")])?;
+    sysctls(ns, &FORWARDING)?;
     match router.role {
         RouterRole::Censor => {
             let (zone, len) = CENSORED_ZONE;
             ip(core_ns, &["route", "add", &format!("{zone}/{len}"), "via", &router.uplink.address.to_string()])?;
+            let (zone6, len6) = CENSORED_ZONE_V6;
+            let via6 = ipv6_of(router.uplink.address).to_string();
+            ip(core_ns, &["-6", "route", "add", &format!("{zone6}/{len6}"), "via", &via6])?;
             nft(ns, censor_rules())
         }
         RouterRole::Nat { lan_gateway } => {
             ip(ns, &["link", "add", "lan", "type", "bridge"])?;
-            ip(ns, &["address", "add", &format!("{lan_gateway}/24"), "dev", "lan"])?;
+            ip(ns, &["address", "add", &format!("{lan_gateway}/{UPLINK_PREFIX_LEN}"), "dev", "lan"])?;
+            let gateway6 = format!("{}/{UPLINK_PREFIX_LEN_V6}", ipv6_of(lan_gateway));
+            ip(ns, &["address", "add", &gateway6, "dev", "lan", "nodad"])?;
             ip(ns, &["link", "set", "lan", "up"])?;
             nft(ns, nat_rules())
         }
@@ -115,10 +147,11 @@ fn censor_rules() -> String {
     )
 }
 
-/// A NAT router masquerades its LAN and admits only replies from outside.
+/// A NAT router masquerades its LAN (both families) and admits only
+/// replies from outside.
 fn nat_rules() -> String {
     format!(
-        "table ip {TABLE}_nat {{
+        "table inet {TABLE}_nat {{
   chain postrouting {{
     type nat hook postrouting priority srcnat; policy accept;
     oifname \"{UPLINK}\" masquerade
@@ -145,7 +178,7 @@ pub fn configure_node(ns: &str, node: &NodePlan) -> Result<()> {
         sysctls(ns, &[("net/ipv4/ip_local_port_range", &format!("{lo} {hi}"))])?;
     }
     add_anchor(ns, node)?;
-    nft(ns, node_rules())
+    nft(ns, node_rules(node.underlay))
 }
 
 /// Applies a plan's `node.sysctl` in namespace `ns`. Keys are in sysctl.d
@@ -203,18 +236,35 @@ pub fn add_address(ns: &str, iface: &str, address: &InterfaceAddress) -> Result<
 
 /// A node's nftables: named sets of cut ports (dropped on the underlay and
 /// loopback only, never inside tunnels; also when forwarded between the
-/// uplink and a phantun TUN) and Babel packet counters.
-fn node_rules() -> String {
+/// uplink and a phantun TUN; `cut_udp4`/`cut_udp6` for one family only),
+/// Babel packet counters, and on a node without IPv4 every IPv4 packet of
+/// its uplink dropped.
+fn node_rules(families: Underlay) -> String {
     let drops = |dir: &str| {
-        ["udp dport @cut_udp", "udp sport @cut_udp", "tcp dport @cut_tcp", "tcp sport @cut_tcp"]
-            .iter()
-            .map(|m| format!("    {dir}name {{ \"{UPLINK}\", \"lo\" }} {m} drop\n"))
-            .collect::<String>()
+        let mut rules: String = [
+            "udp dport @cut_udp",
+            "udp sport @cut_udp",
+            "tcp dport @cut_tcp",
+            "tcp sport @cut_tcp",
+            "meta nfproto ipv4 udp dport @cut_udp4",
+            "meta nfproto ipv4 udp sport @cut_udp4",
+            "meta nfproto ipv6 udp dport @cut_udp6",
+            "meta nfproto ipv6 udp sport @cut_udp6",
+        ]
+        .iter()
+        .map(|m| format!("    {dir}name {{ \"{UPLINK}\", \"lo\" }} {m} drop\n"))
+        .collect();
+        if !families.has(IpFamily::Ipv4) {
+            rules += &format!("    {dir}name \"{UPLINK}\" meta nfproto ipv4 drop\n");
+        }
+        rules
     };
     format!(
         "table inet {TABLE} {{
   set cut_udp {{ type inet_service; }}
   set cut_tcp {{ type inet_service; }}
+  set cut_udp4 {{ type inet_service; }}
+  set cut_udp6 {{ type inet_service; }}
   counter babel_in {{ }}
   counter babel_out {{ }}
   chain input {{
@@ -269,7 +319,9 @@ mod tests {
 
     #[test]
     fn node_rules_drop_only_outside_tunnels() {
-        let rules = node_rules();
+        let rules = node_rules(Underlay::Ipv6);
+        assert!(rules.contains("iifname \"up0\" meta nfproto ipv4 drop"));
+        assert!(!node_rules(Underlay::Dual).contains("meta nfproto ipv4 drop"));
         assert!(rules.contains("iifname { \"up0\", \"lo\" } udp dport @cut_udp drop"));
         assert!(rules.contains("oifname { \"up0\", \"lo\" } tcp sport @cut_tcp drop"));
         assert!(rules.contains("udp dport 6696 counter name \"babel_out\""));

@@ -6,15 +6,16 @@
 
 use crate::error::{LabError, Result};
 use crate::process::ProcessRecord;
-use hortus_plan::RoutingDaemon;
+use crate::underlay::ipv6_of;
+use hortus_plan::{IpFamily, RoutingDaemon, Underlay};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 /// Version of `state.json`.
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
 
 /// How WireGuard interfaces are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,15 +47,33 @@ pub struct Cut {
     pub peer: String,
     /// How.
     pub mode: CutMode,
+    /// Only this family's packets (an underlay cut); both when none.
+    pub family: Option<IpFamily>,
 }
 
 /// One node's underlay attachment, as `revive` needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeUnderlay {
-    /// Address on `up0`.
+    /// IPv4 address on `up0` (also the key of its IPv6 mirror).
     pub address: Ipv4Addr,
     /// Default gateway.
     pub gateway: Ipv4Addr,
+    /// The families its uplink carries (the plan's `underlay`).
+    pub families: Underlay,
+}
+
+impl NodeUnderlay {
+    /// The addresses peers reach it at: IPv4 and/or the IPv6 mirror.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        let mut out = vec![];
+        if self.families.has(IpFamily::Ipv4) {
+            out.push(IpAddr::V4(self.address));
+        }
+        if self.families.has(IpFamily::Ipv6) {
+            out.push(IpAddr::V6(ipv6_of(self.address)));
+        }
+        out
+    }
 }
 
 /// Everything the lab created, and what it did since.
@@ -223,7 +242,7 @@ mod tests {
             namespaces: vec!["t-_core".into()],
             processes: vec![],
             underlay: BTreeMap::new(),
-            cuts: vec![Cut { node: "a".into(), peer: "b".into(), mode: CutMode::InterfaceDown }],
+            cuts: vec![Cut { node: "a".into(), peer: "b".into(), mode: CutMode::InterfaceDown, family: None }],
             killed: BTreeSet::from(["c".to_string()]),
             loss: BTreeMap::from([("a".to_string(), 2)]),
             daemons_started_unix_ms: Some(1),

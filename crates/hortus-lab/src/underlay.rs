@@ -14,6 +14,11 @@
 //!   nodes: a bridge LAN 198.19.(128+m).0/24 (router `.1`) the nodes share,
 //!   masqueraded on the uplink, with no inbound path. Nodes of one LAN reach
 //!   each other directly, as the link policy assumes.
+//! * IPv6 mirrors it in 2001:2::/48 (RFC 5180 benchmarking space): the
+//!   /64 of 198.S.K.0/24 is 2001:2:(S-18):K::/64, the host .H is ::H
+//!   ([`ipv6_of`]). Routers are dual-stack; a node gets an IPv6 uplink only
+//!   when its plan's `underlay` has IPv6, and an IPv6-only node's IPv4 is
+//!   dropped on its uplink. NAT routers masquerade both families.
 //! * `_inet` is the Internet host: a namespace behind the core at
 //!   [`INTERNET_ADDRESS`] (198.18.255.254) on 198.18.255.0/24 (core side
 //!   `.1`), with its default route back to the core. No box ever gets that
@@ -21,7 +26,7 @@
 
 use hortus_core::Inventory;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Namespace suffix of the core router.
 pub const CORE: &str = "_core";
@@ -29,6 +34,17 @@ pub const CORE: &str = "_core";
 pub const CENSOR: &str = "_gfw";
 /// The censored zone the core routes to the censor: 198.19.0.0/17.
 pub const CENSORED_ZONE: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 19, 0, 0), 17);
+/// The censored zone's IPv6 mirror: 2001:2:1::/57 (hextet K < 128).
+pub const CENSORED_ZONE_V6: (Ipv6Addr, u8) = (Ipv6Addr::new(0x2001, 2, 1, 0, 0, 0, 0, 0), 57);
+/// Prefix length of every uplink subnet's IPv6 mirror.
+pub const UPLINK_PREFIX_LEN_V6: u8 = 64;
+
+/// The IPv6 mirror of an underlay address: 198.S.K.H → 2001:2:(S-18):K::H.
+pub fn ipv6_of(v4: Ipv4Addr) -> Ipv6Addr {
+    let [_, s, k, h] = v4.octets();
+    Ipv6Addr::new(0x2001, 2, u16::from(s.wrapping_sub(18)), u16::from(k), 0, 0, 0, u16::from(h))
+}
+
 /// Prefix length of every uplink subnet.
 pub const UPLINK_PREFIX_LEN: u8 = 24;
 /// Name of every box's uplink interface.
@@ -214,6 +230,16 @@ mod tests {
         assert_eq!(u.nodes["abhoth"].address, Ipv4Addr::new(198, 19, 1, 2));
         assert_eq!(u.nodes["azasos"].address, Ipv4Addr::new(198, 19, 129, 2));
         assert_eq!(u.nodes["azasos"].gateway, Ipv4Addr::new(198, 19, 129, 1));
+    }
+
+    #[test]
+    fn ipv6_mirrors_ipv4() {
+        assert_eq!(ipv6_of(Ipv4Addr::new(198, 18, 3, 2)).to_string(), "2001:2:0:3::2");
+        assert_eq!(ipv6_of(Ipv4Addr::new(198, 19, 129, 1)).to_string(), "2001:2:1:81::1");
+        let (zone, len) = CENSORED_ZONE_V6;
+        let inside = |a: Ipv6Addr| u128::from(a) >> (128 - len) == u128::from(zone) >> (128 - len);
+        assert!(inside(ipv6_of(Ipv4Addr::new(198, 19, 127, 2))));
+        assert!(!inside(ipv6_of(Ipv4Addr::new(198, 19, 128, 2))), "NAT LANs are outside, like 198.19.128/17");
     }
 
     #[test]

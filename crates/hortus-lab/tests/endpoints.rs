@@ -1,9 +1,13 @@
-//! End-to-end: a node reached by a DNS name moves to a new underlay address
-//! (`hortus lab move`); the node behind NAT that dials it by that name
-//! finds it again through `hortus endpoints` (re-resolving the name once
-//! the link has been quiet for `switch_after_s`), without anything being
-//! restarted, and Babel's route returns to the direct link. For BIRD and
-//! babeld.
+//! End-to-end, for BIRD and babeld:
+//! - a node reached by a DNS name moves to a new underlay address (`hortus
+//!   lab move`); the node behind NAT that dials it by that name finds it
+//!   again through `hortus endpoints` (re-resolving the name once the link
+//!   has been quiet for `switch_after_s`), without anything being
+//!   restarted, and Babel's route returns to the direct link;
+//! - a dual-stack pair loses IPv6 between them (`hortus lab cut --family
+//!   ipv6`): its direct link comes back over IPv4;
+//! - an IPv6-only and an IPv4-only node in one mesh get no link to each
+//!   other (`no_common_family`), and every node still reaches every other.
 
 mod common;
 
@@ -11,6 +15,8 @@ use common::*;
 use hortus_core::inventory::RoutingDaemon;
 use hortus_core::keys::{private_key_from_bytes, public_key};
 use hortus_core::Inventory;
+use hortus_lab::CutMode;
+use hortus_plan::{IpFamily, SkipReason};
 use std::time::{Duration, Instant};
 
 /// a: public, reached by name; b: behind NAT, dials a and c; c: public, literal.
@@ -80,4 +86,92 @@ fn moved_node_is_found_again_with_bird() {
 #[test]
 fn moved_node_is_found_again_with_babeld() {
     moved_node_is_found_again(RoutingDaemon::Babeld, "moved_node_is_found_again_with_babeld", "hlt-mo-");
+}
+
+/// Three public nodes from `endpoints` (TOML arrays), `switch_after_s = 10`.
+fn three(endpoints: [&str; 3]) -> Inventory {
+    let mut text = String::from("[mesh]\nendpoints.switch_after_s = 10\n");
+    for (i, e) in endpoints.iter().enumerate() {
+        let key = public_key(&private_key_from_bytes([i as u8 + 1; 32])).expect("key");
+        text += &format!("[nodes.n{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = {e}\n");
+    }
+    Inventory::from_toml_str(&text).expect("inventory")
+}
+
+/// `from`'s WireGuard endpoint for `to`.
+fn endpoint(lab: &hortus_lab::Lab, from: &str, to: &str) -> String {
+    let key = lab.plan().nodes[to].public_key.clone();
+    let out = lab.wg(from, &["show", &format!("wg-{to}"), "endpoints"]).run().unwrap_or_default();
+    out.lines().find(|l| l.starts_with(&key)).and_then(|l| l.split('\t').nth(1)).unwrap_or("").to_string()
+}
+
+fn one_family_cut(daemon: RoutingDaemon, test: &str, prefix: &str) {
+    if !lab_ready(test, daemon) {
+        return;
+    }
+    let dual =
+        ["[\"192.0.2.1\", \"2001:db8::1\"]", "[\"192.0.2.2\", \"2001:db8::2\"]", "[\"192.0.2.3\", \"2001:db8::3\"]"];
+    let mut guard = LabGuard::up(&three(dual), daemon, prefix);
+    let lab = &mut guard.lab;
+    lab.wait_connected(Duration::from_secs(60)).expect("connected");
+    eventually("n0 reaches n1 directly", Duration::from_secs(90), || {
+        (route_dev(lab, "n0", "n1").as_deref() == Some("wg-n1")).then_some(()).ok_or("not yet".to_string())
+    });
+    assert!(endpoint(lab, "n0", "n1").starts_with("[2001:2:"), "IPv6 first: {}", endpoint(lab, "n0", "n1"));
+
+    let cut_at = Instant::now();
+    lab.cut_family("n0", "n1", CutMode::Underlay, Some(IpFamily::Ipv6)).expect("cut IPv6");
+    let (_, found) = eventually("n0 dials n1 over IPv4", Duration::from_secs(90), || {
+        let now = endpoint(lab, "n0", "n1");
+        now.starts_with("198.18.").then_some(()).ok_or(format!("still {now}"))
+    });
+    eventually("n0's route to n1 is direct again", Duration::from_secs(90), || {
+        (route_dev(lab, "n0", "n1").as_deref() == Some("wg-n1")).then_some(()).ok_or("not yet".to_string())
+    });
+    eprintln!(
+        "{}: IPv6 cut between n0 and n1; n0 dials n1 over IPv4 after {:.1} s, direct route after {:.1} s",
+        daemon.program(),
+        found.as_secs_f64(),
+        cut_at.elapsed().as_secs_f64()
+    );
+    let ping = lab.ping("n0", "n1", 20, 0.05).expect("ping");
+    assert_eq!(ping.lost(), 0, "{ping:?}");
+}
+
+#[test]
+fn one_family_cut_falls_back_to_the_other_with_bird() {
+    one_family_cut(RoutingDaemon::Bird, "one_family_cut_falls_back_to_the_other_with_bird", "hlt-fb-");
+}
+
+#[test]
+fn one_family_cut_falls_back_to_the_other_with_babeld() {
+    one_family_cut(RoutingDaemon::Babeld, "one_family_cut_falls_back_to_the_other_with_babeld", "hlt-fo-");
+}
+
+#[test]
+fn ipv6_only_and_ipv4_only_nodes_share_a_mesh() {
+    let test = "ipv6_only_and_ipv4_only_nodes_share_a_mesh";
+    if !lab_ready(test, RoutingDaemon::Bird) {
+        return;
+    }
+    let inventory = three(["[\"2001:db8::1\"]", "[\"192.0.2.2\"]", "[\"192.0.2.3\", \"2001:db8::3\"]"]);
+    let mut guard = LabGuard::up(&inventory, RoutingDaemon::Bird, "hlt-mx-");
+    let lab = &mut guard.lab;
+    let skipped: Vec<_> = lab.plan().nodes["n0"].skipped.iter().map(|s| (s.peer.clone(), s.reason)).collect();
+    assert_eq!(skipped, [("n1".to_string(), SkipReason::NoCommonFamily)]);
+    lab.wait_connected(Duration::from_secs(60)).expect("connected");
+    eventually("all planned links handshake", Duration::from_secs(60), || all_handshakes(lab));
+    for (from, to) in [("n0", "n1"), ("n1", "n0"), ("n0", "n2"), ("n2", "n1")] {
+        let ping = lab.ping(from, to, 10, 0.05).expect("ping");
+        assert_eq!(ping.lost(), 0, "{from} -> {to}: {ping:?}");
+    }
+    // Each node really lacks the other family: n0 cannot reach n1's
+    // underlay IPv4, n1 has no IPv6 address on its uplink.
+    let n1 = lab.state().underlay["n1"].address.to_string();
+    assert!(lab.exec("n0", &["ping".into(), "-c1".into(), "-W1".into(), n1]).unwrap() != 0);
+    let n1_v6 =
+        lab.exec("n1", &["sh".into(), "-c".into(), "ip -6 address show dev up0 scope global | grep -q inet6".into()]);
+    assert_eq!(n1_v6.unwrap(), 1, "n1 has no global IPv6 address");
+    assert!(endpoint(lab, "n0", "n2").starts_with("[2001:2:"), "{}", endpoint(lab, "n0", "n2"));
+    assert!(endpoint(lab, "n1", "n2").starts_with("198.18."), "{}", endpoint(lab, "n1", "n2"));
 }

@@ -8,6 +8,7 @@ use crate::output::outln;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use hortus_lab::{CutMode, Lab, UpOptions, DEFAULT_PREFIX, DEFAULT_STATE_DIR};
+use hortus_plan::IpFamily;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,8 +85,12 @@ enum LabCommand {
         /// Its peer.
         b: String,
         /// Set A's WireGuard interface down instead of dropping packets.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "family")]
         interface_down: bool,
+        /// Drop only this underlay family's packets (`ipv4` or `ipv6`): the
+        /// pair can still talk over the other.
+        #[arg(long, value_parser = ["ipv4", "ipv6"])]
+        family: Option<String>,
     },
     /// Undo `cut` between A and B.
     Heal {
@@ -213,9 +218,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let code = open()?.exec(&node, &command)?;
             return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
         }
-        LabCommand::Cut { a, b, interface_down } => {
+        LabCommand::Cut { a, b, interface_down, family } => {
             let mode = if interface_down { CutMode::InterfaceDown } else { CutMode::Underlay };
-            open()?.cut(&a, &b, mode)?;
+            let family = family.map(|f| if f == "ipv4" { IpFamily::Ipv4 } else { IpFamily::Ipv6 });
+            open()?.cut_family(&a, &b, mode, family)?;
         }
         LabCommand::Heal { a, b } => open()?.heal(&a, &b)?,
         LabCommand::Kill { node, forwarder: None } => open()?.kill(&node)?,
