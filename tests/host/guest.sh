@@ -21,7 +21,7 @@ declare -A ULA=()
 declare -A KEYFILE=()
 declare -A HOLDER=()
 PASS=0 FAIL=0
-PHASES="bird babeld lifecycle exit"
+PHASES="bird babeld lifecycle exit endpoints"
 # run.sh may narrow the phases (HORTUS_HOST_PHASES) for development.
 [ -f "$SHARE/env" ] && . "$SHARE/env"
 
@@ -609,6 +609,44 @@ EOF
     t=$(wait_for 60 mesh_ok)
     chk "exit: every node still routes to and reaches every other ($t s)" test "$t" != timeout || dump_state
 }
+# endpoints_phase: delta (behind NAT) dials alpha by a name its hosts file
+# resolves; `hortus endpoints` runs in delta's namespace with kernel
+# WireGuard. alpha moves to a new address and the name follows: delta's
+# link finds it again with nothing restarted.
+endpoints_phase() {
+    local base t port old=192.0.2.10 new=192.0.2.20
+    DAEMON=bird PROTO=bird
+    base=$S/mesh.toml
+    [ -f "$S/mesh-exit.toml" ] && base=$S/mesh-exit.toml
+    awk -v old="$old" '
+        /^\[mesh\]$/ { print; print "endpoints.switch_after_s = 10"; next }
+        $0 == "endpoints = [\"" old "\"]" { print "endpoints = [\"alpha.mesh.test\"]"; next }
+        { print }' "$base" > "$S/mesh-endpoints.toml"
+    printf '127.0.0.1 localhost\n%s alpha.mesh.test\n' "$old" > "$S/delta/hosts"
+    chk "delta: its own /etc/hosts (alpha.mesh.test)" in_node delta mount --bind "$S/delta/hosts" /etc/hosts
+    apply delta "$S/mesh-endpoints.toml"
+    chk "delta: the plan says it switches endpoints" test "$(plan delta .node.switches_endpoints)" = true
+    port=$(plan delta '.node.links[] | select(.peer == "alpha") | .port')
+    chk "delta: networkd's Endpoint is the name" grep -q "^Endpoint=alpha.mesh.test:$port$" "$S/delta/network/20-wg-alpha.netdev"
+    t=$(wait_for 30 sh -c "nsenter -t ${HOLDER[delta]} -m -n wg show wg-alpha endpoints | grep -q $old:$port")
+    chk "delta: networkd resolved it to $old ($t s)" test "$t" != timeout
+    in_node delta sh -c 'exec hortus endpoints --plan /etc/hortus/plan.json' > "$S/delta/endpoints.log" 2>&1 &
+    local watcher=$!
+    t=$(wait_for 60 mesh_ok)
+    chk "endpoints: every node routes to and reaches every other before the move ($t s)" test "$t" != timeout
+    # alpha moves; its name follows.
+    ip -n alpha addr add "$new/24" dev eth0
+    ip -n alpha addr del "$old/24" dev eth0
+    ip -n alpha route replace default via 192.0.2.1 2>/dev/null
+    printf '127.0.0.1 localhost\n%s alpha.mesh.test\n' "$new" > "$S/delta/hosts"
+    t=$(wait_for 60 sh -c "nsenter -t ${HOLDER[delta]} -m -n wg show wg-alpha endpoints | grep -q $new:$port")
+    chk "endpoints: delta re-dials the moved alpha at $new after its link went quiet ($t s, switch_after_s 10)" test "$t" != timeout
+    chk "endpoints: the move is logged" grep -q "wg-alpha: nothing received for .* -> $new:$port" "$S/delta/endpoints.log"
+    sed 's/^/  delta endpoints: /' "$S/delta/endpoints.log"
+    t=$(wait_for 60 sh -c "nsenter -t ${HOLDER[delta]} -n ping -6 -n -c 1 -W 1 -I wg-alpha ${ULA[alpha]}")
+    chk "endpoints: delta reaches alpha over their direct link again ($t s)" test "$t" != timeout
+    kill "$watcher" 2>/dev/null
+}
 # seen_from_alpha_only RULES: the "alpha" counter of the Internet's rules
 # counted packets, the "other" one none.
 seen_from_alpha_only() {
@@ -706,6 +744,12 @@ if [[ " $PHASES " == *" exit "* ]]; then
     sec "exit: an exit node and a use_exit node behind NAT"
     [[ " $PHASES " == *" lifecycle "* ]] || start_bird
     exit_phase
+fi
+
+if [[ " $PHASES " == *" endpoints "* ]]; then
+    sec "endpoints: a peer's name moves to a new address"
+    [[ " $PHASES " == *" lifecycle "* || " $PHASES " == *" exit "* ]] || start_bird
+    endpoints_phase
 fi
 
 sec "networkd logs (warnings and errors)"

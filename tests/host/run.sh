@@ -13,7 +13,7 @@
 #   HORTUS_HOST_ACCEL   tcg or kvm (default: kvm only if /dev/kvm is usable)
 #   HORTUS_HOST_MEM     guest MiB (default 768), HORTUS_HOST_SMP vCPUs (default 2)
 #   HORTUS_HOST_TIMEOUT seconds for the whole VM run (default 600)
-#   HORTUS_HOST_PHASES  which parts run (default "bird babeld lifecycle exit";
+#   HORTUS_HOST_PHASES  which parts run (default "bird babeld lifecycle exit endpoints";
 #                       "debug" dumps routes, WireGuard state and logs)
 # Logs of the last run: target/host-tier/{result,serial}.log.
 set -euo pipefail

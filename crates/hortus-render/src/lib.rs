@@ -27,6 +27,7 @@
 
 pub mod babeld;
 pub mod bird;
+pub mod endpoints;
 mod error;
 pub mod firewall;
 pub mod forwarder;

@@ -7,7 +7,7 @@ mod common;
 
 use common::{hosts, plan, repo, GOLDEN_KEY_FILE};
 use hortus_core::Inventory;
-use hortus_render::{babeld, bird, firewall, forwarder, networkd, sysctl};
+use hortus_render::{babeld, bird, endpoints, firewall, forwarder, networkd, sysctl};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -44,6 +44,9 @@ fn check_example(example: &str) {
         for file in firewall::render(&host, &firewall::Options::default()).expect("render firewall") {
             files.insert(format!("firewall/{}", file.name), file.contents);
         }
+        for file in endpoints::render(&host, &endpoints::Options::default()).expect("render endpoints") {
+            files.insert(format!("endpoints/{}", file.name), file.contents);
+        }
         let dir = root.join(&host.host);
         if bless {
             let _ = fs::remove_dir_all(&dir);
@@ -76,7 +79,7 @@ fn check_example(example: &str) {
 /// Files under `dir`, relative, sorted.
 fn list(dir: &Path) -> Vec<String> {
     let mut names = vec![];
-    for sub in ["", "networkd", "forwarder", "sysctl.d", "firewall"] {
+    for sub in ["", "networkd", "forwarder", "sysctl.d", "firewall", "endpoints"] {
         let Ok(entries) = fs::read_dir(dir.join(sub)) else { continue };
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_file()) {

@@ -14,7 +14,7 @@ use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_fs::generations::{self, Output};
 use hortus_plan::HostPlan;
-use hortus_render::{babeld, bird, firewall, forwarder, hosts, networkd, sysctl};
+use hortus_render::{babeld, bird, endpoints, firewall, forwarder, hosts, networkd, sysctl};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -26,6 +26,8 @@ const FORWARDER_DIR: &str = "forwarder";
 const SYSCTL_DIR: &str = "sysctl.d";
 /// Subdirectory of the output directory holding the firewall files.
 const FIREWALL_DIR: &str = "firewall";
+/// Where `endpoints` writes, under -o.
+const ENDPOINTS_DIR: &str = "endpoints";
 
 /// Which configs to render.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +47,9 @@ pub enum Format {
     /// The mesh's perimeter, TCP MSS clamping and masquerading (subnets,
     /// exits): an nftables table and the unit loading it (`firewall/`); needs -o.
     Firewall,
+    /// The unit running `hortus endpoints` (`endpoints/`, nothing when the
+    /// host has no link to switch); needs -o.
+    Endpoints,
     /// All of the above; needs -o and --private-key-file.
     All,
     /// `/etc/hosts` lines: every node's ULA and IPv4 overlay address as
@@ -63,7 +68,7 @@ pub struct Args {
     /// What to render.
     #[arg(long, value_enum)]
     format: Format,
-    /// Write into DIR (bird.conf, babeld.conf, networkd/, forwarder/, sysctl.d/, firewall/) instead of stdout.
+    /// Write into DIR (bird.conf, babeld.conf, networkd/, forwarder/, sysctl.d/, firewall/, endpoints/) instead of stdout.
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
     /// Path of the host's WireGuard private key file, written into the
@@ -98,6 +103,12 @@ pub struct Args {
     /// Where the host keeps `firewall/hortus-firewall.nft` (its unit loads it from there).
     #[arg(long, value_name = "PATH", default_value = "/etc/hortus/firewall.nft")]
     firewall_nft_file: String,
+    /// The `hortus` binary, for the endpoints unit.
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/hortus")]
+    hortus: String,
+    /// Where the host keeps its plan (`hortus plan INVENTORY --host NAME`), for the endpoints unit.
+    #[arg(long, value_name = "PATH", default_value = "/etc/hortus/plan.json")]
+    plan_file: String,
     /// Domain of the host names `--format hosts` writes.
     #[arg(long, default_value = hosts::DEFAULT_DOMAIN)]
     domain: String,
@@ -105,7 +116,10 @@ pub struct Args {
 
 /// Renders the host's configs and prints or writes them.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let several_files = matches!(args.format, Format::Networkd | Format::Forwarder | Format::Firewall | Format::All);
+    let several_files = matches!(
+        args.format,
+        Format::Networkd | Format::Forwarder | Format::Firewall | Format::Endpoints | Format::All
+    );
     if several_files && args.output.is_none() {
         bail!("--format {} writes several files; give an output directory with -o DIR", format_name(args.format));
     }
@@ -142,6 +156,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Forwarder => "forwarder",
         Format::Sysctl => "sysctl",
         Format::Firewall => "firewall",
+        Format::Endpoints => "endpoints",
         Format::All => "all",
         Format::Hosts => "hosts",
     }
@@ -220,6 +235,13 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
                 .push(Output { path: Path::new(FIREWALL_DIR).join(file.name), contents: file.contents.into_bytes() });
         }
     }
+    if all || args.format == Format::Endpoints {
+        let opts = endpoints::Options { hortus: args.hortus.clone(), plan_file: args.plan_file.clone() };
+        for file in endpoints::render(host, &opts)? {
+            outputs
+                .push(Output { path: Path::new(ENDPOINTS_DIR).join(file.name), contents: file.contents.into_bytes() });
+        }
+    }
     Ok(outputs)
 }
 
@@ -231,7 +253,8 @@ fn owned_dirs(format: Format) -> Vec<&'static str> {
         Format::Forwarder => vec![FORWARDER_DIR],
         Format::Sysctl => vec![SYSCTL_DIR],
         Format::Firewall => vec![FIREWALL_DIR],
-        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR, FIREWALL_DIR],
+        Format::Endpoints => vec![ENDPOINTS_DIR],
+        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR, FIREWALL_DIR, ENDPOINTS_DIR],
         Format::Bird | Format::Babeld | Format::Hosts => vec![],
     }
 }
