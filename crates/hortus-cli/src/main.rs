@@ -32,7 +32,7 @@ enum Command {
     /// Read a private key on stdin and print its public key (like `wg pubkey`).
     Pubkey,
     /// Render a host's BIRD, babeld and systemd-networkd configs.
-    Render(cmd::render::Args),
+    Render(Box<cmd::render::Args>),
     /// Draw the mesh (SVG in-process, or DOT), optionally with status overlaid.
     Graph(cmd::graph::Args),
     /// Compare this host's live mesh (WireGuard, Babel, routes) with its plan.
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         Command::Ports(args) => cmd::ports::run(args),
         Command::Keygen(args) => cmd::keys::keygen(args),
         Command::Pubkey => cmd::keys::pubkey(),
-        Command::Render(args) => cmd::render::run(args),
+        Command::Render(args) => cmd::render::run(*args),
         Command::Graph(args) => cmd::graph::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Lab(args) => cmd::lab::run(args),
