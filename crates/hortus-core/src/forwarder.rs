@@ -8,7 +8,7 @@
 //! its facts here, and a renderer.
 
 use crate::ifname::interface_name;
-use hortus_plan::{Dial, ForwardRule, Forwarder, Host, Ipv4Prefix, Ipv6Prefix, NatRule, Transport, Tun};
+use hortus_plan::{Dial, ForwardRule, Forwarder, Host, Ipv4Prefix, Ipv6Prefix, NatRule, Transport, Tun, Underlay};
 use std::net::Ipv4Addr;
 
 /// Bytes per packet assumed for an operator's own forwarder
@@ -69,37 +69,47 @@ pub fn local_dial(port: u16) -> Dial {
 }
 
 /// The forwarder one end of a forwarded link on `port` runs: the client,
-/// dialling `remote` (the peer's endpoint), or the server, with `tun`.
-pub fn end(transport: Transport, port: u16, remote: Option<Dial>, tun: Option<Tun>) -> Forwarder {
+/// dialling `remote` (the peer's endpoint), or the server, with `tun`. A
+/// client of a node with IPv4 only (`underlay`) that dials a DNS name
+/// connects over IPv4 only (phantun takes the name's first address, which
+/// may be IPv6).
+pub fn end(transport: Transport, port: u16, remote: Option<Dial>, tun: Option<Tun>, underlay: Underlay) -> Forwarder {
     let local = local_dial(port).socket();
     match remote {
         Some(remote) => {
-            let args = program_args(transport, &local, &remote.socket(), tun.as_ref());
+            let ipv4_only = underlay == Underlay::Ipv4 && matches!(remote.host, Host::Dns(_));
+            let args = program_args(transport, &local, &remote.socket(), tun.as_ref(), ipv4_only);
             Forwarder::Client { transport, listen: local, remote, tun, args }
         }
         None => {
-            let args = program_args(transport, &port.to_string(), &local, tun.as_ref());
+            let args = program_args(transport, &port.to_string(), &local, tun.as_ref(), false);
             Forwarder::Server { transport, port, deliver: local, tun, args }
         }
     }
 }
 
 /// The transport program's arguments: phantun's `--local`, `--remote`, the
-/// TUN name and both address pairs; none for an operator's forwarder.
-fn program_args(transport: Transport, local: &str, remote: &str, tun: Option<&Tun>) -> Vec<String> {
+/// TUN name and both address pairs, or with `ipv4_only` `--ipv4-only` and
+/// the IPv4 pair (phantun refuses the IPv6 pair with it); none for an
+/// operator's forwarder.
+fn program_args(transport: Transport, local: &str, remote: &str, tun: Option<&Tun>, ipv4_only: bool) -> Vec<String> {
     let (Transport::Phantun, Some(tun)) = (transport, tun) else { return vec![] };
-    [
+    let mut args: Vec<String> = [
         ("--local", local.to_string()),
         ("--remote", remote.to_string()),
         ("--tun", tun.name.clone()),
         ("--tun-local", tun.local.to_string()),
         ("--tun-peer", tun.peer.to_string()),
-        ("--tun-local6", tun.local6.to_string()),
-        ("--tun-peer6", tun.peer6.to_string()),
     ]
     .into_iter()
     .flat_map(|(flag, value)| [flag.to_string(), value])
-    .collect()
+    .collect();
+    if ipv4_only {
+        args.push("--ipv4-only".into());
+    } else {
+        args.extend(["--tun-local6".into(), tun.local6.to_string(), "--tun-peer6".into(), tun.peer6.to_string()]);
+    }
+    args
 }
 
 /// The NAT rule one forwarder end needs, if any: a server's TCP port

@@ -135,7 +135,7 @@ fn ends(
                 .map_err(|field| rules::tun_prefix(me.name, mesh.forwarder, (peer.name, peer.node.id), field))?;
                 let remote = role.dial.then(|| remotes[0].clone());
                 let local = role.dial.then(|| forwarder::local_dial(port));
-                (local.into_iter().collect(), Some(forwarder::end(mesh.forwarder, port, remote, tun)))
+                (local.into_iter().collect(), Some(forwarder::end(mesh.forwarder, port, remote, tun, me.underlay)))
             }
         };
         Ok(Link {

@@ -113,6 +113,13 @@ fn nat_and_censorship_decisions() {
         "--local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur --tun-local 10.237.0.2 --tun-peer 10.237.0.3 \
          --tun-local6 fcc8::2 --tun-peer6 fcc8::3"
     );
+    // IPv4-only abhoth dials eihort's DNS name through phantun over IPv4
+    // only (phantun takes a name's first address, which may be IPv6).
+    let Some(Forwarder::Client { args, .. }) = &link(&plan, "abhoth", "eihort").forwarder else {
+        panic!("abhoth runs eihort's client")
+    };
+    assert!(args.contains(&"--ipv4-only".to_string()) && !args.contains(&"--tun-local6".to_string()), "{args:?}");
+    assert!(args.join(" ").contains("--remote eihort.example.net:51825"), "{args:?}");
     let h = link(&plan, "hastur", "abhoth");
     assert!(h.listen && h.endpoint().is_none());
     assert_eq!(

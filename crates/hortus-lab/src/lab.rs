@@ -244,11 +244,21 @@ impl Lab {
             ));
         }
         let nodes = self.nodes();
+        // Every node's attachment first: the hosts files (which resolve the
+        // inventory's names) must be there before a forwarder dials a name.
+        for name in &nodes {
+            let uplink = &underlay.nodes[name];
+            let families = self.node_plan(name)?.underlay;
+            let attachment = NodeUnderlay { address: uplink.address, gateway: uplink.gateway, families };
+            self.state.underlay.insert(name.clone(), attachment);
+        }
+        self.save()?;
+        self.write_hosts()?;
         for (i, name) in nodes.iter().enumerate() {
             let uplink = &underlay.nodes[name];
             let ns = self.state.node_ns(name);
             self.create_ns(&ns)?;
-            let families = self.node_plan(name)?.underlay;
+            let families = self.state.underlay[name].families;
             network::attach(&prefix, uplink, &ns, families)?;
             network::configure_node(&ns, self.node_plan(name)?)?;
             self.configure_boundary(name)?;
@@ -258,9 +268,7 @@ impl Lab {
                     network::attach_lan_router(&format!("{prefix}{}", lan.namespace_suffix()), lan, i, &ns)?;
                 }
             }
-            let attachment = NodeUnderlay { address: uplink.address, gateway: uplink.gateway, families };
-            let addresses: Vec<String> = attachment.addresses().iter().map(|a| a.to_string()).collect();
-            self.state.underlay.insert(name.clone(), attachment);
+            let addresses: Vec<String> = self.state.underlay[name].addresses().iter().map(|a| a.to_string()).collect();
             self.start_links(name)?;
             let node = self.node_plan(name)?;
             progress(&format!(
@@ -272,7 +280,6 @@ impl Lab {
                 node.links.len()
             ));
         }
-        self.write_hosts()?;
         self.configure_peers(&nodes)?;
         for name in &nodes {
             self.start_daemon(name)?;
@@ -359,11 +366,13 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
             continue;
         }
         kill_remaining(ns);
-        crate::names::remove_hosts(ns);
         match Cmd::new("ip", ["netns", "del", ns]).run() {
             Ok(_) => report.namespaces += 1,
             Err(e) => report.leftovers.push(format!("namespace {ns}: {e}")),
         }
+    }
+    for name in state.underlay.keys() {
+        crate::names::remove_hosts(&state.node_ns(name));
     }
     remove_state_files(&dir, &state, &mut report);
     Ok(report)

@@ -118,7 +118,8 @@ pub fn state_dir(prefix: &str) -> PathBuf {
     std::env::temp_dir().join(format!("hortus-lab-{prefix}test"))
 }
 
-/// Namespaces with `prefix` and processes of `processes` still alive.
+/// Namespaces with `prefix`, their `/etc/netns` hosts files and processes
+/// of `processes` still alive.
 pub fn leftovers(prefix: &str, processes: &[ProcessRecord]) -> Vec<String> {
     let list = Command::new("ip").args(["netns", "list"]).output().expect("ip netns list");
     let mut left: Vec<String> = String::from_utf8_lossy(&list.stdout)
@@ -127,6 +128,12 @@ pub fn leftovers(prefix: &str, processes: &[ProcessRecord]) -> Vec<String> {
         .filter(|ns| ns.starts_with(prefix))
         .map(|ns| format!("namespace {ns}"))
         .collect();
+    for entry in std::fs::read_dir("/etc/netns").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(prefix) {
+            left.push(format!("/etc/netns/{name}"));
+        }
+    }
     left.extend(processes.iter().filter(|p| p.alive()).map(|p| format!("process {} ({:?})", p.pid, p.kind)));
     left
 }
