@@ -634,10 +634,12 @@ endpoints_phase() {
     local watcher=$!
     t=$(wait_for 60 mesh_ok)
     chk "endpoints: every node routes to and reaches every other before the move ($t s)" test "$t" != timeout
-    # alpha moves; its name follows.
-    ip -n alpha addr add "$new/24" dev eth0
+    # alpha moves; its name follows. (The old address goes first: deleting
+    # a primary address also deletes its secondaries.)
     ip -n alpha addr del "$old/24" dev eth0
+    ip -n alpha addr add "$new/24" dev eth0
     ip -n alpha route replace default via 192.0.2.1 2>/dev/null
+    chk "alpha: moved to $new" sh -c "ip -n alpha -4 -br addr show dev eth0 | grep -q ' $new/24'"
     printf '127.0.0.1 localhost\n%s alpha.mesh.test\n' "$new" > "$S/delta/hosts"
     t=$(wait_for 60 sh -c "nsenter -t ${HOLDER[delta]} -m -n wg show wg-alpha endpoints | grep -q $new:$port")
     chk "endpoints: delta re-dials the moved alpha at $new after its link went quiet ($t s, switch_after_s 10)" test "$t" != timeout
