@@ -23,7 +23,7 @@ pub const LOSS_CHAIN: &str = "loss";
 
 /// Connects `child_ns` to its parent with a veth pair and gives it its
 /// addresses and default routes: IPv4 always (an IPv6-only node's is
-/// dropped by its [`node_rules`] and has no default route), the IPv6
+/// dropped by its nftables table and has no default route), the IPv6
 /// mirror when `families` has IPv6. A routed parent end gets both
 /// families' gateways.
 pub fn attach(prefix: &str, uplink: &Uplink, child_ns: &str, families: Underlay) -> Result<()> {

@@ -34,13 +34,6 @@ fn inventory() -> Inventory {
     Inventory::from_toml_str(&text).expect("inventory")
 }
 
-/// b's WireGuard endpoint for a.
-fn endpoint_of_a(lab: &hortus_lab::Lab) -> String {
-    let key = lab.plan().nodes["a"].public_key.clone();
-    let out = lab.wg("b", &["show", "wg-a", "endpoints"]).run().unwrap_or_default();
-    out.lines().find(|l| l.starts_with(&key)).and_then(|l| l.split('\t').nth(1)).unwrap_or("").to_string()
-}
-
 fn moved_node_is_found_again(daemon: RoutingDaemon, test: &str, prefix: &str) {
     if !lab_ready(test, daemon) {
         return;
@@ -49,21 +42,17 @@ fn moved_node_is_found_again(daemon: RoutingDaemon, test: &str, prefix: &str) {
     let lab = &mut guard.lab;
     assert!(lab.plan().nodes["b"].switches_endpoints, "b dials a name");
     lab.wait_connected(Duration::from_secs(60)).expect("connected");
-    eventually("b reaches a directly", Duration::from_secs(90), || {
-        (route_dev(lab, "b", "a").as_deref() == Some("wg-a")).then_some(()).ok_or("not yet".to_string())
-    });
-    let before = endpoint_of_a(lab);
+    direct(lab, "b", "a", "b reaches a directly");
+    let before = endpoint(lab, "b", "a");
     assert!(before.starts_with(&format!("{}:", lab.state().underlay["a"].address)), "{before}");
 
     let moved_at = Instant::now();
     let new = lab.move_node("a").expect("move a");
     let (_, found) = eventually("b dials a at its new address", Duration::from_secs(90), || {
-        let now = endpoint_of_a(lab);
+        let now = endpoint(lab, "b", "a");
         now.starts_with(&format!("{new}:")).then_some(()).ok_or(format!("still {now}"))
     });
-    eventually("b's route to a is direct again", Duration::from_secs(90), || {
-        (route_dev(lab, "b", "a").as_deref() == Some("wg-a")).then_some(()).ok_or("not yet".to_string())
-    });
+    direct(lab, "b", "a", "b's route to a is direct again");
     let direct = moved_at.elapsed();
     eprintln!(
         "{}: a moved to {new}; b re-dialled it after {:.1} s, direct route after {:.1} s",
@@ -86,6 +75,14 @@ fn moved_node_is_found_again_with_bird() {
 #[test]
 fn moved_node_is_found_again_with_babeld() {
     moved_node_is_found_again(RoutingDaemon::Babeld, "moved_node_is_found_again_with_babeld", "hlt-mo-");
+}
+
+/// Waits until `from`'s route to `to` is their direct link.
+fn direct(lab: &hortus_lab::Lab, from: &str, to: &str, what: &str) {
+    eventually(what, Duration::from_secs(90), || {
+        let dev = route_dev(lab, from, to);
+        (dev.as_deref() == Some(format!("wg-{to}").as_str())).then_some(()).ok_or(format!("{dev:?}"))
+    });
 }
 
 /// Three public nodes from `endpoints` (TOML arrays), `switch_after_s = 10`.
@@ -114,9 +111,7 @@ fn one_family_cut(daemon: RoutingDaemon, test: &str, prefix: &str) {
     let mut guard = LabGuard::up(&three(dual), daemon, prefix);
     let lab = &mut guard.lab;
     lab.wait_connected(Duration::from_secs(60)).expect("connected");
-    eventually("n0 reaches n1 directly", Duration::from_secs(90), || {
-        (route_dev(lab, "n0", "n1").as_deref() == Some("wg-n1")).then_some(()).ok_or("not yet".to_string())
-    });
+    direct(lab, "n0", "n1", "n0 reaches n1 directly");
     assert!(endpoint(lab, "n0", "n1").starts_with("[2001:2:"), "IPv6 first: {}", endpoint(lab, "n0", "n1"));
 
     let cut_at = Instant::now();
@@ -125,9 +120,7 @@ fn one_family_cut(daemon: RoutingDaemon, test: &str, prefix: &str) {
         let now = endpoint(lab, "n0", "n1");
         now.starts_with("198.18.").then_some(()).ok_or(format!("still {now}"))
     });
-    eventually("n0's route to n1 is direct again", Duration::from_secs(90), || {
-        (route_dev(lab, "n0", "n1").as_deref() == Some("wg-n1")).then_some(()).ok_or("not yet".to_string())
-    });
+    direct(lab, "n0", "n1", "n0's route to n1 is direct again");
     eprintln!(
         "{}: IPv6 cut between n0 and n1; n0 dials n1 over IPv4 after {:.1} s, direct route after {:.1} s",
         daemon.program(),
