@@ -35,7 +35,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "hortus endpoints: host {}: watching {} dialled link(s){}, every {} s, switching after {} s quiet",
         plan.host,
         links.len(),
-        if links.is_empty() { String::new() } else { format!(" ({})", links.join(", ")) },
+        match links.len() {
+            0 => String::new(),
+            1..=8 => format!(" ({})", links.join(", ")),
+            _ => format!(" ({}, ...)", links[..8].join(", ")),
+        },
         interval.as_secs(),
         plan.mesh.endpoints.switch_after_s
     );
