@@ -121,8 +121,7 @@ impl Lab {
         }
         let ns = self.state.node_ns(name);
         let attachment = self.state.underlay[name].clone();
-        ip(&ns, &["link", "set", UPLINK, "up"])?;
-        network::default_routes(&ns, attachment.gateway, attachment.families)?;
+        network::uplink_up(&ns, attachment.address, attachment.gateway, attachment.families)?;
         self.start_links(name)?;
         self.configure_peers(&[name.to_string()])?;
         let down: Vec<String> = self

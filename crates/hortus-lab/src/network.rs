@@ -39,12 +39,19 @@ pub fn attach(prefix: &str, uplink: &Uplink, child_ns: &str, families: Underlay)
     }
     ip(&parent, &["link", "set", pif, "up"])?;
     ip(child_ns, &["address", "add", &format!("{}/{}", uplink.address, uplink.prefix_len), "dev", UPLINK])?;
+    uplink_up(child_ns, uplink.address, uplink.gateway, families)
+}
+
+/// Brings a box's uplink up with its IPv6 mirror address (the kernel drops
+/// IPv6 addresses when a link goes down; IPv4 ones stay) and its default
+/// routes: at `attach`, and when a killed node is revived.
+pub fn uplink_up(ns: &str, address: Ipv4Addr, gateway: Ipv4Addr, families: Underlay) -> Result<()> {
     if families.has(IpFamily::Ipv6) {
-        let address6 = format!("{}/{UPLINK_PREFIX_LEN_V6}", ipv6_of(uplink.address));
-        ip(child_ns, &["address", "add", &address6, "dev", UPLINK, "nodad"])?;
+        let address6 = format!("{}/{UPLINK_PREFIX_LEN_V6}", ipv6_of(address));
+        ip(ns, &["address", "replace", &address6, "dev", UPLINK, "nodad"])?;
     }
-    ip(child_ns, &["link", "set", UPLINK, "up"])?;
-    default_routes(child_ns, uplink.gateway, families)
+    ip(ns, &["link", "set", UPLINK, "up"])?;
+    default_routes(ns, gateway, families)
 }
 
 /// The default routes of a box whose uplink gateway is `gateway` (and its
