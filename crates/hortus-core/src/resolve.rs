@@ -45,29 +45,26 @@ pub(crate) fn router_id(mesh: &MeshSettings, node: &Node) -> Option<Ipv4Addr> {
     ipv4_address(mesh, node).or_else(|| router_id_from_id(node.id))
 }
 
-/// The node's underlay families: explicit, else those of its literal
-/// endpoints (LAN ones too) when it has only literals, `dual` when it has
-/// a DNS name, `ipv4` when it has no endpoint. `None` while an endpoint
-/// does not parse.
-pub(crate) fn underlay(node: &Node) -> Option<Underlay> {
-    if let Some(explicit) = node.underlay {
-        return Some(explicit);
+/// The node's underlay families: `explicit`, else those of its parsed
+/// endpoints `hosts` (LAN ones too) when they are all literals, `dual` with
+/// a DNS name, `ipv4` with no endpoint.
+fn underlay(explicit: Option<Underlay>, hosts: &[&Host]) -> Underlay {
+    if let Some(explicit) = explicit {
+        return explicit;
     }
-    let hosts: Vec<Host> =
-        node.endpoints.iter().chain(&node.lan_endpoints).map(|e| parse_endpoint(e).ok()).collect::<Option<_>>()?;
     let (mut v4, mut v6) = (hosts.is_empty(), false);
-    for host in &hosts {
+    for host in hosts {
         match host {
             Host::Ip(ip) if IpFamily::of(*ip) == IpFamily::Ipv4 => v4 = true,
             Host::Ip(_) => v6 = true,
             Host::Dns(_) => (v4, v6) = (true, true),
         }
     }
-    Some(match (v4, v6) {
+    match (v4, v6) {
         (true, true) => Underlay::Dual,
         (false, true) => Underlay::Ipv6,
         _ => Underlay::Ipv4,
-    })
+    }
 }
 
 /// Every node resolved, sorted by id. The inventory must have passed
@@ -77,17 +74,23 @@ pub(crate) fn nodes(inventory: &Inventory) -> Vec<Resolved<'_>> {
     let mut resolved: Vec<Resolved> = inventory
         .nodes
         .iter()
-        .map(|(name, node)| Resolved {
-            name,
-            node,
-            address: address(mesh, node).expect("validated"),
-            ipv4_address: ipv4_address(mesh, node),
-            link_local: link_local(node).expect("validated"),
-            router_id: router_id(mesh, node).expect("validated"),
-            endpoints: node.endpoints.iter().map(|e| parse_endpoint(e).expect("validated")).collect(),
-            lan_endpoints: node.lan_endpoints.iter().map(|e| parse_endpoint(e).expect("validated")).collect(),
-            underlay: underlay(node).expect("validated"),
-            routes: node.routes.iter().map(|r| r.parse().expect("validated")).collect(),
+        .map(|(name, node)| {
+            let parse =
+                |list: &[String]| -> Vec<Host> { list.iter().map(|e| parse_endpoint(e).expect("validated")).collect() };
+            let (endpoints, lan_endpoints) = (parse(&node.endpoints), parse(&node.lan_endpoints));
+            let hosts: Vec<&Host> = endpoints.iter().chain(&lan_endpoints).collect();
+            Resolved {
+                name,
+                node,
+                address: address(mesh, node).expect("validated"),
+                ipv4_address: ipv4_address(mesh, node),
+                link_local: link_local(node).expect("validated"),
+                router_id: router_id(mesh, node).expect("validated"),
+                underlay: underlay(node.underlay, &hosts),
+                endpoints,
+                lan_endpoints,
+                routes: node.routes.iter().map(|r| r.parse().expect("validated")).collect(),
+            }
         })
         .collect();
     resolved.sort_by_key(|r| r.node.id);

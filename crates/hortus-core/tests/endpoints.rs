@@ -16,14 +16,14 @@ fn has(problems: &[String], start: &str, needle: &str) {
     );
 }
 
-fn sockets(plan: &hortus_plan::Plan, from: &str, to: &str) -> Vec<String> {
-    let link = plan.nodes[from].links.iter().find(|l| l.peer == to).unwrap_or_else(|| panic!("no link {from}->{to}"));
+fn sockets(mesh: &hortus_plan::Plan, from: &str, to: &str) -> Vec<String> {
+    let link = mesh.nodes[from].links.iter().find(|l| l.peer == to).unwrap_or_else(|| panic!("no link {from}->{to}"));
     link.endpoints.iter().map(|d| d.socket()).collect()
 }
 
 #[test]
 fn underlay_defaults_to_the_families_of_the_literals() {
-    let plan = plan(&three(
+    let mesh = plan(&three(
         "",
         [
             "endpoints = [\"198.51.100.1\"]",
@@ -31,21 +31,17 @@ fn underlay_defaults_to_the_families_of_the_literals() {
             "endpoints = [\"c.example.net\"]\nnat = true",
         ],
     ));
-    let families: Vec<Underlay> = ["a", "b", "c"].iter().map(|n| plan.nodes[*n].underlay).collect();
+    let families: Vec<Underlay> = ["a", "b", "c"].iter().map(|n| mesh.nodes[*n].underlay).collect();
     assert_eq!(families, [Underlay::Ipv4, Underlay::Ipv6, Underlay::Dual]);
-    let plan = plan_of(&three("", ["", "endpoints = [\"198.51.100.2\", \"2001:db8::2\"]", "underlay = \"ipv6\""]));
-    let families: Vec<Underlay> = ["a", "b", "c"].iter().map(|n| plan.nodes[*n].underlay).collect();
+    let mesh = plan(&three("", ["", "endpoints = [\"198.51.100.2\", \"2001:db8::2\"]", "underlay = \"ipv6\""]));
+    let families: Vec<Underlay> = ["a", "b", "c"].iter().map(|n| mesh.nodes[*n].underlay).collect();
     assert_eq!(families, [Underlay::Ipv4, Underlay::Dual, Underlay::Ipv6]);
-}
-
-fn plan_of(text: &str) -> hortus_plan::Plan {
-    plan(text)
 }
 
 #[test]
 fn a_pair_without_a_family_in_common_is_skipped_with_its_reason() {
     // a has IPv4 only, b IPv6 only: neither can dial the other.
-    let plan = plan(&three(
+    let mesh = plan(&three(
         "",
         [
             "endpoints = [\"198.51.100.1\"]",
@@ -53,23 +49,23 @@ fn a_pair_without_a_family_in_common_is_skipped_with_its_reason() {
             "endpoints = [\"198.51.100.3\", \"2001:db8::3\"]",
         ],
     ));
-    let skipped = &plan.nodes["a"].skipped;
+    let skipped = &mesh.nodes["a"].skipped;
     assert_eq!(skipped.len(), 1);
     assert_eq!((skipped[0].peer.as_str(), skipped[0].reason), ("b", SkipReason::NoCommonFamily));
     // Dual-stack c links to both, each over the family it has.
-    assert_eq!(sockets(&plan, "a", "c"), ["198.51.100.3:51805"]);
-    assert_eq!(sockets(&plan, "b", "c"), ["[2001:db8::3]:51808"]);
-    assert_eq!(sockets(&plan, "c", "a"), ["198.51.100.1:51805"]);
+    assert_eq!(sockets(&mesh, "a", "c"), ["198.51.100.3:51805"]);
+    assert_eq!(sockets(&mesh, "b", "c"), ["[2001:db8::3]:51808"]);
+    assert_eq!(sockets(&mesh, "c", "a"), ["198.51.100.1:51805"]);
     // The MTU follows what is dialled: IPv4 both ways 1440, IPv6 1420.
-    let mtu = |from: &str, to: &str| plan.nodes[from].links.iter().find(|l| l.peer == to).unwrap().mtu;
+    let mtu = |from: &str, to: &str| mesh.nodes[from].links.iter().find(|l| l.peer == to).unwrap().mtu;
     assert_eq!((mtu("a", "c"), mtu("b", "c")), (1440, 1420));
     // An IPv4-only node behind NAT dials an IPv6-only public node: skipped.
-    let plan = plan_of(&three(
+    let mesh = plan(&three(
         "",
         ["nat = true", "endpoints = [\"2001:db8::2\"]", "endpoints = [\"198.51.100.3\", \"2001:db8::3\"]"],
     ));
     assert_eq!(
-        plan.nodes["a"].skipped.iter().map(|s| (s.peer.as_str(), s.reason)).collect::<Vec<_>>(),
+        mesh.nodes["a"].skipped.iter().map(|s| (s.peer.as_str(), s.reason)).collect::<Vec<_>>(),
         [("b", SkipReason::NoCommonFamily)]
     );
 }
@@ -81,36 +77,36 @@ fn every_endpoint_is_a_candidate_preferred_family_first_lan_first_in_the_region(
         "endpoints = [\"b.example.net\", \"198.51.100.2\", \"2001:db8::2\"]\nlan_endpoints = [\"192.168.1.2\"]\nregion = \"home\"",
         "endpoints = [\"198.51.100.3\", \"2001:db8::3\"]",
     ];
-    let plan = plan(&three("", nodes));
+    let mesh = plan(&three("", nodes));
     // IPv6 first, then the name, then IPv4; LAN first for a (same region) only.
     assert_eq!(
-        sockets(&plan, "a", "b"),
+        sockets(&mesh, "a", "b"),
         ["192.168.1.2:51802", "[2001:db8::2]:51802", "b.example.net:51802", "198.51.100.2:51802"]
     );
-    assert_eq!(sockets(&plan, "c", "b"), ["[2001:db8::2]:51808", "b.example.net:51808", "198.51.100.2:51808"]);
-    assert!(plan.nodes["c"].switches_endpoints && plan.nodes["a"].switches_endpoints);
+    assert_eq!(sockets(&mesh, "c", "b"), ["[2001:db8::2]:51808", "b.example.net:51808", "198.51.100.2:51808"]);
+    assert!(mesh.nodes["c"].switches_endpoints && mesh.nodes["a"].switches_endpoints);
     // prefer = "ipv4" turns the order of the families around.
-    let plan = plan_of(&three("endpoints.prefer = \"ipv4\"", nodes));
-    assert_eq!(sockets(&plan, "c", "b"), ["198.51.100.2:51808", "b.example.net:51808", "[2001:db8::2]:51808"]);
-    assert_eq!(plan.mesh.endpoints.switch_after_s, 30);
+    let mesh = plan(&three("endpoints.prefer = \"ipv4\"", nodes));
+    assert_eq!(sockets(&mesh, "c", "b"), ["198.51.100.2:51808", "b.example.net:51808", "[2001:db8::2]:51808"]);
+    assert_eq!(mesh.mesh.endpoints.switch_after_s, 30);
     // The host view has the same candidates.
     let inventory = Inventory::from_toml_str(&three("", nodes)).unwrap();
     let view = build_host_plan(&inventory, "c").unwrap();
     let b = view.node.links.iter().find(|l| l.peer == "b").unwrap();
     assert_eq!(b.endpoints.len(), 3);
     // One literal each way: nothing to switch.
-    let plan = plan_of(&three("", ["endpoints = [\"198.51.100.1\"]", "nat = true", "nat = true"]));
-    assert!(plan.nodes.values().all(|n| !n.switches_endpoints));
+    let mesh = plan(&three("", ["endpoints = [\"198.51.100.1\"]", "nat = true", "nat = true"]));
+    assert!(mesh.nodes.values().all(|n| !n.switches_endpoints));
 }
 
 #[test]
 fn two_nodes_behind_nat_at_home_dial_each_other_on_the_lan() {
     let home = "nat = true\nregion = \"home\"\nlan_endpoints = [\"192.168.1.";
-    let plan = plan(&three("", ["endpoints = [\"198.51.100.1\"]", &format!("{home}2\"]"), &format!("{home}3\"]")]));
-    assert_eq!(sockets(&plan, "b", "c"), ["192.168.1.3:51808"]);
-    assert_eq!(sockets(&plan, "c", "b"), ["192.168.1.2:51808"]);
+    let mesh = plan(&three("", ["endpoints = [\"198.51.100.1\"]", &format!("{home}2\"]"), &format!("{home}3\"]")]));
+    assert_eq!(sockets(&mesh, "b", "c"), ["192.168.1.3:51808"]);
+    assert_eq!(sockets(&mesh, "c", "b"), ["192.168.1.2:51808"]);
     // a (another region) never gets their LAN addresses: it only listens.
-    assert!(sockets(&plan, "a", "b").is_empty() && sockets(&plan, "a", "c").is_empty());
+    assert!(sockets(&mesh, "a", "b").is_empty() && sockets(&mesh, "a", "c").is_empty());
 }
 
 #[test]

@@ -115,15 +115,6 @@ impl Underlay {
             Host::Dns(_) => true,
         }
     }
-
-    /// The families, `prefer`red first.
-    pub fn families(self, prefer: IpFamily) -> Vec<IpFamily> {
-        let other = match prefer {
-            IpFamily::Ipv4 => IpFamily::Ipv6,
-            IpFamily::Ipv6 => IpFamily::Ipv4,
-        };
-        [prefer, other].into_iter().filter(|&f| self.has(f)).collect()
-    }
 }
 
 impl fmt::Display for Underlay {
