@@ -4,13 +4,19 @@
 use crate::resolve::Resolved;
 use hortus_plan::{EndpointSettings, Family, Host, IpFamily, Underlay};
 
-/// What `dialler` dials at `target`, preferred first: `target`'s LAN
-/// endpoints when both are in one region, then its endpoints; only those
-/// of a family `dialler` has (DNS names always: `hortus endpoints`
-/// resolves them to its families). Within each group the preferred
-/// family's literals come first, then names, then the other family's
-/// literals, each in the inventory's order.
-pub(crate) fn candidates(settings: &EndpointSettings, dialler: &Resolved, target: &Resolved) -> Vec<Host> {
+/// What `dialler`, sending from the families `underlay` (its own, or
+/// `dual` to ask what it could dial whatever its families), dials at
+/// `target`, preferred first: `target`'s LAN endpoints when both are in one
+/// region, then its endpoints; only those of a family in `underlay` (DNS
+/// names always: `hortus endpoints` resolves them to the dialler's
+/// families). Within each group the preferred family's literals come
+/// first, then names, then the other family's literals, each in the
+/// inventory's order.
+pub(crate) fn candidates(
+    settings: &EndpointSettings,
+    (dialler, underlay): (&Resolved, Underlay),
+    target: &Resolved,
+) -> Vec<Host> {
     let lan = if dialler.node.region == target.node.region { &target.lan_endpoints[..] } else { &[] };
     let rank = |host: &Host| match host {
         Host::Ip(ip) if IpFamily::of(*ip) == settings.prefer => 0,
@@ -19,7 +25,7 @@ pub(crate) fn candidates(settings: &EndpointSettings, dialler: &Resolved, target
     };
     let mut out = vec![];
     for group in [lan, &target.endpoints[..]] {
-        let mut hosts: Vec<&Host> = group.iter().filter(|h| dialler.underlay.dials(h)).collect();
+        let mut hosts: Vec<&Host> = group.iter().filter(|h| underlay.dials(h)).collect();
         hosts.sort_by_key(|h| rank(h));
         out.extend(hosts.into_iter().cloned());
     }

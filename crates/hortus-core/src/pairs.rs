@@ -12,7 +12,7 @@ use crate::ports::pair_port;
 use crate::resolve::Resolved;
 use crate::validate::pair as rules;
 use crate::Problem;
-use hortus_plan::{Host, Link, Mesh, Path, SkipReason};
+use hortus_plan::{EndpointSettings, Host, Link, Mesh, Path, SkipReason, Underlay};
 
 /// Which pairs to decide.
 #[derive(Debug, Clone, Copy)]
@@ -61,9 +61,10 @@ pub(crate) fn each(
     }
 }
 
-/// The policy's view of `r`, given the endpoints its peer would dial it at.
-fn side<'a>(r: &Resolved<'a>, dialled_at: &[Host]) -> Side<'a> {
-    Side { nat: r.node.nat, censored: r.node.censored, has_endpoint: !dialled_at.is_empty(), region: &r.node.region }
+/// The policy's view of `r`, given whether its peer has an endpoint to dial
+/// it at.
+fn side<'a>(r: &Resolved<'a>, has_endpoint: bool) -> Side<'a> {
+    Side { nat: r.node.nat, censored: r.node.censored, has_endpoint, region: &r.node.region }
 }
 
 fn pair(input: &MeshSettings, mesh: &Mesh, p: &Resolved, q: &Resolved) -> Pair {
@@ -72,23 +73,25 @@ fn pair(input: &MeshSettings, mesh: &Mesh, p: &Resolved, q: &Resolved) -> Pair {
         Err(n) => return Pair::Problem(rules::port_out_of_range(input, (p.name, p.node.id), (q.name, q.node.id), n)),
     };
     // What p dials at q, and q at p.
-    let (to_q, to_p) = (candidates(&mesh.endpoints, p, q), candidates(&mesh.endpoints, q, p));
-    match decide(side(p, &to_p), side(q, &to_q)) {
+    let to_q = candidates(&mesh.endpoints, (p, p.underlay), q);
+    let to_p = candidates(&mesh.endpoints, (q, q.underlay), p);
+    match decide(side(p, !to_p.is_empty()), side(q, !to_q.is_empty())) {
         Decision::Link { path, p: role_p, q: role_q } => {
             match ends(input, mesh, (p, role_p, to_q), (q, role_q, to_p), path, port) {
                 Ok((lp, lq)) => Pair::Link(lp, lq),
                 Err(problem) => Pair::Problem(problem),
             }
         }
-        Decision::Skip(reason) => Pair::Skip(family_or(reason, p, q)),
+        Decision::Skip(reason) => Pair::Skip(family_or(reason, &mesh.endpoints, p, q)),
     }
 }
 
 /// `reason`, or [`SkipReason::NoCommonFamily`] when the pair would have a
-/// link if every endpoint could be dialled whatever its family.
-fn family_or(reason: SkipReason, p: &Resolved, q: &Resolved) -> SkipReason {
-    let any = |r: &Resolved| -> Vec<Host> { r.endpoints.iter().chain(&r.lan_endpoints).cloned().collect() };
-    match decide(side(p, &any(p)), side(q, &any(q))) {
+/// link if both ends had both families.
+fn family_or(reason: SkipReason, settings: &EndpointSettings, p: &Resolved, q: &Resolved) -> SkipReason {
+    let reachable =
+        |dialler: &Resolved, target: &Resolved| !candidates(settings, (dialler, Underlay::Dual), target).is_empty();
+    match decide(side(p, reachable(q, p)), side(q, reachable(p, q))) {
         Decision::Link { .. } => SkipReason::NoCommonFamily,
         Decision::Skip(_) => reason,
     }

@@ -71,6 +71,22 @@ fn a_pair_without_a_family_in_common_is_skipped_with_its_reason() {
 }
 
 #[test]
+fn lan_endpoints_of_another_region_are_no_family_problem() {
+    // a and b have LAN endpoints only, in different regions: neither can
+    // dial the other whatever its families.
+    let mesh = plan(&three(
+        "",
+        [
+            "lan_endpoints = [\"192.168.1.1\"]\nregion = \"home\"",
+            "lan_endpoints = [\"192.168.2.2\"]\nregion = \"office\"",
+            "endpoints = [\"198.51.100.3\"]",
+        ],
+    ));
+    let skipped: Vec<_> = mesh.nodes["a"].skipped.iter().map(|s| (s.peer.as_str(), s.reason)).collect();
+    assert_eq!(skipped, [("b", SkipReason::NoReachableEndpoint)]);
+}
+
+#[test]
 fn every_endpoint_is_a_candidate_preferred_family_first_lan_first_in_the_region() {
     let nodes = [
         "endpoints = [\"198.51.100.1\", \"2001:db8::1\"]\nregion = \"home\"",
