@@ -59,8 +59,7 @@ impl Lab {
             }
         }
         self.state.cuts.push(Cut { node: a.into(), peer: b.into(), mode, family });
-        let only =
-            family.map_or(String::new(), |f| format!(" ({})", if f == IpFamily::Ipv4 { "ipv4" } else { "ipv6" }));
+        let only = family.map_or(String::new(), |f| format!(" ({f})"));
         self.record_event(format!("cut {a} {b}{only}"));
         self.save()
     }

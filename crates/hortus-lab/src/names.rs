@@ -109,11 +109,10 @@ impl Lab {
         ip(&ns, &["address", "del", &format!("{}/{UPLINK_PREFIX_LEN}", old.address), "dev", UPLINK])?;
         ip(&ns, &["address", "add", &format!("{new}/{UPLINK_PREFIX_LEN}"), "dev", UPLINK])?;
         if old.families.has(IpFamily::Ipv6) {
-            let (from, to) = (ipv6_of(old.address), ipv6_of(new));
+            let from = ipv6_of(old.address);
             ip(&ns, &["address", "del", &format!("{from}/{UPLINK_PREFIX_LEN_V6}"), "dev", UPLINK])?;
-            ip(&ns, &["address", "add", &format!("{to}/{UPLINK_PREFIX_LEN_V6}"), "dev", UPLINK, "nodad"])?;
         }
-        network::default_routes(&ns, old.gateway, old.families)?;
+        network::uplink_up(&ns, new, old.gateway, old.families)?;
         self.state.underlay.get_mut(name).expect("read above").address = new;
         self.write_hosts()?;
         self.record_event(format!("move {name} {} -> {new}", old.address));

@@ -44,7 +44,8 @@ pub fn attach(prefix: &str, uplink: &Uplink, child_ns: &str, families: Underlay)
 
 /// Brings a box's uplink up with its IPv6 mirror address (the kernel drops
 /// IPv6 addresses when a link goes down; IPv4 ones stay) and its default
-/// routes: at `attach`, and when a killed node is revived.
+/// routes: at `attach`, when a killed node is revived, and at a new
+/// address after a move.
 pub fn uplink_up(ns: &str, address: Ipv4Addr, gateway: Ipv4Addr, families: Underlay) -> Result<()> {
     if families.has(IpFamily::Ipv6) {
         let address6 = format!("{}/{UPLINK_PREFIX_LEN_V6}", ipv6_of(address));
@@ -56,7 +57,7 @@ pub fn uplink_up(ns: &str, address: Ipv4Addr, gateway: Ipv4Addr, families: Under
 
 /// The default routes of a box whose uplink gateway is `gateway` (and its
 /// IPv6 mirror), one per family it has.
-pub fn default_routes(ns: &str, gateway: Ipv4Addr, families: Underlay) -> Result<()> {
+fn default_routes(ns: &str, gateway: Ipv4Addr, families: Underlay) -> Result<()> {
     if families.has(IpFamily::Ipv4) {
         ip(ns, &["route", "replace", "default", "via", &gateway.to_string()])?;
     }

@@ -222,6 +222,16 @@ mod tests {
     }
 
     #[test]
+    fn families_are_displayed_as_the_plan_spells_them() {
+        for f in [IpFamily::Ipv4, IpFamily::Ipv6] {
+            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
+        }
+        for u in [Underlay::Ipv4, Underlay::Ipv6, Underlay::Dual] {
+            assert_eq!(serde_json::to_string(&u).unwrap(), format!("\"{u}\""));
+        }
+    }
+
+    #[test]
     fn inconsistent_json_is_refused() {
         for bad in [
             r#"{"family":"ipv4","host":"2001:db8::1","port":7,"socket":"[2001:db8::1]:7"}"#,

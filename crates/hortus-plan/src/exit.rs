@@ -67,6 +67,16 @@ pub enum IpFamily {
     Ipv6,
 }
 
+impl std::fmt::Display for IpFamily {
+    /// As the plan spells it: `ipv4` or `ipv6`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IpFamily::Ipv4 => "ipv4",
+            IpFamily::Ipv6 => "ipv6",
+        })
+    }
+}
+
 impl IpFamily {
     /// The family of `ip`.
     pub fn of(ip: std::net::IpAddr) -> IpFamily {

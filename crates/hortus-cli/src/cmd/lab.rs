@@ -89,8 +89,8 @@ enum LabCommand {
         interface_down: bool,
         /// Drop only this underlay family's packets (`ipv4` or `ipv6`): the
         /// pair can still talk over the other.
-        #[arg(long, value_parser = ["ipv4", "ipv6"])]
-        family: Option<String>,
+        #[arg(long, value_name = "ipv4|ipv6", value_parser = ip_family)]
+        family: Option<IpFamily>,
     },
     /// Undo `cut` between A and B.
     Heal {
@@ -220,7 +220,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         LabCommand::Cut { a, b, interface_down, family } => {
             let mode = if interface_down { CutMode::InterfaceDown } else { CutMode::Underlay };
-            let family = family.map(|f| if f == "ipv4" { IpFamily::Ipv4 } else { IpFamily::Ipv6 });
             open()?.cut_family(&a, &b, mode, family)?;
         }
         LabCommand::Heal { a, b } => open()?.heal(&a, &b)?,
@@ -264,4 +263,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ipv4` or `ipv6`, as the plan spells an [`IpFamily`].
+fn ip_family(text: &str) -> Result<IpFamily, String> {
+    [IpFamily::Ipv4, IpFamily::Ipv6]
+        .into_iter()
+        .find(|f| f.to_string() == text)
+        .ok_or_else(|| format!("expected ipv4 or ipv6, got `{text}`"))
 }
