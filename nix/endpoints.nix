@@ -38,8 +38,8 @@ in
         "hortus-reconcile.service"
       ];
       # A changed plan (/etc/hortus/plan.json, installed by reconcile.nix)
-      # restarts it with the new candidates.
-      restartTriggers = [ (builtins.hashString "sha256" (builtins.toJSON cfg.plan)) ];
+      # restarts it with the new candidates: reconcile's own trigger.
+      inherit (config.systemd.services.hortus-reconcile) restartTriggers;
       serviceConfig = {
         ExecStart = "${cfg.package}/bin/hortus endpoints --plan /etc/hortus/plan.json";
         Restart = "always";
