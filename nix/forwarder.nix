@@ -1,8 +1,9 @@
 # services.hortus' forwarders: per forwarded link of this host whose plan
 # names phantun (`mesh.forwarder = "phantun"`, the default), a systemd
 # service running phantun's client or server with the plan's arguments
-# (`forwarder.args`, the command line `hortus render --format forwarder`
-# writes); the plan's NAT rules (`node.nat_rules`: the server's TCP port
+# (`forwarder.args`; a client dialling a DNS name under `hortus
+# forwarder-client`, which follows the name: the command line `hortus
+# render --format forwarder` writes, ./lib.nix `phantunCommand`); the plan's NAT rules (`node.nat_rules`: the server's TCP port
 # DNATed to its TUN peer address, the client's TUN masqueraded), one to one,
 # for the nftables and the iptables firewall; and the plan's TCP ports
 # (`node.firewall.tcp_ports`) opened. IP forwarding is in the plan's
@@ -59,7 +60,12 @@ let
       # hortus-render's phantun unit settings (nix/render-constants.json).
       environment = mapping.constants.phantun.environment;
       serviceConfig = mapping.constants.phantun.service // {
-        ExecStart = "${cfg.forwarder.package}/bin/${if i.client then "client" else "server"} ${escapeShellArgs i.forwarder.args}";
+        ExecStart = escapeShellArgs (
+          mapping.phantunCommand {
+            hortus = "${cfg.package}/bin/hortus";
+            phantun = "${cfg.forwarder.package}/bin/${if i.client then "client" else "server"}";
+          } hostPlan i
+        );
       };
     };
   };

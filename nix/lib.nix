@@ -263,6 +263,41 @@ rec {
     }) (filter (link: link.forwarder != null && link.forwarder.transport == "phantun") hostPlan.node.links);
 
   /**
+    The command line of a phantun instance (hortus-render's
+    `PhantunInstance::command`): `phantun ARGS` with the plan's arguments;
+    for a client whose remote is a DNS name, under `hortus
+    forwarder-client` with the host's underlay and endpoint settings, which
+    dials the name's current address and restarts phantun when the name
+    moves (phantun alone resolves it once, at start). `hortus` and
+    `phantun` are the two binaries' paths.
+  */
+  phantunCommand =
+    {
+      hortus,
+      phantun,
+    }:
+    hostPlan: i:
+    let
+      settings = hostPlan.mesh.endpoints;
+      direct = [ phantun ] ++ i.forwarder.args;
+    in
+    if i.client && i.forwarder.remote.family == "dns" then
+      [
+        hortus
+        "forwarder-client"
+        "--underlay"
+        hostPlan.node.underlay
+        "--prefer"
+        settings.prefer
+        "--switch-after-s"
+        (toString settings.switch_after_s)
+        "--"
+      ]
+      ++ direct
+    else
+      direct;
+
+  /**
     `boot.kernel.sysctl` of a host view: the plan's `node.sysctl` as it is
     (keys already in sysctl.d syntax; the same keys and values as
     `hortus render`'s sysctl.d/60-hortus.conf).

@@ -400,6 +400,9 @@ in
       lib.attrNames services == lib.sort (a: b: a < b) (map (l: "hortus-phantun-${l.peer}") links)
       && toHastur.serviceConfig.ExecStart
         == "${phantunStandIn}/bin/client --local 127.0.0.1:51814 --remote 198.51.100.10:51814 --tun ph-hastur --tun-local 10.237.0.2 --tun-peer 10.237.0.3 --tun-local6 fcc8::2 --tun-peer6 fcc8::3"
+      # A client dialling a DNS name runs under `hortus forwarder-client`.
+      && (services."hortus-phantun-eihort".serviceConfig.ExecStart or null)
+        == "${byPlanFile.services.hortus.package}/bin/hortus forwarder-client --underlay ipv4 --prefer ipv6 --switch-after-s 30 -- ${phantunStandIn}/bin/client --local 127.0.0.1:51825 --remote eihort.example.net:51825 --tun ph-eihort --tun-local 10.237.0.6 --tun-peer 10.237.0.7 --ipv4-only"
       && toHastur.serviceConfig.AmbientCapabilities == "CAP_NET_ADMIN"
       && toHastur.serviceConfig.CapabilityBoundingSet == "CAP_NET_ADMIN"
       && toHastur.serviceConfig.Restart == "always"

@@ -3,9 +3,10 @@
 //! never changes its meaning. README.md ("Exit codes") and `hortus --help`
 //! ([`HELP`]) list them.
 //!
-//! One command is outside this table: `hortus lab exec NODE -- CMD` exits
-//! with CMD's own status (128 + the signal when one ended it), as `ip
-//! netns exec` does; only its own failures (no lab, unknown node) are 1.
+//! Two commands are outside this table: `hortus lab exec NODE -- CMD` and
+//! `hortus forwarder-client ... -- CMD` exit with CMD's own status (128 +
+//! the signal when one ended it, [`of_child`]), as `ip netns exec` does;
+//! only their own failures (no lab, unknown node, a bad command line) are 1.
 //!
 //! Code 4 is reserved for "something differs" (a later `hortus diff`);
 //! nothing exits with it yet, and no other outcome may take it.
@@ -35,6 +36,13 @@ Exit codes:
   1  error (or a failed check, e.g. `hortus lab ping` without a reply)
   2  usage error (bad arguments)
   3  `hortus status --down-after`: a planned link has been down longer than that";
+
+/// A child's status as ours: its code, or 128 + the signal that ended it.
+pub fn of_child(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1);
+    ExitCode::from(u8::try_from(code).unwrap_or(ERROR))
+}
 
 /// `code` as the process' exit code.
 pub fn code(code: u8) -> ExitCode {

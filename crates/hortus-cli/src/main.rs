@@ -6,6 +6,7 @@ mod daemon;
 mod exit;
 mod files;
 mod output;
+mod values;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -45,6 +46,9 @@ enum Command {
     /// On a live host: move each dialled link that receives nothing to its
     /// next endpoint candidate, re-resolving DNS names (root only).
     Endpoints(cmd::endpoints::Args),
+    /// On a live host: run a forwarder client (phantun) on its remote DNS
+    /// name's current address, restarting it when the name moves.
+    ForwarderClient(cmd::forwarder_client::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Lab(args) => cmd::lab::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Endpoints(args) => cmd::endpoints::run(args),
+        Command::ForwarderClient(args) => cmd::forwarder_client::run(args),
     };
     match result {
         Ok(code) => code,

@@ -65,12 +65,16 @@ impl fmt::Display for Event {
     }
 }
 
-/// What the switcher needs from the host; [`System`] is the real one.
-pub trait Runtime {
-    /// The WireGuard state of interface `name`.
-    fn read(&self, name: &str) -> io::Result<WireGuardState>;
+/// A resolver of DNS names; [`System`] is the real one.
+pub trait Resolve {
     /// The addresses `name` resolves to, with `port`.
     fn resolve(&self, name: &str, port: u16) -> io::Result<Vec<SocketAddr>>;
+}
+
+/// What the switcher needs from the host; [`System`] is the real one.
+pub trait Runtime: Resolve {
+    /// The WireGuard state of interface `name`.
+    fn read(&self, name: &str) -> io::Result<WireGuardState>;
     /// Sets the endpoint of peer `public_key` on interface `name`.
     fn set(&self, name: &str, public_key: &str, endpoint: SocketAddr) -> io::Result<()>;
 }
@@ -79,13 +83,16 @@ pub trait Runtime {
 /// the system resolver (`getaddrinfo`: `/etc/hosts`, then DNS).
 pub struct System;
 
-impl Runtime for System {
-    fn read(&self, name: &str) -> io::Result<WireGuardState> {
-        crate::wireguard::read(name)
-    }
+impl Resolve for System {
     fn resolve(&self, name: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         use std::net::ToSocketAddrs;
         Ok((name, port).to_socket_addrs()?.collect())
+    }
+}
+
+impl Runtime for System {
+    fn read(&self, name: &str) -> io::Result<WireGuardState> {
+        crate::wireguard::read(name)
     }
     fn set(&self, name: &str, public_key: &str, endpoint: SocketAddr) -> io::Result<()> {
         crate::wireguard::set_endpoint(name, public_key, endpoint)
@@ -186,11 +193,11 @@ impl Watch {
 /// The candidates as addresses, in order: a literal as it is, a name as
 /// the addresses it resolves to now of the families this host has, the
 /// preferred family first; duplicates once. Also the names that gave none.
-fn expand(
+pub(crate) fn expand(
     candidates: &[Dial],
     underlay: Underlay,
     prefer: IpFamily,
-    host: &impl Runtime,
+    host: &impl Resolve,
 ) -> (Vec<SocketAddr>, Vec<(String, String)>) {
     let mut out: Vec<SocketAddr> = vec![];
     let mut unresolved = vec![];
@@ -247,6 +254,13 @@ mod tests {
         names: BTreeMap<String, Vec<SocketAddr>>,
     }
 
+    impl Resolve for Fake {
+        fn resolve(&self, name: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+            let found = self.names.get(name).ok_or_else(|| io::Error::other("not found"))?;
+            Ok(found.iter().map(|a| SocketAddr::new(a.ip(), port)).collect())
+        }
+    }
+
     impl Runtime for Fake {
         fn read(&self, name: &str) -> io::Result<WireGuardState> {
             if name != "wg-b" {
@@ -259,10 +273,6 @@ mod tests {
                 ..PeerState::default()
             };
             Ok(WireGuardState { peers: vec![peer], ..WireGuardState::default() })
-        }
-        fn resolve(&self, name: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-            let found = self.names.get(name).ok_or_else(|| io::Error::other("not found"))?;
-            Ok(found.iter().map(|a| SocketAddr::new(a.ip(), port)).collect())
         }
         fn set(&self, _: &str, _: &str, endpoint: SocketAddr) -> io::Result<()> {
             *self.endpoint.borrow_mut() = Some(endpoint);

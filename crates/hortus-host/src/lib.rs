@@ -12,7 +12,9 @@
 //! - [`routes`]: the kernel's IPv6 /128 routes, dumped or followed as they
 //!   change (`hortus status` and `hortus status --watch`);
 //! - [`endpoints`]: `hortus endpoints`, which moves a quiet link to its
-//!   next endpoint candidate;
+//!   next endpoint candidate, and [`forwarder_client`]: `hortus
+//!   forwarder-client`, which keeps a forwarder client on its remote
+//!   name's current address;
 //! - [`live`]: the mesh's interfaces with their WireGuard state, and
 //!   [`diff`]: which of them must go (pure, no I/O), for [`reconcile`].
 //!
@@ -37,6 +39,7 @@
 pub mod diff;
 pub mod endpoints;
 mod error;
+pub mod forwarder_client;
 pub mod links;
 pub mod live;
 mod netlink;

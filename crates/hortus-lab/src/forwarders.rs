@@ -4,7 +4,9 @@
 //!   server, one process and one TUN device per link end, with the
 //!   nftables NAT table `hortus-render` writes for real hosts
 //!   ([`hortus_render::forwarder::nftables`]), across the censor that drops
-//!   UDP and passes TCP.
+//!   UDP and passes TCP; a client dialling a DNS name runs under `hortus
+//!   forwarder-client`, as the rendered unit has it, and follows the name
+//!   when the node it dials moves (`hortus lab move`).
 //! * `mesh.forwarder = "none"` (the operator brings the forwarder): the lab
 //!   stands in with its own framed UDP-over-TCP relay ([`crate::relay`],
 //!   `hortus lab relay`), so such a plan can still be tried in the lab.
@@ -20,7 +22,7 @@ use crate::process::{started_badly, ProcessKind};
 use crate::tools;
 use hortus_plan::Link;
 use hortus_plan::{Forwarder, Transport};
-use hortus_render::forwarder::{nftables, phantun_instances};
+use hortus_render::forwarder::{self, nftables, phantun_instances, PHANTUN_ENVIRONMENT};
 use std::time::{Duration, Instant};
 
 /// How long a new phantun may take to create its TUN device.
@@ -91,9 +93,16 @@ impl Lab {
             .into_iter()
             .find(|i| i.link.peer == link.peer)
             .ok_or_else(|| LabError::Usage(format!("{name}'s link to {} has no phantun TUN in the plan", link.peer)))?;
-        let binary = if instance.client { tools::phantun_client() } else { tools::phantun_server() };
-        let mut argv = vec!["RUST_LOG=info".to_string(), binary];
-        argv.extend(instance.link.forwarder.as_ref().map(|f| f.args().to_vec()).unwrap_or_default());
+        // The command a host's unit runs (a client dialling a name under
+        // `hortus forwarder-client`), with the lab's binaries.
+        let opts = forwarder::Options {
+            phantun_client: tools::phantun_client(),
+            phantun_server: tools::phantun_server(),
+            hortus: self.state.hortus_exe.to_string_lossy().into_owned(),
+            ..forwarder::Options::default()
+        };
+        let argv: Vec<String> =
+            PHANTUN_ENVIRONMENT.iter().map(|(k, v)| format!("{k}={v}")).chain(instance.command(&host, &opts)).collect();
         let tun = instance.tun.name.clone();
         let ns = self.state.node_ns(name);
         let log = self.dir.node(name).file(&format!("phantun-{}.log", link.peer));
@@ -123,7 +132,7 @@ impl Lab {
                 ["lab", "relay", "server", "--port", &port.to_string(), "--deliver", deliver].map(String::from).into()
             }
         };
-        let exe = self.state.relay_exe.to_string_lossy().into_owned();
+        let exe = self.state.hortus_exe.to_string_lossy().into_owned();
         let log = self.dir.node(name).file(&format!("relay-{}.log", link.peer));
         let pid = Cmd::new(&exe, args).in_ns(&self.state.node_ns(name)).spawn_logged(&log)?;
         self.record(name, forwarder_kind(&link.peer), pid, &log)

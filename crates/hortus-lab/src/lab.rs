@@ -35,8 +35,9 @@ pub struct UpOptions {
     /// Routing daemon, overriding the inventory's `mesh.routing`.
     pub daemon: Option<RoutingDaemon>,
     /// The `hortus` executable, run as `hortus lab relay ...` for the
-    /// forwarders of `mesh.forwarder = "none"` plans.
-    pub relay_exe: PathBuf,
+    /// forwarders of `mesh.forwarder = "none"` plans, `hortus endpoints` and
+    /// `hortus forwarder-client` (phantun clients dialling a name).
+    pub hortus_exe: PathBuf,
 }
 
 /// A lab that is up: its state directory, state and plan.
@@ -78,8 +79,8 @@ impl Lab {
         let wireguard = if tools::kernel_wireguard() { WireGuardImpl::Kernel } else { WireGuardImpl::Userspace };
         let mut missing = tools::missing(daemon, wireguard == WireGuardImpl::Userspace);
         missing.extend(tools::missing_forwarders(&lab_plan.plan));
-        if !opts.relay_exe.is_file() {
-            missing.push(opts.relay_exe.display().to_string());
+        if !opts.hortus_exe.is_file() {
+            missing.push(opts.hortus_exe.display().to_string());
         }
         if !missing.is_empty() {
             return Err(LabError::MissingTools(missing));
@@ -99,7 +100,7 @@ impl Lab {
             prefix: opts.prefix.clone(),
             daemon,
             wireguard,
-            relay_exe: opts.relay_exe.clone(),
+            hortus_exe: opts.hortus_exe.clone(),
             namespaces: vec![],
             processes: vec![],
             underlay: BTreeMap::new(),

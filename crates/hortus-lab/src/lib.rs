@@ -31,7 +31,7 @@
 //!     state_dir: "/run/hortus-lab".into(),
 //!     prefix: "hl-".into(),
 //!     daemon: None,
-//!     relay_exe: "/usr/bin/hortus".into(),
+//!     hortus_exe: "/usr/bin/hortus".into(),
 //! };
 //! let mut lab = hortus_lab::Lab::up(&inventory, &opts, &mut |line| eprintln!("{line}"))?;
 //! lab.wait_connected(std::time::Duration::from_secs(60))?;

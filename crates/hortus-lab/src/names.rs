@@ -82,7 +82,7 @@ impl Lab {
         let node = self.dir.node(name);
         let log = node.file("endpoints.log");
         let plan = self.dir.plan_file().to_string_lossy().into_owned();
-        let exe = self.state.relay_exe.to_string_lossy().into_owned();
+        let exe = self.state.hortus_exe.to_string_lossy().into_owned();
         let pid = Cmd::new(&exe, ["endpoints", "--plan", &plan, "--host", name])
             .with_wireguard_dir(&node.wireguard_dir())
             .in_ns(&self.state.node_ns(name))

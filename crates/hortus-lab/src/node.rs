@@ -72,18 +72,13 @@ impl Lab {
 
     /// Runs `argv` in `name`'s namespace with the node's WireGuard socket
     /// directory on `/run/wireguard` (so `wg show` sees its interfaces),
-    /// with the caller's stdin, stdout and stderr; returns the command's
-    /// exit code (128 + the signal when a signal ended it). `hortus lab exec`.
-    pub fn exec(&self, name: &str, argv: &[String]) -> Result<i32> {
+    /// with the caller's stdin, stdout and stderr; returns how the command
+    /// ended. `hortus lab exec`.
+    pub fn exec(&self, name: &str, argv: &[String]) -> Result<std::process::ExitStatus> {
         let ns = self.namespace(name)?;
         let (program, args) =
             argv.split_first().ok_or_else(|| LabError::Usage("exec needs a command to run".into()))?;
-        let status = Cmd::new(program, args)
-            .with_wireguard_dir(&self.dir.node(name).wireguard_dir())
-            .in_ns(&ns)
-            .run_inherited()?;
-        use std::os::unix::process::ExitStatusExt;
-        Ok(status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1))
+        Cmd::new(program, args).with_wireguard_dir(&self.dir.node(name).wireguard_dir()).in_ns(&ns).run_inherited()
     }
 
     fn create_interface(&mut self, name: &str, link: &Link) -> Result<()> {

@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 /// Version of `state.json`.
-pub const STATE_VERSION: u32 = 3;
+pub const STATE_VERSION: u32 = 4;
 
 /// How WireGuard interfaces are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,8 +88,9 @@ pub struct LabState {
     pub daemon: RoutingDaemon,
     /// How WireGuard runs.
     pub wireguard: WireGuardImpl,
-    /// The `hortus` executable that runs the stand-in relays (`hortus lab relay`).
-    pub relay_exe: PathBuf,
+    /// The `hortus` executable, for the stand-in relays (`hortus lab relay`),
+    /// `hortus endpoints` and `hortus forwarder-client`.
+    pub hortus_exe: PathBuf,
     /// Namespaces, in creation order; recorded before each is created.
     pub namespaces: Vec<String>,
     /// Every process started (stopped ones are removed).
@@ -238,7 +239,7 @@ mod tests {
             prefix: "t-".into(),
             daemon: RoutingDaemon::Bird,
             wireguard: WireGuardImpl::Userspace,
-            relay_exe: "/bin/hortus".into(),
+            hortus_exe: "/bin/hortus".into(),
             namespaces: vec!["t-_core".into()],
             processes: vec![],
             underlay: BTreeMap::new(),

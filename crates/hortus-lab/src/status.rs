@@ -76,7 +76,7 @@ impl Lab {
             &path("babeld.sock"),
             "--json",
         ];
-        let exe = self.state.relay_exe.to_string_lossy().into_owned();
+        let exe = self.state.hortus_exe.to_string_lossy().into_owned();
         let json =
             Cmd::new(&exe, args).with_wireguard_dir(&node.wireguard_dir()).in_ns(&self.state.node_ns(name)).run()?;
         serde_json::from_str(&json).map_err(|e| LabError::Command {

@@ -16,7 +16,7 @@ impl Lab {
     /// route per destination, then every change, passed to `on_event` as
     /// it arrives.
     pub fn watch(&self, duration: Option<Duration>, on_event: &mut dyn FnMut(RouteEvent)) -> Result<()> {
-        let exe = self.state.relay_exe.to_string_lossy().into_owned();
+        let exe = self.state.hortus_exe.to_string_lossy().into_owned();
         let plan = self.dir.plan_file().to_string_lossy().into_owned();
         let seconds = duration.map(|d| format!("{}s", d.as_secs().max(1)));
         let (events, received) = mpsc::channel();

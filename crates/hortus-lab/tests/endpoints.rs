@@ -4,6 +4,9 @@
 //!   again through `hortus endpoints` (re-resolving the name once the link
 //!   has been quiet for `switch_after_s`), without anything being
 //!   restarted, and Babel's route returns to the direct link;
+//! - the same over a forwarded link: the phantun client dialling the
+//!   moved node's name is restarted on its new address by `hortus
+//!   forwarder-client`;
 //! - a dual-stack pair loses IPv6 between them (`hortus lab cut --family
 //!   ipv6`): its direct link comes back over IPv4;
 //! - an IPv6-only and an IPv4-only node in one mesh get no link to each
@@ -75,6 +78,65 @@ fn moved_node_is_found_again_with_bird() {
 #[test]
 fn moved_node_is_found_again_with_babeld() {
     moved_node_is_found_again(RoutingDaemon::Babeld, "moved_node_is_found_again_with_babeld", "hlt-mo-");
+}
+
+/// a: public, reached by name; b: censored, so its link to a is forwarded
+/// (phantun over TCP, b the client dialling a's name).
+fn forwarded_inventory() -> Inventory {
+    let key = |i: u8| public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
+    let text = format!(
+        "[mesh]\nendpoints.switch_after_s = 10\n\
+         [nodes.a]\nid = 0\npublic_key = \"{}\"\nendpoints = [\"a.lab.example\"]\n\
+         [nodes.b]\nid = 1\npublic_key = \"{}\"\nendpoints = [\"192.0.2.2\"]\nregion = \"cn\"\ncensored = true\n",
+        key(0),
+        key(1),
+    );
+    Inventory::from_toml_str(&text).expect("inventory")
+}
+
+/// The node a forwarded link's phantun client dials moves: `hortus
+/// forwarder-client` sees the name's new address and restarts phantun on
+/// it; the link handshakes again and carries traffic.
+#[test]
+fn moved_node_is_found_again_over_a_forwarded_link() {
+    let test = "moved_node_is_found_again_over_a_forwarded_link";
+    if !lab_ready(test, RoutingDaemon::Bird) {
+        return;
+    }
+    let mut guard = LabGuard::up(&forwarded_inventory(), RoutingDaemon::Bird, "hlt-mf-");
+    let lab = &mut guard.lab;
+    let link = lab.link("b", "a").expect("link b-a").clone();
+    let remote = match &link.forwarder {
+        Some(hortus_plan::Forwarder::Client { remote, .. }) => remote.socket(),
+        other => panic!("b is not a's forwarder client: {other:?}"),
+    };
+    assert_eq!(remote, format!("a.lab.example:{}", link.port));
+    lab.wait_connected(Duration::from_secs(60)).expect("connected");
+    direct(lab, "b", "a", "b reaches a over the forwarded link");
+
+    let moved_at = Instant::now();
+    let new = lab.move_node("a").expect("move a");
+    let log_file = lab.state_dir().join("nodes/b/phantun-a.log");
+    let (_, restarted) = eventually("b's phantun client dials a's new address", Duration::from_secs(60), || {
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        log.contains("client restarted, remote ").then_some(()).ok_or(log)
+    });
+    let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+    assert!(log.contains(&format!("-> {new}:{}", link.port)), "{log}");
+    // The link carries traffic again (a ping that is answered needs a
+    // fresh handshake through the new phantun connection).
+    let (_, back) = eventually("b pings a again", Duration::from_secs(90), || {
+        lab.ping("b", "a", 5, 0.2)
+            .map_err(|e| e.to_string())
+            .and_then(|p| (p.lost() == 0).then_some(()).ok_or(format!("{p:?}")))
+    });
+    direct(lab, "b", "a", "b's route to a is the forwarded link again");
+    eprintln!(
+        "bird: a moved to {new}; b's phantun restarted after {:.1} s, pings answered after {:.1} s (total {:.1} s)",
+        restarted.as_secs_f64(),
+        back.as_secs_f64(),
+        moved_at.elapsed().as_secs_f64()
+    );
 }
 
 /// Waits until `from`'s route to `to` is their direct link.
@@ -161,10 +223,10 @@ fn ipv6_only_and_ipv4_only_nodes_share_a_mesh() {
     // Each node really lacks the other family: n0 cannot reach n1's
     // underlay IPv4, n1 has no IPv6 address on its uplink.
     let n1 = lab.state().underlay["n1"].address.to_string();
-    assert!(lab.exec("n0", &["ping".into(), "-c1".into(), "-W1".into(), n1]).unwrap() != 0);
+    assert!(!lab.exec("n0", &["ping".into(), "-c1".into(), "-W1".into(), n1]).unwrap().success());
     let n1_v6 =
         lab.exec("n1", &["sh".into(), "-c".into(), "ip -6 address show dev up0 scope global | grep -q inet6".into()]);
-    assert_eq!(n1_v6.unwrap(), 1, "n1 has no global IPv6 address");
+    assert_eq!(n1_v6.unwrap().code(), Some(1), "n1 has no global IPv6 address");
     assert!(endpoint(lab, "n0", "n2").starts_with("[2001:2:"), "{}", endpoint(lab, "n0", "n2"));
     assert!(endpoint(lab, "n1", "n2").starts_with("198.18."), "{}", endpoint(lab, "n1", "n2"));
 }

@@ -9,7 +9,7 @@
 use crate::nft;
 use crate::text::check_path;
 use crate::{RenderError, RenderedFile, HEADER};
-use hortus_plan::{HostPlan, Link, NatRule, Transport, Tun};
+use hortus_plan::{Forwarder, Host, HostPlan, Link, NatRule, Transport, Tun};
 
 /// Name of the nftables table holding every forwarder rule.
 pub const NFT_TABLE: &str = "hortus_forwarder";
@@ -59,6 +59,8 @@ pub struct Options {
     pub nft_file: String,
     /// The `nft` binary.
     pub nft: String,
+    /// The `hortus` binary (`hortus forwarder-client`, for clients dialling a name).
+    pub hortus: String,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             phantun_server: "/usr/local/bin/phantun_server".into(),
             nft_file: "/etc/hortus/forwarder.nft".into(),
             nft: "/usr/sbin/nft".into(),
+            hortus: "/usr/local/bin/hortus".into(),
         }
     }
 }
@@ -87,6 +90,36 @@ impl PhantunInstance<'_> {
     /// The systemd unit name: `hortus-phantun-<peer>.service`.
     pub fn unit_name(&self) -> String {
         format!("hortus-phantun-{}.service", self.link.peer)
+    }
+
+    /// The command the instance runs: phantun with the plan's arguments;
+    /// for a client whose remote is a DNS name, under `hortus
+    /// forwarder-client` with the host's underlay and endpoint settings,
+    /// which dials the name's current address and restarts phantun when
+    /// the name moves (phantun alone resolves it once, at start).
+    pub fn command(&self, host: &HostPlan, opts: &Options) -> Vec<String> {
+        let binary = if self.client { &opts.phantun_client } else { &opts.phantun_server };
+        let phantun =
+            std::iter::once(binary.clone()).chain(self.link.forwarder.iter().flat_map(|f| f.args().iter().cloned()));
+        let Some(Forwarder::Client { remote, .. }) = &self.link.forwarder else { return phantun.collect() };
+        if !matches!(remote.host, Host::Dns(_)) {
+            return phantun.collect();
+        }
+        let settings = &host.mesh.endpoints;
+        [
+            opts.hortus.clone(),
+            "forwarder-client".into(),
+            "--underlay".into(),
+            host.node.underlay.to_string(),
+            "--prefer".into(),
+            settings.prefer.to_string(),
+            "--switch-after-s".into(),
+            settings.switch_after_s.to_string(),
+            "--".into(),
+        ]
+        .into_iter()
+        .chain(phantun)
+        .collect()
     }
 }
 
@@ -143,6 +176,7 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
         ("phantun_server", &opts.phantun_server),
         ("nft_file", &opts.nft_file),
         ("nft", &opts.nft),
+        ("hortus", &opts.hortus),
     ] {
         check_path("forwarder", field, path)?;
     }
@@ -161,7 +195,7 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
 /// and set its addresses), restarted when it dies, started after the
 /// network and the NAT rules and before WireGuard traffic needs it.
 fn phantun_unit(host: &HostPlan, i: &PhantunInstance, opts: &Options) -> String {
-    let (side, binary) = if i.client { ("client", &opts.phantun_client) } else { ("server", &opts.phantun_server) };
+    let side = if i.client { "client" } else { "server" };
     let wg = i.link.interface.as_str();
     format!(
         "{HEADER}
@@ -177,7 +211,7 @@ Wants=network-online.target
 PartOf=systemd-networkd.service
 
 [Service]
-{environment}ExecStart={binary} {args}
+{environment}ExecStart={command}
 {service}
 [Install]
 WantedBy=multi-user.target
@@ -185,7 +219,7 @@ WantedBy=multi-user.target
         host = host.host,
         peer = i.link.peer,
         port = i.link.port,
-        args = i.link.forwarder.as_ref().map(|f| f.args().join(" ")).unwrap_or_default(),
+        command = i.command(host, opts).join(" "),
         environment = PHANTUN_ENVIRONMENT.iter().map(|(k, v)| format!("Environment={k}={v}\n")).collect::<String>(),
         service = PHANTUN_SERVICE.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>(),
     )

@@ -142,8 +142,14 @@ def check_case(name, args, rc):
 
     def exec_args(text):
         # systemd's ExecStart= quoting, as far as these arguments need it (shell-like quotes).
+        # Without the programs' paths (store paths in NixOS): phantun's, and
+        # hortus' when it runs phantun (`hortus forwarder-client ... -- phantun ...`).
         line = next((l for l in text.splitlines() if l.startswith("ExecStart=")), "ExecStart=")
-        return shlex.split(line.removeprefix("ExecStart="))[1:]
+        argv = shlex.split(line.removeprefix("ExecStart="))
+        if argv[1:2] == ["forwarder-client"] and "--" in argv:
+            at = argv.index("--")
+            return argv[1:at + 1] + argv[at + 2:]
+        return argv[1:]
 
     bad = {n: (exec_args(f["units"].get(n, "")), exec_args(t)) for n, t in want_units.items()
            if exec_args(f["units"].get(n, "")) != exec_args(t)}

@@ -89,7 +89,7 @@ enum LabCommand {
         interface_down: bool,
         /// Drop only this underlay family's packets (`ipv4` or `ipv6`): the
         /// pair can still talk over the other.
-        #[arg(long, value_name = "ipv4|ipv6", value_parser = ip_family)]
+        #[arg(long, value_name = "ipv4|ipv6", value_parser = crate::values::ip_family)]
         family: Option<IpFamily>,
     },
     /// Undo `cut` between A and B.
@@ -176,7 +176,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 state_dir: dir.clone(),
                 prefix,
                 daemon: daemon.map(|d| d.0),
-                relay_exe: std::env::current_exe().context("cannot find the hortus executable for the relays")?,
+                hortus_exe: std::env::current_exe().context(
+                    "cannot find the hortus executable (the lab runs it for relays, endpoints and forwarder clients)",
+                )?,
             };
             Lab::up(&inventory, &opts, &mut |line| eprintln!("{line}"))?;
         }
@@ -215,8 +217,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
         LabCommand::Exec { node, command } => {
-            let code = open()?.exec(&node, &command)?;
-            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+            return Ok(crate::exit::of_child(open()?.exec(&node, &command)?));
         }
         LabCommand::Cut { a, b, interface_down, family } => {
             let mode = if interface_down { CutMode::InterfaceDown } else { CutMode::Underlay };
@@ -263,12 +264,4 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `ipv4` or `ipv6`, as the plan spells an [`IpFamily`].
-fn ip_family(text: &str) -> Result<IpFamily, String> {
-    [IpFamily::Ipv4, IpFamily::Ipv6]
-        .into_iter()
-        .find(|f| f.to_string() == text)
-        .ok_or_else(|| format!("expected ipv4 or ipv6, got `{text}`"))
 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod endpoints;
+pub mod forwarder_client;
 pub mod graph;
 pub mod keys;
 pub mod lab;

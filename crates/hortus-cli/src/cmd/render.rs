@@ -103,7 +103,8 @@ pub struct Args {
     /// Where the host keeps `firewall/hortus-firewall.nft` (its unit loads it from there).
     #[arg(long, value_name = "PATH", default_value = "/etc/hortus/firewall.nft")]
     firewall_nft_file: String,
-    /// The `hortus` binary, for the endpoints unit.
+    /// The `hortus` binary, for the endpoints unit and the forwarder units
+    /// of clients dialling a DNS name (`hortus forwarder-client`).
     #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/hortus")]
     hortus: String,
     /// Where the host keeps its plan (`hortus plan INVENTORY --host NAME`), for the endpoints unit.
@@ -212,6 +213,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
         let opts = forwarder::Options {
             phantun_client: args.phantun_client.clone(),
             phantun_server: args.phantun_server.clone(),
+            hortus: args.hortus.clone(),
             nft_file: args.forwarder_nft_file.clone(),
             ..forwarder::Options::default()
         };

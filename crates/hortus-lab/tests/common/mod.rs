@@ -88,7 +88,7 @@ impl LabGuard {
             state_dir: state_dir.clone(),
             prefix: prefix.into(),
             daemon: Some(daemon),
-            relay_exe: hortus_bin(),
+            hortus_exe: hortus_bin(),
         };
         let lab = Lab::up(inventory, &opts, &mut |line| eprintln!("{line}")).expect("lab up");
         LabGuard { lab, prefix: prefix.into(), state_dir }
