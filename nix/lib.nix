@@ -54,7 +54,7 @@ rec {
     The plan format version this mapping reads (`version` in the plan JSON;
     hortus-plan's PLAN_VERSION).
   */
-  planVersion = 6;
+  planVersion = 7;
 
   /**
     The node names of `plan`: a whole plan (`hortus plan`) or one host's view

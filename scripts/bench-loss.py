@@ -23,8 +23,9 @@ at the same time, so they share the machine's conditions. In each cell:
      runs. Failover = from the cut until both n0->n1 and n1->n0 have a route
      through another tunnel; back = from the heal until both are direct.
 
-Environment: DAEMONS ("bird babeld"), TIMERS ("1000/2000 300/1200 200/800":
-hello/update ms), LOSSES ("0 2 5": percent), WINDOW_S (3600), SETTLE_S (120),
+Environment: DAEMONS ("bird babeld"), TIMERS ("100/2000 1000/2000:old":
+hello/update ms, optionally `:old` for the settings before plan format 7 —
+babeld without link quality, 4 s smoothing, BIRD's own limit 12), LOSSES ("0 2 5": percent), WINDOW_S (3600), SETTLE_S (120),
 CUTS (5), CUT_S (15), HEAL_S (60), HORTUS (default target/release/hortus).
 Results: OUT_DIR/results.json (every cell's figures), OUT_DIR/summary.md (the
 tables), OUT_DIR/<cell>/ (its inventory, events and log).
@@ -44,7 +45,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 HORTUS = os.environ.get("HORTUS", str(REPO / "target/release/hortus"))
 DAEMONS = os.environ.get("DAEMONS", "bird babeld").split()
-TIMERS = [tuple(int(x) for x in t.split("/")) for t in os.environ.get("TIMERS", "1000/2000 300/1200 200/800").split()]
+# The settings before plan format 7 (`:old` after a TIMERS entry).
+OLD_SETTINGS = ["link_quality = false", "smoothing_half_life = 4", "hello_limit = 12"]
+TIMERS = [
+    (*(int(x) for x in t.split(":")[0].split("/")), t.endswith(":old"))
+    for t in os.environ.get("TIMERS", "100/2000 1000/2000:old").split()
+]
 LOSSES = [int(x) for x in os.environ.get("LOSSES", "0 2 5").split()]
 WINDOW_S = int(os.environ.get("WINDOW_S", "3600"))
 SETTLE_S = int(os.environ.get("SETTLE_S", "120"))
@@ -61,16 +67,16 @@ def now_ms():
 class Cell:
     """One daemon x timers x loss lab."""
 
-    def __init__(self, index, daemon, hello, update, loss, out, tmp):
-        self.daemon, self.hello, self.update, self.loss = daemon, hello, update, loss
-        self.name = f"{daemon}-{hello}-{update}-loss{loss}"
+    def __init__(self, index, daemon, hello, update, old, loss, out, tmp):
+        self.daemon, self.hello, self.update, self.old, self.loss = daemon, hello, update, old, loss
+        self.name = f"{daemon}-{hello}-{update}{'-old' if old else ''}-loss{loss}"
         self.dir = out / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state = tmp / self.name
         self.prefix = f"hl{index}-"
         self.ulas = {}
         self.log = open(self.dir / "log", "a")
-        self.result = {"daemon": daemon, "hello_ms": hello, "update_ms": update, "loss_percent": loss}
+        self.result = {"daemon": daemon, "hello_ms": hello, "update_ms": update, "old": old, "loss_percent": loss}
 
     def lab(self, *args, check=True, stdout=None):
         cmd = [HORTUS, "lab", "--state-dir", str(self.state), *args]
@@ -81,7 +87,8 @@ class Cell:
         return out
 
     def inventory(self):
-        lines = ["[mesh.babel]", f"hello_interval_ms = {self.hello}", f"update_interval_ms = {self.update}", ""]
+        lines = ["[mesh.babel]", f"hello_interval_ms = {self.hello}", f"update_interval_ms = {self.update}"]
+        lines += (OLD_SETTINGS if self.old else []) + [""]
         for i in range(NODES):
             key = subprocess.run("wg genkey | wg pubkey", shell=True, capture_output=True, text=True, check=True)
             lines += [f"[nodes.n{i}]", f"id = {i}", f'public_key = "{key.stdout.strip()}"']
@@ -238,6 +245,10 @@ def median_range(values, digits=1):
     return f"{med} s ({round(min(values), digits)}–{round(max(values), digits)})"
 
 
+def timers(r):
+    return f"{r['hello_ms']}/{r['update_ms']}" + (" (old settings)" if r.get("old") else "")
+
+
 def summary(results):
     lines = []
     for daemon in DAEMONS:
@@ -253,12 +264,12 @@ def summary(results):
             w = r.get("window")
             cuts = [c for c in r.get("cuts", []) if "failover_s" in c]
             if w is None:
-                lines.append(f"| {r['hello_ms']}/{r['update_ms']} | {r['loss_percent']} % | failed: {r.get('error')} |")
+                lines.append(f"| {timers(r)} | {r['loss_percent']} % | failed: {r.get('error')} |")
                 continue
             timeouts = sum(1 for c in cuts if c["failover_s"] is None)
             fail = median_range([c["failover_s"] for c in cuts]) + (f", {timeouts} none" if timeouts else "")
             lines.append(
-                f"| {r['hello_ms']}/{r['update_ms']} | {r['loss_percent']} % | {w['seconds'] // 60} min "
+                f"| {timers(r)} | {r['loss_percent']} % | {w['seconds'] // 60} min "
                 f"| {w['flaps']} ({w['losses_of_route']}) | {w['flaps_per_hour']} | {w['off_direct_percent']} % "
                 f"| {w['unreachable_percent']} % | {fail} | {median_range([c['back_s'] for c in cuts])} "
                 f"| {sum(c['flaps_while_cut'] for c in cuts)} |"
@@ -288,9 +299,9 @@ def main():
     print(header, flush=True)
     cells = []
     for daemon in DAEMONS:
-        for hello, update in TIMERS:
+        for hello, update, old in TIMERS:
             for loss in LOSSES:
-                cells.append(Cell(len(cells), daemon, hello, update, loss, out, tmp))
+                cells.append(Cell(len(cells), daemon, hello, update, old, loss, out, tmp))
     threads = [threading.Thread(target=c.run) for c in cells]
     for t in threads:
         t.start()

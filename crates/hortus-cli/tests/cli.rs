@@ -23,7 +23,7 @@ fn plan_is_deterministic_and_host_view_matches() {
     assert!(a.status.success(), "{}", text(&a.stderr));
     assert_eq!(a.stdout, b.stdout);
     let plan: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
-    assert_eq!(plan["version"], 6);
+    assert_eq!(plan["version"], 7);
     let host = hortus(&["plan", ex.to_str().unwrap(), "--host", "eihort"]);
     let host: serde_json::Value = serde_json::from_slice(&host.stdout).unwrap();
     assert_eq!(host["node"], plan["nodes"]["eihort"]);

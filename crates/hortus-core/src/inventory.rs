@@ -128,6 +128,17 @@ pub struct Node {
     /// This node's keepalive seconds, overriding the mesh's.
     #[serde(default)]
     pub keepalive: Option<u16>,
+    /// The Babel cost of every link of this node (`rxcost` at both ends),
+    /// overriding `mesh.babel.rxcost`: a node whose links routes should
+    /// avoid (a metered or slow uplink). A link between two such nodes
+    /// takes the larger.
+    #[serde(default)]
+    pub cost: Option<u32>,
+    /// The Babel cost of this node's link to each named peer, overriding
+    /// `cost` on both nodes: prefer one link over another. When both ends
+    /// name each other, they must agree.
+    #[serde(default)]
+    pub link_costs: BTreeMap<String, u32>,
     /// Networks reachable behind this node (IPv4 or IPv6 prefixes), which it
     /// announces into Babel. Several nodes may list the same prefix
     /// (redundant routers on one LAN).
@@ -273,6 +284,9 @@ const ENDPOINT_FIELDS: &[&str] = &["prefer", "switch_after_s"];
 const BABEL_FIELDS: &[&str] = &[
     "hello_interval_ms",
     "update_interval_ms",
+    "rxcost",
+    "link_quality",
+    "hello_limit",
     "rtt_cost",
     "rtt_max_ms",
     "rtt_decay",
@@ -294,6 +308,8 @@ const NODE_FIELDS: &[&str] = &[
     "ipv4_address",
     "mtu",
     "keepalive",
+    "cost",
+    "link_costs",
     "routes",
     "accept_routes",
     "masquerade_routes",

@@ -152,6 +152,7 @@ fn ends(
             path,
             forwarder,
             mtu,
+            rxcost: link_cost(mesh.babel.rxcost, p, q),
             peer_public_key: peer.node.public_key.trim().to_string(),
             peer_address: peer.address,
             peer_ipv4_address: peer.ipv4_address,
@@ -160,4 +161,12 @@ fn ends(
         })
     };
     Ok((end(p, q, role_p, &to_q)?, end(q, p, role_q, &to_p)?))
+}
+
+/// The Babel cost of the link `p`–`q`: what either names for the other in
+/// `link_costs` (validation makes both agree), else the larger `cost` of
+/// the two, else the mesh's `rxcost`.
+fn link_cost(mesh_rxcost: u32, p: &Resolved, q: &Resolved) -> u32 {
+    let named = p.node.link_costs.get(q.name).or_else(|| q.node.link_costs.get(p.name));
+    named.copied().or_else(|| p.node.cost.max(q.node.cost)).unwrap_or(mesh_rxcost)
 }

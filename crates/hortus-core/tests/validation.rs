@@ -134,7 +134,7 @@ fn unknown_fields_are_denied() {
 #[test]
 fn bad_mesh_settings_all_reported() {
     let text = format!(
-        "[mesh]\ninterface_prefix = \"much-too-long-\"\nmtu = 1000\nbase_port = 0\n[mesh.babel]\nrtt_decay = 0\nupdate_interval_ms = 3\nhello_interval_ms = 5\nrtt_max_ms = 10\nkernel_scan_s = 0\n{}",
+        "[mesh]\ninterface_prefix = \"much-too-long-\"\nmtu = 1000\nbase_port = 0\n[mesh.babel]\nrtt_decay = 0\nupdate_interval_ms = 3\nhello_interval_ms = 5\nrtt_max_ms = 10\nkernel_scan_s = 0\nrxcost = 0\nhello_limit = 17\n{}",
         two("", "")
     );
     let p = problems(&text);
@@ -147,6 +147,8 @@ fn bad_mesh_settings_all_reported() {
         "babel.hello_interval_ms",
         "babel.rtt_max_ms",
         "babel.kernel_scan_s",
+        "babel.rxcost",
+        "babel.hello_limit",
     ] {
         has(&p, &format!("mesh: `{field}`"));
     }

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the plan JSON format; bumped on any breaking change.
-pub const PLAN_VERSION: u32 = 6;
+pub const PLAN_VERSION: u32 = 7;
 
 /// The whole mesh's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -45,19 +45,33 @@ impl RoutingDaemon {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BabelSettings {
-    /// Hello interval in milliseconds. The default, 1000, flapped least
-    /// under random loss (BENCHMARKS.md, "Babel timers under loss"); 200
-    /// fails over in 1–2 s instead of 4–7 s.
+    /// Hello interval in milliseconds (default 100: with `link_quality`,
+    /// `rxcost` and `hello_limit` a dead link is noticed within a second or
+    /// two, and a lossy one does not flap; BENCHMARKS.md, "Babel timers
+    /// under loss").
     pub hello_interval_ms: u32,
-    /// Update interval in milliseconds (default 2000; 800 with 200 ms hellos).
+    /// Update interval in milliseconds (default 2000).
     pub update_interval_ms: u32,
+    /// The cost of receiving over a link that loses nothing: Babel
+    /// `rxcost` on every link, both daemons (default 96).
+    pub rxcost: u32,
+    /// babeld: a link's cost grows with its lost hellos (`link-quality
+    /// true`: doubled for each one missed in a row) rather than jumping to
+    /// infinity after two of the last three (default true).
+    pub link_quality: bool,
+    /// BIRD: a link is down while fewer than this many of the last 16
+    /// hellos arrived (`limit`, default 11: six lost, where BIRD's own
+    /// default 12 flapped on lossy links).
+    pub hello_limit: u32,
     /// Maximal RTT cost added to a link's metric.
     pub rtt_cost: u32,
     /// RTT (ms) at which the full `rtt_cost` applies.
     pub rtt_max_ms: u32,
     /// RTT smoothing decay (BIRD `rtt decay`, 1..=256).
     pub rtt_decay: u32,
-    /// babeld `smoothing-half-life` in seconds (0 disables smoothing).
+    /// babeld `smoothing-half-life` in seconds (default 0, none: babeld's
+    /// own 4 s delays every switch driven by a link's cost, and the way
+    /// back to a healed link by ~40 s).
     pub smoothing_half_life: u32,
     /// BIRD kernel protocol `scan time` in seconds. BIRD 3 skips a kernel
     /// update whose route was seen in the last scan, so a route that changes
@@ -71,12 +85,15 @@ pub struct BabelSettings {
 impl Default for BabelSettings {
     fn default() -> Self {
         BabelSettings {
-            hello_interval_ms: 1000,
+            hello_interval_ms: 100,
             update_interval_ms: 2000,
+            rxcost: 96,
+            link_quality: true,
+            hello_limit: 11,
             rtt_cost: 192,
             rtt_max_ms: 300,
             rtt_decay: 60,
-            smoothing_half_life: 4,
+            smoothing_half_life: 0,
             kernel_scan_s: 1,
             mac_key_file: None,
         }

@@ -113,6 +113,10 @@ pub struct Link {
     pub forwarder: Option<Forwarder>,
     /// Interface MTU, the same on both ends.
     pub mtu: u32,
+    /// The link's Babel cost (`rxcost`), the same on both ends: the
+    /// nodes' `link_costs` for each other, else the larger of their
+    /// `cost`, else `mesh.babel.rxcost`.
+    pub rxcost: u32,
     /// The peer's WireGuard public key.
     pub peer_public_key: String,
     /// The peer's ULA.

@@ -79,11 +79,12 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     line(w, &format!("kernel-priority {}", mesh.kernel_metrics.babel));
     line(w, &format!("smoothing-half-life {}", babel.smoothing_half_life));
     line(w, "");
-    line(w, "# Every WireGuard link is a tunnel with the mesh's timers and RTT cost.");
+    line(w, "# Every WireGuard link is a tunnel with the mesh's timers and RTT cost, and its own link cost.");
     let mut defaults = format!(
-        "default hello-interval {} update-interval {} link-quality false",
+        "default hello-interval {} update-interval {} link-quality {}",
         seconds(babel.hello_interval_ms),
-        seconds(babel.update_interval_ms)
+        seconds(babel.update_interval_ms),
+        babel.link_quality
     );
     if babel.rtt_cost > 0 {
         defaults += &format!(
@@ -98,7 +99,7 @@ pub fn render(host: &HostPlan, opts: &Options) -> String {
     }
     line(w, &defaults);
     for link in &node.links {
-        line(w, &format!("interface {} type tunnel", link.interface));
+        line(w, &format!("interface {} type tunnel rxcost {}", link.interface, link.rxcost));
     }
     line(w, "");
     line(w, "# Learn only the accepted prefixes, and the other nodes' subnets from their routers (the plan's route policy).");

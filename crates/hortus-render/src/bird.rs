@@ -12,7 +12,7 @@
 
 use crate::text::{check_path, line, push_verbatim};
 use crate::{RenderError, HEADER};
-use hortus_plan::{DefaultRoute, FamilyRoutes, HostPlan, KernelMetrics};
+use hortus_plan::{BabelSettings, DefaultRoute, FamilyRoutes, HostPlan, KernelMetrics};
 use std::fmt::Display;
 
 /// Name of the Babel protocol instance (`birdc show babel neighbors mesh`).
@@ -313,15 +313,32 @@ fn babel_protocol(w: &mut String, host: &HostPlan) {
         line(w, "}");
         return;
     }
-    line(w, "\t# The plan's WireGuard interfaces, one per peer.");
+    // One block per link cost, lowest first, each in link order.
+    let mut by_cost: Vec<u32> = links.iter().map(|l| l.rxcost).collect();
+    by_cost.sort_unstable();
+    by_cost.dedup();
+    for (n, rxcost) in by_cost.into_iter().enumerate() {
+        let costing: Vec<&str> = links.iter().filter(|l| l.rxcost == rxcost).map(|l| l.interface.as_str()).collect();
+        interface_block(w, babel, rxcost, &costing, n == 0);
+    }
+    line(w, "}");
+}
+
+/// One `interface` block of the Babel protocol: `interfaces`, of cost `rxcost`.
+fn interface_block(w: &mut String, babel: &BabelSettings, rxcost: u32, interfaces: &[&str], first: bool) {
+    if first {
+        line(w, "\t# The plan's WireGuard interfaces, one per peer, by link cost.");
+    }
     line(w, "\tinterface");
-    for (i, link) in links.iter().enumerate() {
-        let end = if i + 1 == links.len() { " {" } else { "," };
-        line(w, &format!("\t\t\"{}\"{end}", link.interface));
+    for (i, interface) in interfaces.iter().enumerate() {
+        let end = if i + 1 == interfaces.len() { " {" } else { "," };
+        line(w, &format!("\t\t\"{interface}\"{end}"));
     }
     line(w, "\t\ttype tunnel;");
     line(w, &format!("\t\thello interval {} ms;", babel.hello_interval_ms));
     line(w, &format!("\t\tupdate interval {} ms;", babel.update_interval_ms));
+    line(w, &format!("\t\trxcost {rxcost};"));
+    line(w, &format!("\t\tlimit {};", babel.hello_limit));
     line(w, &format!("\t\trtt cost {};", babel.rtt_cost));
     if babel.rtt_cost > 0 {
         line(w, &format!("\t\trtt max {} ms;", babel.rtt_max_ms));
@@ -335,7 +352,6 @@ fn babel_protocol(w: &mut String, host: &HostPlan) {
         line(w, &format!("\t\tinclude \"{key_file}\";"));
     }
     line(w, "\t};");
-    line(w, "}");
 }
 
 /// A Babel channel importing only accepted prefixes, learned subnets when

@@ -93,6 +93,8 @@ fn node() -> impl Strategy<Value = (Node, Option<bool>)> {
                 ipv4_address: ipv4.map(|a| a.parse().unwrap()),
                 mtu,
                 keepalive,
+                cost: None,
+                link_costs: Default::default(),
                 routes: routes.into_iter().map(String::from).collect(),
                 accept_routes,
                 masquerade_routes,
@@ -119,13 +121,18 @@ fn inventory(mac_key_file: String) -> impl Strategy<Value = Inventory> {
         any::<bool>(),
     );
     let babel = (
-        prop_oneof![16 => Just((1000u32, 2000u32)), 1 => prop::sample::select(vec![(10u32, 10u32), (250, 1500), (655_350, 655_350), (5, 3)])],
+        prop_oneof![16 => Just((100u32, 2000u32)), 1 => prop::sample::select(vec![(10u32, 10u32), (250, 1500), (655_350, 655_350), (5, 3)])],
         prop_oneof![16 => Just(192u32), 1 => prop::sample::select(vec![0u32, 65_534, 65_535, u32::MAX])],
         prop_oneof![20 => Just(300u32), 1 => prop::sample::select(vec![11u32, 10, 60_000])],
         prop_oneof![20 => Just(60u32), 1 => prop::sample::select(vec![1u32, 256, 0])],
-        prop::sample::select(vec![4u32, 0, 3600]),
+        prop::sample::select(vec![0u32, 4, 3600]),
         prop::sample::select(vec![1u32, 60, 86_400]),
         prop::bool::weighted(0.1),
+        (
+            prop_oneof![16 => Just(96u32), 1 => prop::sample::select(vec![1u32, 256, 65_534, 0, 65_535])],
+            any::<bool>(),
+            prop_oneof![16 => Just(11u32), 1 => prop::sample::select(vec![1u32, 16, 0, 17])],
+        ),
     );
     (ids, prop::collection::vec(node(), 6), mesh, babel).prop_map(move |(ids, nodes, mesh, babel)| {
         let mut inv = Inventory::from_toml_str("nodes = {}").unwrap();
@@ -140,6 +147,7 @@ fn inventory(mac_key_file: String) -> impl Strategy<Value = Inventory> {
         (b.rtt_cost, b.rtt_max_ms, b.rtt_decay, b.smoothing_half_life, b.kernel_scan_s) =
             (babel.1, babel.2, babel.3, babel.4, babel.5);
         b.mac_key_file = babel.6.then(|| mac_key_file.clone());
+        (b.rxcost, b.link_quality, b.hello_limit) = babel.7;
         for (i, (id, (mut node, bad_key))) in ids.into_iter().zip(nodes).enumerate() {
             node.id = id;
             node.public_key = key(i, bad_key);

@@ -58,6 +58,9 @@ fn units_pass_systemd_analyze_verify() {
         phantun_client: client.to_string_lossy().into(),
         phantun_server: server.to_string_lossy().into(),
         nft: nft.to_string_lossy().into(),
+        // An executable that exists (systemd-analyze checks ExecStart='s
+        // program): this test's own, standing in for `hortus`.
+        hortus: std::env::current_exe().unwrap().to_string_lossy().into(),
         ..Options::default()
     };
     let host_dirs = render_all(&dir, &opts);

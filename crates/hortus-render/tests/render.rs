@@ -99,8 +99,11 @@ fn bird_keeps_the_failover_essentials() {
         "\t\timport where net ~ MESH6;",
         "\t\t\"wg-hastur\",\n\t\t\"wg-kaambl\",\n\t\t\"wg-eihort\",\n\t\t\"wg-yidhra\",\n\t\t\"wg-azasos\" {",
         "type tunnel;",
-        "hello interval 1000 ms;",
+        "hello interval 100 ms;",
         "update interval 2000 ms;",
+        "rxcost 96;",
+        // Six of the last 16 hellos lost, not BIRD's five (flaps under loss).
+        "limit 11;",
         "rtt cost 192;",
         "rtt max 300 ms;",
         "rtt decay 60;",
@@ -155,7 +158,7 @@ fn babeld_lists_every_link_and_filters_the_mesh() {
     let conf = babeld::render(&yidhra, &opts);
     let interfaces: Vec<&str> = conf.lines().filter(|l| l.starts_with("interface ")).collect();
     let expected: Vec<String> =
-        yidhra.node.links.iter().map(|l| format!("interface {} type tunnel", l.interface)).collect();
+        yidhra.node.links.iter().map(|l| format!("interface {} type tunnel rxcost 96", l.interface)).collect();
     assert_eq!(interfaces, expected);
     assert_eq!(interfaces.len(), 4, "yidhra–azasos is skipped");
     for needle in [
@@ -165,7 +168,7 @@ fn babeld_lists_every_link_and_filters_the_mesh() {
         "kernel-priority 128\n",
         "router-id 00:00:00:00:00:00:00:04\n",
         "smoothing-half-life 1\n",
-        "hello-interval 0.5 update-interval 1.25 ",
+        "hello-interval 0.5 update-interval 1.25 link-quality true ",
         "max-rtt-penalty 192 rtt-max 300 rtt-decay 60",
         "in ip fdcc::/64 allow\nin deny\n",
         "redistribute local ip fdcc::4/128 allow\nredistribute local deny\n",

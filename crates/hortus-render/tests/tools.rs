@@ -2,7 +2,7 @@
 //! babeld 1.12, systemd-networkd and nftables (`nft -c`), via
 //! `scripts/check-*.sh`. Covers every host of both examples plus variants
 //! (IPv4 overlay, Babel MAC key file, extra config and include, RTT cost
-//! off, fractional timers, no links).
+//! off, fractional timers, link costs, no links).
 //! A missing tool skips (printing `SKIPPED:`) unless HORTUS_REQUIRE_TOOLS=1.
 
 mod common;
@@ -31,7 +31,8 @@ fn with_ipv4() -> Inventory {
     inventory
 }
 
-/// Fractional timers and no RTT cost.
+/// Fractional timers, no RTT cost, BIRD's widest limit, no babeld link
+/// quality, and links of three costs (so BIRD gets several interface blocks).
 fn with_odd_timers() -> Inventory {
     let mut inventory = six_nodes();
     inventory.mesh.babel.hello_interval_ms = 250;
@@ -39,6 +40,10 @@ fn with_odd_timers() -> Inventory {
     inventory.mesh.babel.rtt_cost = 0;
     inventory.mesh.babel.smoothing_half_life = 0;
     inventory.mesh.babel.kernel_scan_s = 30;
+    inventory.mesh.babel.hello_limit = 16;
+    inventory.mesh.babel.link_quality = false;
+    inventory.nodes.get_mut("hastur").unwrap().cost = Some(300);
+    inventory.nodes.get_mut("kaambl").unwrap().link_costs.insert("eihort".into(), 65_534);
     inventory
 }
 

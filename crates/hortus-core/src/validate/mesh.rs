@@ -1,6 +1,6 @@
 //! Rules on the mesh-wide settings (`[mesh]`).
 
-use super::values::{bad_ipv4_prefix, bad_keepalive, bad_mtu, bad_path, system_interface, MAX_RTT_COST};
+use super::values::{bad_cost, bad_ipv4_prefix, bad_keepalive, bad_mtu, bad_path, system_interface, MAX_RTT_COST};
 use crate::ifname::valid_interface_name;
 use crate::inventory::MeshSettings;
 use crate::Problem;
@@ -116,6 +116,12 @@ fn babel(mesh: &MeshSettings, problem: &mut impl FnMut(&str, String)) {
             "babel.update_interval_ms",
             format!("expected hello_interval_ms..=655350, got {}", babel.update_interval_ms),
         );
+    }
+    if let Some(why) = bad_cost(babel.rxcost) {
+        problem("babel.rxcost", why);
+    }
+    if !(1..=16).contains(&babel.hello_limit) {
+        problem("babel.hello_limit", format!("expected 1..=16 (of the last 16 hellos), got {}", babel.hello_limit));
     }
     if !(1..=MAX_KERNEL_SCAN_S).contains(&babel.kernel_scan_s) {
         problem(

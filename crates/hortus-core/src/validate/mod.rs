@@ -33,5 +33,6 @@ pub fn inventory(inventory: &Inventory) -> Vec<Problem> {
     }
     problems.extend(node::unique(inventory));
     problems.extend(node::exits(inventory));
+    problems.extend(node::costs(inventory));
     problems
 }

@@ -1,7 +1,7 @@
 //! Rules on each node's own fields (`[nodes.NAME]`), and on values two
 //! nodes must not share.
 
-use super::values::{bad_endpoint, bad_ipv4_address, bad_keepalive, bad_mtu, route};
+use super::values::{bad_cost, bad_endpoint, bad_ipv4_address, bad_keepalive, bad_mtu, route};
 use crate::addressing::{is_link_local_64, parse_endpoint};
 use crate::excerpt::excerpt;
 use crate::inventory::{Inventory, MeshSettings, Node, UseExit};
@@ -171,4 +171,37 @@ pub fn exits(inventory: &Inventory) -> Vec<Problem> {
         .filter(|(_, n)| n.use_exit == UseExit::Nearest(true))
         .map(|(name, _)| Problem::node(name, "use_exit", "no node is an exit: set `exit = true` on one (or more)"))
         .collect()
+}
+
+/// Link costs within Babel's range, naming other nodes, and agreeing when
+/// both ends of a link name each other.
+pub fn costs(inventory: &Inventory) -> Vec<Problem> {
+    let mut problems = vec![];
+    for (name, node) in &inventory.nodes {
+        if let Some(why) = node.cost.and_then(bad_cost) {
+            problems.push(Problem::node(name, "cost", why));
+        }
+        for (peer, cost) in &node.link_costs {
+            let field = format!("link_costs.{peer}");
+            let Some(other) = inventory.nodes.get(peer).filter(|_| peer != name) else {
+                let why =
+                    if peer == name { "a node has no link to itself".to_string() } else { format!("no node `{peer}`") };
+                problems.push(Problem::node(name, &field, why));
+                continue;
+            };
+            if let Some(why) = bad_cost(*cost) {
+                problems.push(Problem::node(name, &field, why));
+            }
+            match other.link_costs.get(name) {
+                Some(theirs) if theirs != cost && name < peer => problems.push(Problem::pair(
+                    name,
+                    peer,
+                    "link_costs",
+                    format!("`{name}` says {cost}, `{peer}` says {theirs}: a link has one cost, give it once or alike"),
+                )),
+                _ => {}
+            }
+        }
+    }
+    problems
 }

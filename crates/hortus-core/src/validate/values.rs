@@ -170,6 +170,12 @@ pub fn bad_mtu(mtu: u32) -> Option<String> {
     (!(MIN_MTU..=65535).contains(&mtu)).then(|| format!("expected {MIN_MTU}..=65535, got {mtu}"))
 }
 
+/// Why `cost` cannot be a Babel link cost (`rxcost`), if it cannot.
+pub fn bad_cost(cost: u32) -> Option<String> {
+    (!(1..=MAX_RTT_COST).contains(&cost))
+        .then(|| format!("expected 1..={MAX_RTT_COST} (65535 is Babel's infinity), got {cost}"))
+}
+
 /// Why `keepalive` seconds cannot be used, if they cannot.
 pub fn bad_keepalive(keepalive: u16) -> Option<&'static str> {
     (keepalive == 0)

@@ -33,6 +33,8 @@ pub fn node(id: u32, flags: u8) -> Node {
         ipv4_address: None,
         mtu: None,
         keepalive: None,
+        cost: None,
+        link_costs: Default::default(),
         routes: if id.is_multiple_of(3) { vec![format!("fd42:{:x}::/48", id % 5)] } else { vec![] },
         accept_routes: id % 7 != 3,
         masquerade_routes: id % 5 != 2,
