@@ -9,6 +9,7 @@
 
 let
   cfg = config.services.hortus;
+  mapping = import ./lib.nix;
 in
 {
   options.services.hortus.endpoints.enable = lib.mkOption {
@@ -40,32 +41,14 @@ in
       # A changed plan (/etc/hortus/plan.json, installed by reconcile.nix)
       # restarts it with the new candidates: reconcile's own trigger.
       inherit (config.systemd.services.hortus-reconcile) restartTriggers;
-      serviceConfig = {
+      # hortus-render's hardening of its own services (nix/render-constants.json).
+      serviceConfig = mapping.constants.service // {
         ExecStart = "${cfg.package}/bin/hortus endpoints --plan /etc/hortus/plan.json";
         Restart = "always";
         RestartSec = 5;
-        # Setting a peer's endpoint needs CAP_NET_ADMIN only; the hardening
-        # of nixpkgs' babeld and bird units otherwise.
-        DynamicUser = true;
+        # Setting a peer's endpoint needs CAP_NET_ADMIN only.
         AmbientCapabilities = [ "CAP_NET_ADMIN" ];
         CapabilityBoundingSet = [ "CAP_NET_ADMIN" ];
-        NoNewPrivileges = true;
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateDevices = true;
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        LockPersonality = true;
-        MemoryDenyWriteExecute = true;
-        SystemCallArchitectures = "native";
         # Netlink for WireGuard, UNIX for wireguard-go's socket and the
         # resolver, IPv4/IPv6 for DNS.
         RestrictAddressFamilies = [

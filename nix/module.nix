@@ -118,6 +118,7 @@ in
   # tests/nix/nixos-stubs.nix; tests/nix/nixos/run.sh evaluates them whole.
   imports = [
     ./endpoints.nix
+    ./failover.nix
     ./forwarder.nix
     ./hosts.nix
     ./reconcile.nix

@@ -301,6 +301,41 @@ in
         quiet = expectedHostPlan.node.switches_endpoints;
       };
 
+  "failover: hortus-failover.service, hardened, on with BIRD's plan, off with babeld's or when disabled" =
+    let
+      unit = config: config.systemd.services.hortus-failover;
+      babeld = fromPlanFile {
+        services.hortus.planFile = lib.mkForce (planWith (p: lib.recursiveUpdate p { mesh.failover.probe = false; }));
+      };
+      off = fromPlanFile { services.hortus.failover.enable = false; };
+    in
+    equal
+      {
+        inherit ((unit byPlanFile).serviceConfig)
+          ExecStart
+          CapabilityBoundingSet
+          RuntimeDirectory
+          DynamicUser
+          ProtectSystem
+          ;
+        afterNetworkd = lib.elem "systemd-networkd.service" (unit byPlanFile).after;
+        babeld = babeld.systemd.services ? hortus-failover;
+        off = off.systemd.services ? hortus-failover;
+      }
+      {
+        ExecStart = "${byPlanFile.services.hortus.package}/bin/hortus failover --plan /etc/hortus/plan.json";
+        CapabilityBoundingSet = [
+          "CAP_NET_ADMIN"
+          "CAP_NET_RAW"
+        ];
+        RuntimeDirectory = "hortus-failover";
+        DynamicUser = "yes";
+        ProtectSystem = "strict";
+        afterNetworkd = true;
+        babeld = false;
+        off = false;
+      };
+
   "planFile: firewall opens the plan's UDP ports and trusts the mesh interfaces" =
     accepted byPlanFile (
       byPlanFile.networking.firewall.allowedUDPPorts == expectedHostPlan.node.firewall.udp_ports

@@ -49,6 +49,9 @@ enum Command {
     /// On a live host: run a forwarder client (phantun) on its remote DNS
     /// name's current address, restarting it when the name moves.
     ForwarderClient(cmd::forwarder_client::Args),
+    /// On a live host running BIRD: probe every link and take a dead one
+    /// out of BIRD's Babel within the plan's detection time (root only).
+    Failover(cmd::failover::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Endpoints(args) => cmd::endpoints::run(args),
         Command::ForwarderClient(args) => cmd::forwarder_client::run(args),
+        Command::Failover(args) => cmd::failover::run(args),
     };
     match result {
         Ok(code) => code,

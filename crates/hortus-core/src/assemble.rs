@@ -15,8 +15,8 @@ use crate::validate::{self, pair::host_links, pair::islands, pair::split_mesh};
 use crate::warnings;
 use crate::Error;
 use hortus_plan::{
-    FamilyRoutes, Firewall, Host, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, Learned, Link, Mesh, NodePlan, Path,
-    Plan, ReversePath, Routes, SkippedPeer, PLAN_VERSION,
+    FailoverSettings, FamilyRoutes, Firewall, Host, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, Learned, Link, Mesh,
+    NodePlan, Path, Plan, ReversePath, Routes, RoutingDaemon, SkippedPeer, PLAN_VERSION,
 };
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -115,6 +115,10 @@ fn mesh_plan(input: &MeshSettings) -> Mesh {
         routing: input.routing,
         babel: input.babel.clone(),
         endpoints: input.endpoints.clone(),
+        failover: FailoverSettings {
+            probe: input.failover.probe && input.routing == RoutingDaemon::Bird,
+            ..input.failover.clone()
+        },
         kernel_metrics: KERNEL_METRICS,
     }
 }

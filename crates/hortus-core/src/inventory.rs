@@ -3,7 +3,9 @@
 //! refused so a typo never silently falls back to a default.
 
 use crate::Error;
-pub use hortus_plan::{BabelSettings, EndpointSettings, PortScheme, RoutingDaemon, Transport, Underlay};
+pub use hortus_plan::{
+    BabelSettings, EndpointSettings, FailoverSettings, PortScheme, RoutingDaemon, Transport, Underlay,
+};
 use hortus_plan::{Ipv4Prefix, Ipv6Prefix};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -60,6 +62,8 @@ pub struct MeshSettings {
     pub babel: BabelSettings,
     /// Endpoint order (`prefer`) and switching (`switch_after_s`).
     pub endpoints: EndpointSettings,
+    /// Link probing (`hortus failover`, with BIRD).
+    pub failover: FailoverSettings,
 }
 
 impl Default for MeshSettings {
@@ -80,6 +84,7 @@ impl Default for MeshSettings {
             routing: RoutingDaemon::Bird,
             babel: BabelSettings::default(),
             endpoints: EndpointSettings::default(),
+            failover: FailoverSettings::default(),
         }
     }
 }
@@ -279,8 +284,10 @@ const MESH_FIELDS: &[&str] = &[
     "routing",
     "babel",
     "endpoints",
+    "failover",
 ];
 const ENDPOINT_FIELDS: &[&str] = &["prefer", "switch_after_s"];
+const FAILOVER_FIELDS: &[&str] = &["probe", "probe_interval_ms", "probe_misses", "hold_down_ms"];
 const BABEL_FIELDS: &[&str] = &[
     "hello_interval_ms",
     "update_interval_ms",
@@ -343,6 +350,9 @@ fn unknown_fields(value: &serde_json::Value) -> Vec<String> {
         }
         if let Some(endpoints) = mesh.get("endpoints") {
             extra(endpoints, ENDPOINT_FIELDS, "mesh.endpoints.", &mut out);
+        }
+        if let Some(failover) = mesh.get("failover") {
+            extra(failover, FAILOVER_FIELDS, "mesh.failover.", &mut out);
         }
     }
     if let Some(nodes) = value.get("nodes").and_then(|n| n.as_object()) {
@@ -411,6 +421,7 @@ mod tests {
         assert_eq!(keys(serde_json::to_value(&mesh).unwrap()), sorted(MESH_FIELDS));
         assert_eq!(keys(serde_json::to_value(&mesh.babel).unwrap()), sorted(BABEL_FIELDS));
         assert_eq!(keys(serde_json::to_value(&mesh.endpoints).unwrap()), sorted(ENDPOINT_FIELDS));
+        assert_eq!(keys(serde_json::to_value(&mesh.failover).unwrap()), sorted(FAILOVER_FIELDS));
         let inventory = Inventory::from_toml_str("[nodes.a]\nid = 0\npublic_key = \"k\"").unwrap();
         assert_eq!(keys(serde_json::to_value(&inventory).unwrap()), sorted(TOP_FIELDS));
         assert_eq!(keys(serde_json::to_value(&inventory.nodes["a"]).unwrap()), sorted(NODE_FIELDS));

@@ -134,7 +134,7 @@ fn unknown_fields_are_denied() {
 #[test]
 fn bad_mesh_settings_all_reported() {
     let text = format!(
-        "[mesh]\ninterface_prefix = \"much-too-long-\"\nmtu = 1000\nbase_port = 0\n[mesh.babel]\nrtt_decay = 0\nupdate_interval_ms = 3\nhello_interval_ms = 5\nrtt_max_ms = 10\nkernel_scan_s = 0\nrxcost = 0\nhello_limit = 17\n{}",
+        "[mesh]\ninterface_prefix = \"much-too-long-\"\nmtu = 1000\nbase_port = 0\n[mesh.babel]\nrtt_decay = 0\nupdate_interval_ms = 3\nhello_interval_ms = 5\nrtt_max_ms = 10\nkernel_scan_s = 0\nrxcost = 0\nhello_limit = 17\n[mesh.failover]\nprobe_interval_ms = 5\nprobe_misses = 1\nhold_down_ms = 5\n{}",
         two("", "")
     );
     let p = problems(&text);
@@ -149,9 +149,21 @@ fn bad_mesh_settings_all_reported() {
         "babel.kernel_scan_s",
         "babel.rxcost",
         "babel.hello_limit",
+        "failover.probe_interval_ms",
+        "failover.probe_misses",
+        "failover.hold_down_ms",
     ] {
         has(&p, &format!("mesh: `{field}`"));
     }
+}
+
+#[test]
+fn a_hold_down_within_the_detection_time_is_refused() {
+    let p = problems(&format!(
+        "[mesh.failover]\nprobe_interval_ms = 100\nprobe_misses = 5\nhold_down_ms = 500\n{}",
+        two("", "")
+    ));
+    has(&p, "mesh: `failover.hold_down_ms`: expected more than the detection time (probe_interval_ms x probe_misses = 500 ms)");
 }
 
 #[test]

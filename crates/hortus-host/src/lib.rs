@@ -15,6 +15,8 @@
 //!   next endpoint candidate, and [`forwarder_client`]: `hortus
 //!   forwarder-client`, which keeps a forwarder client on its remote
 //!   name's current address;
+//! - [`failover`]: `hortus failover`, which probes every link and takes a
+//!   dead one out of BIRD's Babel within the plan's detection time;
 //! - [`live`]: the mesh's interfaces with their WireGuard state, and
 //!   [`diff`]: which of them must go (pure, no I/O), for [`reconcile`].
 //!
@@ -39,6 +41,7 @@
 pub mod diff;
 pub mod endpoints;
 mod error;
+pub mod failover;
 pub mod forwarder_client;
 pub mod links;
 pub mod live;

@@ -1,11 +1,14 @@
 //! The kernel's network interfaces (links) and their addresses over
 //! rtnetlink: the one link model of hortus, read by `hortus status`,
-//! `hortus reconcile` and the routes module, and deleted by reconcile.
+//! `hortus reconcile` and the routes module, and deleted by reconcile;
+//! one planned address added or removed (`hortus failover`).
 
 use crate::netlink;
 use crate::HostError;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use hortus_plan::InterfaceAddress;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
 use std::collections::BTreeMap;
 use std::io;
@@ -87,6 +90,32 @@ pub fn addresses() -> Result<BTreeMap<String, Vec<IpAddr>>, HostError> {
         }
     }
     Ok(out)
+}
+
+/// Adds (`present`) or removes the planned `address` on the interface with
+/// kernel index `index`, with its peer and scope, without duplicate
+/// address detection (as systemd-networkd sets the plan's addresses).
+/// Adding one that is there, or removing one that is not, is no error.
+pub fn set_address(index: u32, address: &InterfaceAddress, present: bool) -> io::Result<()> {
+    let mut message = AddressMessage::default();
+    message.header.family = if address.address.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+    message.header.prefix_len = address.prefix_len;
+    message.header.index = index;
+    message.header.scope = if address.scope_link { AddressScope::Link } else { AddressScope::Universe };
+    message.header.flags = AddressHeaderFlags::Nodad;
+    message.attributes.push(AddressAttribute::Local(address.address));
+    message.attributes.push(AddressAttribute::Address(address.peer.unwrap_or(address.address)));
+    message.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+    let result = if present {
+        netlink::create(RouteNetlinkMessage::NewAddress(message))
+    } else {
+        netlink::change(RouteNetlinkMessage::DelAddress(message))
+    };
+    match result {
+        Err(e) if present && e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+        Err(e) if !present && e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(()),
+        other => other,
+    }
 }
 
 /// Deletes the link with kernel index `index`.

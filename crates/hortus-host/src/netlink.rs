@@ -3,7 +3,9 @@
 //! `netlink-request`, and one splitter of a received datagram into its
 //! messages for the subscription in [`crate::routes`].
 
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_request::netlink_request_rtnl;
 use std::io;
@@ -23,6 +25,12 @@ pub(crate) fn dump(request: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkM
 /// Sends a change (delete, create) and waits for the kernel's acknowledgement.
 pub(crate) fn change(request: RouteNetlinkMessage) -> io::Result<()> {
     netlink_request_rtnl(request, Some(NLM_F_REQUEST | NLM_F_ACK)).map(drop)
+}
+
+/// Sends a creation that must not replace anything and waits for the
+/// kernel's acknowledgement (EEXIST when it is there already).
+pub(crate) fn create(request: RouteNetlinkMessage) -> io::Result<()> {
+    netlink_request_rtnl(request, Some(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)).map(drop)
 }
 
 /// The messages of one received netlink datagram, in order.

@@ -348,7 +348,7 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
     // Daemons first (no route churn while tunnels go), then forwarders and WireGuard.
     let mut order: Vec<&ProcessRecord> = state.processes.iter().collect();
     order.sort_by_key(|p| match p.kind {
-        ProcessKind::Routing | ProcessKind::Endpoints => 0,
+        ProcessKind::Routing | ProcessKind::Endpoints | ProcessKind::Failover => 0,
         ProcessKind::Forwarder { .. } => 1,
         ProcessKind::WireGuard { .. } => 2,
     });

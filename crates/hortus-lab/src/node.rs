@@ -195,7 +195,24 @@ impl Lab {
             }
         };
         let pid = cmd.spawn_logged(&log)?;
-        self.record(name, ProcessKind::Routing, pid, &log)
+        self.record(name, ProcessKind::Routing, pid, &log)?;
+        self.start_failover(name)
+    }
+
+    /// Starts `hortus failover` for `name` when the plan probes links
+    /// (BIRD), its state in the node's `failover.json`.
+    fn start_failover(&mut self, name: &str) -> Result<()> {
+        if !self.plan.mesh.failover.probe {
+            return Ok(());
+        }
+        let node = self.dir.node(name);
+        let log = node.file("failover.log");
+        let plan = self.dir.plan_file().to_string_lossy().into_owned();
+        let state = node.file("failover.json").to_string_lossy().into_owned();
+        let args = ["failover", "--plan", &plan, "--host", name, "--state", &state].map(String::from);
+        let exe = self.state.hortus_exe.to_string_lossy().into_owned();
+        let pid = Cmd::new(&exe, args).in_ns(&self.state.node_ns(name)).spawn_logged(&log)?;
+        self.record(name, ProcessKind::Failover, pid, &log)
     }
 
     /// Checks that `name`'s routing daemon still runs a moment after start

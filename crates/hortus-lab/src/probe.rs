@@ -31,6 +31,30 @@ impl PingResult {
     }
 }
 
+/// Pings on their way ([`Lab::start_ping`]).
+pub struct RunningPing {
+    child: std::process::Child,
+    from: String,
+    to: String,
+}
+
+impl RunningPing {
+    /// Waits for the last reply and returns the outcome.
+    pub fn finish(self) -> Result<PingResult> {
+        let output = self.child.wait_with_output().map_err(|e| LabError::Command {
+            command: "ping".into(),
+            status: format!("cannot wait: {e}"),
+            stderr: String::new(),
+        })?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        parse_ping(&text, &self.from, &self.to).ok_or_else(|| LabError::Command {
+            command: format!("ping {} -> {}", self.from, self.to),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+}
+
 /// Connectivity of the live nodes at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Connectivity {
@@ -53,22 +77,23 @@ impl Lab {
     /// `from`'s ULA; IPv4 from `from`'s IPv4 overlay address when the mesh
     /// has one, else from the address the kernel picks.
     pub fn ping(&self, from: &str, to: &str, count: u32, interval: f64) -> Result<PingResult> {
+        self.start_ping(from, to, count, interval)?.finish()
+    }
+
+    /// Starts what [`Lab::ping`] runs and returns at once, so the lab can
+    /// be changed (a cut, a kill) while the pings flow.
+    pub fn start_ping(&self, from: &str, to: &str, count: u32, interval: f64) -> Result<RunningPing> {
         if count == 0 || !(0.002..=60.0).contains(&interval) {
             return Err(LabError::Usage("ping needs --count >= 1 and --interval within 0.002..=60 s".into()));
         }
         let mut cmd = self.ping_command(from, to)?;
         cmd.args(["-q", "-c", &count.to_string(), "-i", &format!("{interval}")]);
-        let output = cmd.output().map_err(|e| LabError::Command {
+        let child = cmd.spawn().map_err(|e| LabError::Command {
             command: "ping".into(),
             status: format!("cannot start: {e}"),
             stderr: String::new(),
         })?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        parse_ping(&text, from, to).ok_or_else(|| LabError::Command {
-            command: format!("ping {from} -> {to}"),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        })
+        Ok(RunningPing { child, from: from.into(), to: to.into() })
     }
 
     /// What `ping` sends to for `to`: a node's ULA, or `to` read as an address.

@@ -19,6 +19,8 @@ pub enum ProcessKind {
     Routing,
     /// `hortus endpoints`, keeping the node's dialled links on a working endpoint.
     Endpoints,
+    /// `hortus failover`, taking dead links out of BIRD's Babel.
+    Failover,
     /// The forwarder (phantun, or the lab's relay) of the link to `peer`.
     Forwarder {
         /// Peer name.

@@ -74,6 +74,8 @@ impl Lab {
             &path("bird.ctl"),
             "--babeld-socket",
             &path("babeld.sock"),
+            "--failover-state",
+            &path("failover.json"),
             "--json",
         ];
         let exe = self.state.hortus_exe.to_string_lossy().into_owned();

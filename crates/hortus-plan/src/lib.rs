@@ -29,7 +29,7 @@ pub use exit::{DefaultRoute, IpFamily, PolicyRouting, PolicyRule, MAIN_TABLE};
 pub use forwarder::{Forwarder, NatRule, Transport, Tun};
 pub use fragility::{ForwardedOnly, SinglePoint};
 pub use load::{LoadError, PlanFile};
-pub use mesh::{BabelSettings, KernelMetrics, Mesh, PortScheme, RoutingDaemon};
+pub use mesh::{BabelSettings, FailoverSettings, KernelMetrics, Mesh, PortScheme, RoutingDaemon};
 pub use node::{
     FamilyRoutes, Firewall, ForwardRule, InterfaceAddress, Learned, Link, NodePlan, Path, Perimeter, ReversePath,
     Routes, SkipReason, SkippedPeer,

@@ -100,6 +100,40 @@ impl Default for BabelSettings {
     }
 }
 
+/// Link probing (`hortus failover`, with BIRD): each host sends an ICMPv6
+/// echo to the peer's link-local over each link every `probe_interval_ms`;
+/// a link with no reply for `probe_misses` intervals leaves BIRD's Babel
+/// at once (BIRD's own hello timeout ticks once a second), and comes back
+/// once replies have flowed for `hold_down_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailoverSettings {
+    /// Whether hosts probe their links: in the inventory, wanted (default
+    /// true); in the plan, whether they do (only with BIRD: babeld's link
+    /// quality notices a dead link within a second by itself).
+    pub probe: bool,
+    /// Milliseconds between two probes of a link (default 50).
+    pub probe_interval_ms: u32,
+    /// Probe intervals without a reply after which a link is down (default 7).
+    pub probe_misses: u32,
+    /// Milliseconds of replies before a link that was down is up again
+    /// (default 500): a link that comes and goes is not taken back each time.
+    pub hold_down_ms: u32,
+}
+
+impl Default for FailoverSettings {
+    fn default() -> Self {
+        FailoverSettings { probe: true, probe_interval_ms: 50, probe_misses: 7, hold_down_ms: 500 }
+    }
+}
+
+impl FailoverSettings {
+    /// How long a link may stay silent before it is down.
+    pub fn detection(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::from(self.probe_interval_ms) * u64::from(self.probe_misses))
+    }
+}
+
 /// Kernel route metrics (IPv6 "priority") every host uses. Lower wins:
 /// the anchor's own routes, then Babel's, then a link's peer route, which
 /// is only a fallback and never beats a Babel route (failover).
@@ -146,6 +180,8 @@ pub struct Mesh {
     pub babel: BabelSettings,
     /// Endpoint order and switching.
     pub endpoints: EndpointSettings,
+    /// Link probing.
+    pub failover: FailoverSettings,
     /// Kernel route metrics.
     pub kernel_metrics: KernelMetrics,
 }

@@ -29,11 +29,13 @@ pub mod babeld;
 pub mod bird;
 pub mod endpoints;
 mod error;
+pub mod failover;
 pub mod firewall;
 pub mod forwarder;
 pub mod hosts;
 pub mod networkd;
 mod nft;
+pub mod service;
 pub mod sysctl;
 mod text;
 

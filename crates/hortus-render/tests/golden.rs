@@ -7,7 +7,7 @@ mod common;
 
 use common::{hosts, plan, repo, GOLDEN_KEY_FILE};
 use hortus_core::Inventory;
-use hortus_render::{babeld, bird, endpoints, firewall, forwarder, networkd, sysctl};
+use hortus_render::{babeld, bird, endpoints, failover, firewall, forwarder, networkd, service, sysctl};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -44,8 +44,11 @@ fn check_example(example: &str) {
         for file in firewall::render(&host, &firewall::Options::default()).expect("render firewall") {
             files.insert(format!("firewall/{}", file.name), file.contents);
         }
-        for file in endpoints::render(&host, &endpoints::Options::default()).expect("render endpoints") {
+        for file in endpoints::render(&host, &service::Options::default()).expect("render endpoints") {
             files.insert(format!("endpoints/{}", file.name), file.contents);
+        }
+        for file in failover::render(&host, &service::Options::default()).expect("render failover") {
+            files.insert(format!("failover/{}", file.name), file.contents);
         }
         let dir = root.join(&host.host);
         if bless {
@@ -79,7 +82,7 @@ fn check_example(example: &str) {
 /// Files under `dir`, relative, sorted.
 fn list(dir: &Path) -> Vec<String> {
     let mut names = vec![];
-    for sub in ["", "networkd", "forwarder", "sysctl.d", "firewall", "endpoints"] {
+    for sub in ["", "networkd", "forwarder", "sysctl.d", "firewall", "endpoints", "failover"] {
         let Ok(entries) = fs::read_dir(dir.join(sub)) else { continue };
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_file()) {

@@ -1,11 +1,12 @@
 //! `nix/render-constants.json`: the renderers' fixed settings (networkd's
 //! `[Link]`/`[Network]`, WireGuard's `RouteTable=` and `AllowedIPs=`, the
-//! anchor's kind, the phantun units' environment and `[Service]`), which
+//! anchor's kind, the phantun units' environment and `[Service]`, the
+//! hardening of hortus' own services), which
 //! the NixOS module maps instead of writing them again. The file is
 //! generated from the constants here; it must be current.
 //! `HORTUS_BLESS=1 cargo test -p hortus-render --test nix_constants` rewrites it.
 
-use hortus_render::{forwarder, networkd};
+use hortus_render::{forwarder, networkd, service};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -23,6 +24,7 @@ fn nix_render_constants_are_current() {
             "routeTable": networkd::ROUTE_TABLE,
             "allowedIPs": networkd::ALLOWED_IPS,
         },
+        "service": settings(service::HARDENING),
         "phantun": {
             "environment": settings(forwarder::PHANTUN_ENVIRONMENT),
             "service": settings(forwarder::PHANTUN_SERVICE),

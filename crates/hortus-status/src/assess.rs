@@ -2,6 +2,7 @@
 //! live and what differs from the plan.
 
 use crate::live::Snapshot;
+use hortus_host::failover::{LinkState, ProbeReport};
 use hortus_host::routes::KernelRoute;
 use hortus_plan::{
     DefaultRoute, FamilyRoutes, HostPlan, IpPrefix, Ipv4Prefix, Ipv6Prefix, NodePlan, Path, RoutingDaemon, MAIN_TABLE,
@@ -32,6 +33,8 @@ pub struct PlanView {
     pub hello_interval_ms: u32,
     /// The planned routing daemon.
     pub routing: RoutingDaemon,
+    /// Whether `hortus failover` probes the links (`mesh.failover.probe`).
+    pub probes: bool,
     /// The prefixes beyond the nodes the plan routes here: subnets
     /// announced and learned, and the exits' default routes.
     pub prefixes: Vec<PlannedPrefix>,
@@ -102,6 +105,7 @@ impl PlanView {
             destinations,
             hello_interval_ms: plan.mesh.babel.hello_interval_ms,
             routing: plan.mesh.routing,
+            probes: plan.mesh.failover.probe,
             host: plan.host,
             node: plan.node,
         }
@@ -120,7 +124,7 @@ impl PlanView {
 }
 
 /// The whole host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostStatus {
     /// Host name.
     pub host: String,
@@ -154,7 +158,7 @@ pub struct PrefixStatus {
 }
 
 /// One planned link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkStatus {
     /// Peer node.
     pub peer: String,
@@ -188,6 +192,10 @@ pub struct LinkStatus {
     pub babel_neighbour: Option<Ipv6Addr>,
     /// Its cost.
     pub babel_cost: Option<u32>,
+    /// What `hortus failover` found (with BIRD): up, or out of Babel, and
+    /// the loss of its last 100 probes.
+    #[serde(default)]
+    pub probe: Option<ProbeReport>,
     /// Differences from the plan.
     pub flags: Vec<String>,
 }
@@ -260,6 +268,33 @@ impl HostStatus {
     }
 }
 
+/// How long `hortus failover`'s state file may go unwritten (it writes
+/// each second) before it says nothing about now.
+const PROBE_STATE_STALE_S: u64 = 5;
+
+/// `interface`'s probe report and what is wrong with it, from the
+/// snapshot's state file (nothing when the plan probes no link).
+fn probe_of(snapshot: &Snapshot, interface: &str) -> (Option<ProbeReport>, Option<String>) {
+    match &snapshot.probes {
+        None => (None, None),
+        Some(Err(e)) => (None, Some(format!("probe state unreadable ({e}): is hortus failover running?"))),
+        Some(Ok(file)) if file.unix_s + PROBE_STATE_STALE_S < snapshot.taken_unix_s => {
+            let age = snapshot.taken_unix_s - file.unix_s;
+            (None, Some(format!("probe state {age} s old: is hortus failover running?")))
+        }
+        Some(Ok(file)) => {
+            let report = file.links.iter().find(|l| l.interface == interface).cloned();
+            let flag = match report.as_ref().map(|r| r.state) {
+                None => Some("not probed: the probe state has no such link".to_string()),
+                Some(LinkState::Up) => None,
+                Some(LinkState::Down) => Some("probe: no reply for the detection time, out of Babel".into()),
+                Some(LinkState::Holding) => Some("probe: replies again, out of Babel for the hold-down".into()),
+            };
+            (report, flag)
+        }
+    }
+}
+
 /// Compares `snapshot` with `plan`.
 pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
     let babel = snapshot.babel.as_ref().ok();
@@ -282,8 +317,10 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
                 (Some(_), Some(n)) => n.cost < BABEL_INFINITY,
                 (Some(_), None) => false,
             };
-            let up = present && admin_up && age.is_some_and(|a| a <= SESSION_LIFETIME_S) && babel_alive;
-            let mut flags = vec![];
+            let (probe, probe_flag) = probe_of(snapshot, &link.interface);
+            let probe_up = probe.as_ref().is_none_or(|p| p.state == LinkState::Up);
+            let up = present && admin_up && age.is_some_and(|a| a <= SESSION_LIFETIME_S) && babel_alive && probe_up;
+            let mut flags: Vec<String> = probe_flag.into_iter().collect();
             if !present {
                 flags.push("missing interface".to_string());
             } else if !admin_up {
@@ -333,6 +370,7 @@ pub fn assess(plan: &PlanView, snapshot: &Snapshot) -> HostStatus {
                 tx_bytes: peer.map_or(0, |p| p.tx_bytes),
                 babel_neighbour: neighbour.map(|n| n.address),
                 babel_cost: neighbour.map(|n| n.cost),
+                probe,
                 flags,
             }
         })
@@ -470,6 +508,7 @@ mod tests {
             babel: Ok(BabelView { neighbours, routes: vec![] }),
             routes,
             prefix_routes: vec![],
+            probes: None,
         }
     }
 
@@ -527,6 +566,28 @@ mod tests {
         assert_eq!(d.reach, Reach::PeerRouteOnly { interface: link.interface.clone() });
         assert_eq!(d.flags, ["peer route only: no Babel route"]);
         assert!(crate::render::text(&status).contains(&format!("peer route only ({})", link.interface)));
+    }
+
+    #[test]
+    fn a_link_the_prober_took_out_is_down_and_a_stale_state_is_flagged() {
+        use hortus_host::failover::StateFile;
+        let plan = plan();
+        let mut snap = healthy(&plan);
+        let report =
+            |i: usize, state| ProbeReport { interface: plan.node.links[i].interface.clone(), state, loss_percent: 0.0 };
+        let links = vec![report(0, LinkState::Down), report(1, LinkState::Holding), report(2, LinkState::Up)];
+        snap.probes = Some(Ok(StateFile { unix_s: NOW - 1, links }));
+        let status = assess(&plan, &snap);
+        assert!(!status.links[0].up && !status.links[1].up && status.links[2].up);
+        assert_eq!(status.links[0].flags, ["probe: no reply for the detection time, out of Babel"]);
+        assert_eq!(status.links[1].flags, ["probe: replies again, out of Babel for the hold-down"]);
+        assert_eq!(status.links[3].flags, ["not probed: the probe state has no such link"]);
+        assert_eq!(status.links[2].probe.as_ref().map(|p| p.state), Some(LinkState::Up));
+        // A state file nobody wrote for a while says nothing about now.
+        snap.probes = Some(Ok(StateFile { unix_s: NOW - 60, links: vec![] }));
+        let status = assess(&plan, &snap);
+        assert!(status.links.iter().all(|l| l.up && l.probe.is_none()));
+        assert_eq!(status.links[0].flags, ["probe state 60 s old: is hortus failover running?"]);
     }
 
     #[test]

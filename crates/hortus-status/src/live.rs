@@ -5,6 +5,7 @@
 //! [`crate::bird`] or [`crate::babeld`].
 
 use crate::error::Result;
+use hortus_host::failover::StateFile;
 use hortus_host::routes::KernelRoute;
 use hortus_host::wireguard::WireGuardState;
 use hortus_plan::IpPrefix;
@@ -121,7 +122,7 @@ pub struct InterfaceState {
 }
 
 /// Everything read at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// When, Unix seconds.
     pub taken_unix_s: u64,
@@ -133,10 +134,14 @@ pub struct Snapshot {
     pub routes: BTreeMap<Ipv6Addr, KernelRoute>,
     /// Kernel routes to the planned prefixes (subnets, default routes).
     pub prefix_routes: Vec<PrefixRoute>,
+    /// `hortus failover`'s state file, or why it could not be read; `None`
+    /// when the plan probes no link.
+    pub probes: Option<std::result::Result<StateFile, String>>,
 }
 
 /// Reads the state of `interfaces`, the routes to `prefixes` (prefix,
-/// table) and everything else at `now` (Unix seconds). Kernel interfaces
+/// table) and everything else at `now` (Unix seconds), with `probes` as
+/// read from `hortus failover`'s state file. Kernel interfaces
 /// and routes must be readable; an unreadable Babel daemon or WireGuard
 /// interface is recorded, not fatal.
 pub fn collect(
@@ -145,6 +150,7 @@ pub fn collect(
     wireguard: &dyn WireGuardSource,
     babel: &dyn BabelSource,
     kernel: &dyn RouteSource,
+    probes: Option<std::result::Result<StateFile, String>>,
     now: u64,
 ) -> Result<Snapshot> {
     let links = kernel.interfaces()?;
@@ -174,5 +180,6 @@ pub fn collect(
             .into_iter()
             .map(|((prefix, table), route)| PrefixRoute { prefix, table, route })
             .collect(),
+        probes,
     })
 }

@@ -2,6 +2,7 @@
 //! (node_exporter's textfile collector).
 
 use crate::assess::{HostStatus, PrefixRole, Reach};
+use hortus_host::failover::LinkState;
 use hortus_plan::Path;
 use std::fmt::Write;
 
@@ -34,6 +35,9 @@ pub fn text(status: &HostStatus) -> String {
             bytes(l.rx_bytes),
             bytes(l.tx_bytes)
         );
+        if let Some(probe) = &l.probe {
+            let _ = write!(out, "  probe {} loss {:.1} %", probe.state, probe.loss_percent);
+        }
         if !l.candidates.is_empty() {
             let at = l.endpoint.as_deref().unwrap_or("none");
             let _ = write!(out, "  endpoint {at} of [{}]", l.candidates.join(" "));
@@ -149,6 +153,22 @@ pub fn prometheus(status: &HostStatus) -> String {
         status.links.iter().filter_map(|l| Some((link(l), l.babel_cost?.to_string()))).collect(),
     );
     metric(
+        "link_probe_up",
+        "gauge",
+        "1 while hortus failover finds the link answering (absent when it probes none).",
+        status
+            .links
+            .iter()
+            .filter_map(|l| Some((link(l), u8::from(l.probe.as_ref()?.state == LinkState::Up).to_string())))
+            .collect(),
+    );
+    metric(
+        "link_probe_loss_percent",
+        "gauge",
+        "Per cent of the link's last 100 probes without a reply (absent when it probes none).",
+        status.links.iter().filter_map(|l| Some((link(l), l.probe.as_ref()?.loss_percent.to_string()))).collect(),
+    );
+    metric(
         "link_flags",
         "gauge",
         "Differences from the plan on the link.",
@@ -221,6 +241,7 @@ pub fn prometheus(status: &HostStatus) -> String {
 mod tests {
     use super::*;
     use crate::assess::{DestinationStatus, LinkStatus, PrefixStatus};
+    use hortus_host::failover::ProbeReport;
 
     fn status() -> HostStatus {
         let link = LinkStatus {
@@ -238,6 +259,7 @@ mod tests {
             tx_bytes: 10,
             babel_neighbour: None,
             babel_cost: None,
+            probe: Some(ProbeReport { interface: "wg-kaambl".into(), state: LinkState::Down, loss_percent: 12.5 }),
             flags: vec!["no Babel neighbour".into()],
         };
         let destination = DestinationStatus {
@@ -276,6 +298,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("via eihort (wg-eihort)  metric 192  ! detoured via eihort"), "{text}");
+        assert!(text.contains("no babel neighbour  probe down loss 12.5 %"), "{text}");
     }
 
     #[test]
@@ -292,6 +315,8 @@ mod tests {
             "hortus_status_flags{host=\"hastur\"} 3",
             "hortus_link_endpoint_info{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\",endpoint=\"198.51.100.11:51801\"} 1",
             "hortus_link_endpoint_candidates{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 2",
+            "hortus_link_probe_up{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 0",
+            "hortus_link_probe_loss_percent{host=\"hastur\",peer=\"kaambl\",interface=\"wg-kaambl\"} 12.5",
         ] {
             assert!(prom.lines().any(|l| l == line), "missing {line}:\n{prom}");
         }

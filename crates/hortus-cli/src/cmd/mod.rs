@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod endpoints;
+pub mod failover;
 pub mod forwarder_client;
 pub mod graph;
 pub mod keys;

@@ -14,7 +14,7 @@ use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_fs::generations::{self, Output};
 use hortus_plan::HostPlan;
-use hortus_render::{babeld, bird, endpoints, firewall, forwarder, hosts, networkd, sysctl};
+use hortus_render::{babeld, bird, endpoints, failover, firewall, forwarder, hosts, networkd, service, sysctl};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,6 +28,8 @@ const SYSCTL_DIR: &str = "sysctl.d";
 const FIREWALL_DIR: &str = "firewall";
 /// Where `endpoints` writes, under -o.
 const ENDPOINTS_DIR: &str = "endpoints";
+/// Where `failover` writes, under -o.
+const FAILOVER_DIR: &str = "failover";
 
 /// Which configs to render.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,6 +52,9 @@ pub enum Format {
     /// The unit running `hortus endpoints` (`endpoints/`, nothing when the
     /// host has no link to switch); needs -o.
     Endpoints,
+    /// The unit running `hortus failover` (`failover/`, nothing when the
+    /// plan probes no link: babeld); needs -o.
+    Failover,
     /// All of the above; needs -o and --private-key-file.
     All,
     /// `/etc/hosts` lines: every node's ULA and IPv4 overlay address as
@@ -68,7 +73,7 @@ pub struct Args {
     /// What to render.
     #[arg(long, value_enum)]
     format: Format,
-    /// Write into DIR (bird.conf, babeld.conf, networkd/, forwarder/, sysctl.d/, firewall/, endpoints/) instead of stdout.
+    /// Write into DIR (bird.conf, babeld.conf, networkd/, forwarder/, sysctl.d/, firewall/, endpoints/, failover/) instead of stdout.
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
     /// Path of the host's WireGuard private key file, written into the
@@ -103,11 +108,11 @@ pub struct Args {
     /// Where the host keeps `firewall/hortus-firewall.nft` (its unit loads it from there).
     #[arg(long, value_name = "PATH", default_value = "/etc/hortus/firewall.nft")]
     firewall_nft_file: String,
-    /// The `hortus` binary, for the endpoints unit and the forwarder units
+    /// The `hortus` binary, for the endpoints and failover units and the forwarder units
     /// of clients dialling a DNS name (`hortus forwarder-client`).
     #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/hortus")]
     hortus: String,
-    /// Where the host keeps its plan (`hortus plan INVENTORY --host NAME`), for the endpoints unit.
+    /// Where the host keeps its plan (`hortus plan INVENTORY --host NAME`), for the endpoints and failover units.
     #[arg(long, value_name = "PATH", default_value = "/etc/hortus/plan.json")]
     plan_file: String,
     /// Domain of the host names `--format hosts` writes.
@@ -119,7 +124,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let several_files = matches!(
         args.format,
-        Format::Networkd | Format::Forwarder | Format::Firewall | Format::Endpoints | Format::All
+        Format::Networkd | Format::Forwarder | Format::Firewall | Format::Endpoints | Format::Failover | Format::All
     );
     if several_files && args.output.is_none() {
         bail!("--format {} writes several files; give an output directory with -o DIR", format_name(args.format));
@@ -158,6 +163,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Sysctl => "sysctl",
         Format::Firewall => "firewall",
         Format::Endpoints => "endpoints",
+        Format::Failover => "failover",
         Format::All => "all",
         Format::Hosts => "hosts",
     }
@@ -237,11 +243,17 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
                 .push(Output { path: Path::new(FIREWALL_DIR).join(file.name), contents: file.contents.into_bytes() });
         }
     }
+    let services = service::Options { hortus: args.hortus.clone(), plan_file: args.plan_file.clone() };
     if all || args.format == Format::Endpoints {
-        let opts = endpoints::Options { hortus: args.hortus.clone(), plan_file: args.plan_file.clone() };
-        for file in endpoints::render(host, &opts)? {
+        for file in endpoints::render(host, &services)? {
             outputs
                 .push(Output { path: Path::new(ENDPOINTS_DIR).join(file.name), contents: file.contents.into_bytes() });
+        }
+    }
+    if all || args.format == Format::Failover {
+        for file in failover::render(host, &services)? {
+            outputs
+                .push(Output { path: Path::new(FAILOVER_DIR).join(file.name), contents: file.contents.into_bytes() });
         }
     }
     Ok(outputs)
@@ -256,7 +268,8 @@ fn owned_dirs(format: Format) -> Vec<&'static str> {
         Format::Sysctl => vec![SYSCTL_DIR],
         Format::Firewall => vec![FIREWALL_DIR],
         Format::Endpoints => vec![ENDPOINTS_DIR],
-        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR, FIREWALL_DIR, ENDPOINTS_DIR],
+        Format::Failover => vec![FAILOVER_DIR],
+        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR, FIREWALL_DIR, ENDPOINTS_DIR, FAILOVER_DIR],
         Format::Bird | Format::Babeld | Format::Hosts => vec![],
     }
 }

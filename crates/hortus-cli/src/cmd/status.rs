@@ -7,6 +7,7 @@ use crate::exit;
 use crate::files::read_plan_file;
 use crate::output::{outln, write_stdout};
 use anyhow::{bail, Context, Result};
+use hortus_host::failover::StateFile;
 use hortus_plan::RoutingDaemon;
 use hortus_status::assess::PlanView;
 use hortus_status::live::{BabelSource, Host};
@@ -38,6 +39,9 @@ pub struct Args {
     /// babeld's local socket (its `local-path`).
     #[arg(long, default_value = babeld::DEFAULT_SOCKET)]
     babeld_socket: PathBuf,
+    /// `hortus failover`'s state file (read when the plan probes links).
+    #[arg(long, value_name = "FILE", default_value = super::failover::DEFAULT_STATE)]
+    failover_state: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -71,7 +75,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         RoutingDaemon::Babeld => Box::new(babeld::Babeld { socket: args.babeld_socket.clone() }),
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let snapshot = collect(&plan.interfaces(), &plan.prefix_keys(), &Host, babel.as_ref(), &Host, now)?;
+    let probes = plan.probes.then(|| StateFile::read(&args.failover_state).map_err(|e| e.to_string()));
+    let snapshot = collect(&plan.interfaces(), &plan.prefix_keys(), &Host, babel.as_ref(), &Host, probes, now)?;
     let status = assess(&plan, &snapshot);
     if let Some(path) = &args.prometheus {
         hortus_fs::write_atomic(path, render::prometheus(&status).as_bytes(), 0o644)

@@ -33,6 +33,7 @@ pub fn mesh(mesh: &MeshSettings) -> Vec<Problem> {
     }
     forwarder(mesh, &mut problem);
     babel(mesh, &mut problem);
+    failover(mesh, &mut problem);
     endpoints(mesh, &mut problem);
     problems
 }
@@ -99,6 +100,28 @@ fn forwarder(mesh: &MeshSettings, problem: &mut impl FnMut(&str, String)) {
         if v4.overlaps(&overlay) {
             problem("forwarder_ipv4_prefix", format!("{v4} overlaps ipv4_prefix {overlay}"));
         }
+    }
+}
+
+/// Probe timers that can work: probes at least every 10 ms apart, a link
+/// down after 2..=64 silent intervals, back only after longer than that.
+fn failover(mesh: &MeshSettings, problem: &mut impl FnMut(&str, String)) {
+    let f = &mesh.failover;
+    if !(10..=10_000).contains(&f.probe_interval_ms) {
+        problem("failover.probe_interval_ms", format!("expected 10..=10000 ms, got {}", f.probe_interval_ms));
+    }
+    if !(2..=64).contains(&f.probe_misses) {
+        problem("failover.probe_misses", format!("expected 2..=64 intervals, got {}", f.probe_misses));
+    }
+    let detection = f.detection().as_millis();
+    if u128::from(f.hold_down_ms) <= detection || f.hold_down_ms > 600_000 {
+        problem(
+            "failover.hold_down_ms",
+            format!(
+                "expected more than the detection time (probe_interval_ms x probe_misses = {detection} ms) and at most 600000, got {}",
+                f.hold_down_ms
+            ),
+        );
     }
 }
 
