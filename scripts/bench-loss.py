@@ -20,10 +20,18 @@ at the same time, so they share the machine's conditions. In each cell:
   4. CUTS times: wait until n0 and n1 route to each other directly, cut the
      n0-n1 tunnel in n0 (underlay drop, both ways), CUT_S later heal it, and
      wait up to HEAL_S for both to be direct again, all while `lab watch`
-     runs. Failover = from the cut until both n0->n1 and n1->n0 have a route
-     through another tunnel; back = from the heal until both are direct.
+     runs and n0 pings n1 every 10 ms. Outage = lost pings x 10 ms (what an
+     application sees); failover = from the cut until both n0->n1 and n1->n0
+     have a route through another tunnel (as `lab watch` saw it); back =
+     from the heal until both are direct.
 
-Environment: DAEMONS ("bird babeld"), TIMERS ("100/2000 1000/2000:old":
+Power loss (KILLS > 0): per daemon and timers one more 4-node lab without
+loss, where n0's link to n1 costs 1000 (`link_costs`), so n0 reaches n1
+through n2 or n3. KILLS times: n0 pings n1 every 10 ms while the relay in
+use is killed (`lab kill`); outage = lost x 10 ms; then `lab revive` and
+wait (up to REVIVE_S) until every node reaches every other.
+
+Environment: PREFIX ("hl": namespaces hl0-..., hl1-...), KILLS (20), REVIVE_S (240), DAEMONS ("bird babeld"), TIMERS ("100/2000 1000/2000:old":
 hello/update ms, optionally `:old` for the settings before plan format 7 —
 babeld without link quality, 4 s smoothing, BIRD's own limit 12), LOSSES ("0 2 5": percent), WINDOW_S (3600), SETTLE_S (120),
 CUTS (5), CUT_S (15), HEAL_S (60), HORTUS (default target/release/hortus).
@@ -57,6 +65,10 @@ SETTLE_S = int(os.environ.get("SETTLE_S", "120"))
 CUTS = int(os.environ.get("CUTS", "5"))
 CUT_S = int(os.environ.get("CUT_S", "15"))
 HEAL_S = int(os.environ.get("HEAL_S", "60"))
+KILLS = int(os.environ.get("KILLS", "20"))
+REVIVE_S = int(os.environ.get("REVIVE_S", "240"))
+PING_INTERVAL_S = 0.01
+PREFIX = os.environ.get("PREFIX", "hl")
 NODES = 4
 
 
@@ -67,16 +79,20 @@ def now_ms():
 class Cell:
     """One daemon x timers x loss lab."""
 
-    def __init__(self, index, daemon, hello, update, old, loss, out, tmp):
+    def __init__(self, index, daemon, hello, update, old, loss, out, tmp, kills=False):
         self.daemon, self.hello, self.update, self.old, self.loss = daemon, hello, update, old, loss
-        self.name = f"{daemon}-{hello}-{update}{'-old' if old else ''}-loss{loss}"
+        self.kills = kills
+        kind = "kills" if kills else f"loss{loss}"
+        self.name = f"{daemon}-{hello}-{update}{'-old' if old else ''}-{kind}"
         self.dir = out / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state = tmp / self.name
-        self.prefix = f"hl{index}-"
+        self.prefix = f"{PREFIX}{index}-"
         self.ulas = {}
         self.log = open(self.dir / "log", "a")
         self.result = {"daemon": daemon, "hello_ms": hello, "update_ms": update, "old": old, "loss_percent": loss}
+        if kills:
+            self.result["kind"] = "kills"
 
     def lab(self, *args, check=True, stdout=None):
         cmd = [HORTUS, "lab", "--state-dir", str(self.state), *args]
@@ -92,7 +108,8 @@ class Cell:
         for i in range(NODES):
             key = subprocess.run("wg genkey | wg pubkey", shell=True, capture_output=True, text=True, check=True)
             lines += [f"[nodes.n{i}]", f"id = {i}", f'public_key = "{key.stdout.strip()}"']
-            lines += [f'endpoints = ["192.0.2.{i + 1}"]', ""]
+            lines += [f'endpoints = ["192.0.2.{i + 1}"]']
+            lines += (["link_costs = { n1 = 1000 }"] if self.kills and i == 0 else []) + [""]
         path = self.dir / "inventory.toml"
         path.write_text("\n".join(lines))
         return path
@@ -124,10 +141,30 @@ class Cell:
             time.sleep(0.2)
         return False
 
+    def ping(self, a, b, seconds):
+        """n pings from a to b every 10 ms, started now; returns the process."""
+        count = str(int(seconds / PING_INTERVAL_S))
+        cmd = ["ip", "netns", "exec", self.prefix + a, "ping", "-6", "-n", "-q", "-i", str(PING_INTERVAL_S), "-c", count]
+        cmd += ["-W", "1", "-I", self.ula(a), self.ula(b)]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    @staticmethod
+    def outage(ping):
+        """Lost pings x 10 ms, in seconds (None when ping's summary is missing)."""
+        out, _ = ping.communicate()
+        for line in out.splitlines():
+            if "transmitted" in line:
+                sent, received = int(line.split()[0]), int(line.split()[3])
+                return round((sent - received) * PING_INTERVAL_S, 2)
+        return None
+
     def run(self):
         try:
             self.lab("up", str(self.inventory()), "--daemon", self.daemon, "--name", self.prefix)
             self.lab("wait", "--timeout", "120")
+            if self.kills:
+                self.power_losses()
+                return
             if self.loss:
                 self.lab("loss", str(self.loss))
             time.sleep(SETTLE_S)
@@ -159,22 +196,50 @@ class Cell:
                     if not self.wait_direct(HEAL_S):
                         cuts.append({"skipped": "n0-n1 not direct"})
                         continue
+                    ping = self.ping("n0", "n1", CUT_S)
+                    time.sleep(0.5)
                     cut = now_ms()
                     self.lab("cut", "n0", "n1")
-                    time.sleep(CUT_S)
+                    outage = self.outage(ping)
                     heal = now_ms()
                     self.lab("heal", "n0", "n1")
                     self.wait_direct(HEAL_S)
                     time.sleep(1)
-                    cuts.append({"cut_ms": cut, "heal_ms": heal})
+                    cuts.append({"cut_ms": cut, "heal_ms": heal, "outage_s": outage})
             finally:
                 os.killpg(watch.pid, 15)
                 watch.wait()
         evs = read_events(events)
         made = [c for c in cuts if "cut_ms" in c]
         nexts = [c["cut_ms"] for c in made[1:]] + [float("inf")]
-        self.result["cuts"] = [cut_figures(evs, c, n) for c, n in zip(made, nexts)]
+        self.result["cuts"] = [{**cut_figures(evs, c, n), "outage_s": c["outage_s"]} for c, n in zip(made, nexts)]
         self.result["cuts_skipped"] = len(cuts) - len(made)
+
+
+    def relay(self):
+        """The node n0's route to n1 goes through, or None."""
+        dev = self.route_dev("n0", "n1")
+        return dev[3:] if dev in ("wg-n2", "wg-n3") else None
+
+    def power_losses(self):
+        kills = []
+        for _ in range(KILLS):
+            end = time.time() + HEAL_S
+            while self.relay() is None and time.time() < end:
+                time.sleep(0.2)
+            relay = self.relay()
+            if relay is None:
+                kills.append({"skipped": "n0 -> n1 through no relay"})
+                continue
+            ping = self.ping("n0", "n1", 3)
+            time.sleep(0.5)
+            self.lab("kill", relay)
+            outage = self.outage(ping)
+            self.lab("revive", relay)
+            started = time.time()
+            revived = self.lab("wait", "--timeout", str(REVIVE_S), check=False).returncode == 0
+            kills.append({"relay": relay, "outage_s": outage, "reconnected_s": round(time.time() - started, 1) if revived else None})
+        self.result["kills"] = kills
 
 
 def read_events(path):
@@ -249,17 +314,36 @@ def timers(r):
     return f"{r['hello_ms']}/{r['update_ms']}" + (" (old settings)" if r.get("old") else "")
 
 
+def percentiles(values):
+    """p50 / p95 / max of the values that are not None, and how many were."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return "—"
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return f"{statistics.median(values):.2f} / {p95:.2f} / {values[-1]:.2f} s (n={len(values)})"
+
+
 def summary(results):
     lines = []
     for daemon in DAEMONS:
         lines += [
             f"### {daemon}",
             "",
-            "| hello/update | loss | window | flaps (losses of route) | flaps per hour, 12 routes | off direct | unreachable | failover | back to direct | flaps while cut |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
+            "| hello/update | loss | window | flaps (losses of route) | flaps per hour, 12 routes | off direct | unreachable | outage p50 / p95 / max (10 ms pings) | failover (routes) | back to direct | flaps while cut |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|",
         ]
         for r in results:
             if r["daemon"] != daemon:
+                continue
+            if r.get("kind") == "kills":
+                kills = r.get("kills", [])
+                slow = [k["reconnected_s"] for k in kills if "reconnected_s" in k]
+                lines.append(
+                    f"| {timers(r)} | power loss of the relay | {len(kills)} kills | | | | "
+                    f"| {percentiles([k.get('outage_s') for k in kills])} | | revived relay reconnected: {percentiles(slow)} | |"
+                    if "error" not in r
+                    else f"| {timers(r)} | power loss | failed: {r.get('error')} |"
+                )
                 continue
             w = r.get("window")
             cuts = [c for c in r.get("cuts", []) if "failover_s" in c]
@@ -271,7 +355,8 @@ def summary(results):
             lines.append(
                 f"| {timers(r)} | {r['loss_percent']} % | {w['seconds'] // 60} min "
                 f"| {w['flaps']} ({w['losses_of_route']}) | {w['flaps_per_hour']} | {w['off_direct_percent']} % "
-                f"| {w['unreachable_percent']} % | {fail} | {median_range([c['back_s'] for c in cuts])} "
+                f"| {w['unreachable_percent']} % | {percentiles([c.get('outage_s') for c in cuts])} "
+                f"| {fail} | {median_range([c['back_s'] for c in cuts])} "
                 f"| {sum(c['flaps_while_cut'] for c in cuts)} |"
             )
         lines.append("")
@@ -294,7 +379,7 @@ def main():
     version = subprocess.run([HORTUS, "--version"], capture_output=True, text=True).stdout.strip()
     header = (
         f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {version}, {os.cpu_count()} cores, "
-        f"WINDOW_S={WINDOW_S} SETTLE_S={SETTLE_S} CUTS={CUTS} CUT_S={CUT_S} HEAL_S={HEAL_S}"
+        f"WINDOW_S={WINDOW_S} SETTLE_S={SETTLE_S} CUTS={CUTS} CUT_S={CUT_S} HEAL_S={HEAL_S} KILLS={KILLS}"
     )
     print(header, flush=True)
     cells = []
@@ -302,6 +387,8 @@ def main():
         for hello, update, old in TIMERS:
             for loss in LOSSES:
                 cells.append(Cell(len(cells), daemon, hello, update, old, loss, out, tmp))
+            if KILLS:
+                cells.append(Cell(len(cells), daemon, hello, update, old, 0, out, tmp, kills=True))
     threads = [threading.Thread(target=c.run) for c in cells]
     for t in threads:
         t.start()

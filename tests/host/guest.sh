@@ -130,7 +130,7 @@ keys() {
 render() {
     local n=$1 inv=$2; shift 2
     hortus render "$inv" --host "$n" --format all -o "$S/$n/out" \
-        --private-key-file "/etc/hortus/${KEYFILE[$n]:-key}" \
+        --private-key-file "/etc/hortus/${KEYFILE[$n]:-key}" --hortus "$(command -v hortus)" \
         --babeld-pid-file /run/babeld.pid --babeld-state-file /run/babeld.state \
         --babeld-local-path /run/babeld.sock "$@" 2>/dev/null &&
         hortus plan "$inv" --host "$n" -o "$S/$n/etc/plan.json" 2>/dev/null || return 1
@@ -347,6 +347,11 @@ table inet hortus_cut {
 EOF
     t=$(wait_for 60 route_not_via alpha beta wg-beta)
     chk "cut alpha–beta: alpha routes to beta around the cut ($t s)" test "$t" != timeout
+    if [ "$DAEMON" = bird ]; then
+        # hortus failover took wg-beta out of BIRD's Babel well before BIRD's own timeout.
+        chk "cut alpha–beta: with hortus failover, alpha's detour within 2 s ($t s)" \
+            awk -v t="$t" 'BEGIN { exit !(t != "timeout" && t < 2) }'
+    fi
     t=$(wait_for 60 route_not_via beta alpha wg-alpha)
     chk "cut alpha–beta: beta routes to alpha around the cut (+$t s)" test "$t" != timeout
     chk "cut alpha–beta: alpha -> beta ping over the detour" ping_ok alpha beta
@@ -356,6 +361,9 @@ EOF
         test "$t" != timeout || status_json alpha
     echo "alpha -> beta during the cut: $(in_node alpha ip -6 route get "${ULA[beta]}")"
     in_node alpha nft delete table inet hortus_cut
+    if [ "$DAEMON" = bird ]; then
+        chk "cut alpha–beta: hortus failover on alpha logged wg-beta down" grep -q "wg-beta: no reply" "$S/alpha/failover.log"
+    fi
     t=$(wait_for 90 route_ok alpha beta wg-beta)
     chk "heal alpha–beta: alpha routes to beta over wg-beta again ($t s)" test "$t" != timeout
     t=$(wait_for 60 route_ok beta alpha wg-alpha)
@@ -391,16 +399,27 @@ dump_state() {
     echo "--- delta networkd log"; cat "$S/delta/networkd.log"
 }
 
+# With BIRD, each node also runs its rendered hortus-failover.service's
+# command (its RuntimeDirectory is /run/hortus-failover).
+declare -A FAILOVER=()
 start_bird() {
-    local n
+    local n unit
     for n in "${NODES[@]}"; do
         chk "$n: bird -p accepts the rendered bird.conf" in_node "$n" bird -p -c "$S/$n/out/bird.conf"
         in_node "$n" bird -c "$S/$n/out/bird.conf" -s /run/bird.ctl -P /run/bird.pid
+        unit=$S/$n/out/failover/hortus-failover.service
+        chk "$n: hortus render wrote the failover unit" test -f "$unit" || continue
+        in_node "$n" sh -c "exec $(sed -n 's/^ExecStart=//p' "$unit")" >>"$S/$n/failover.log" 2>&1 &
+        FAILOVER[$n]=$!
     done
 }
 stop_bird() {
     local n
-    for n in "${NODES[@]}"; do in_node "$n" birdc -s /run/bird.ctl down >/dev/null; done
+    for n in "${NODES[@]}"; do
+        [ -n "${FAILOVER[$n]:-}" ] && kill "${FAILOVER[$n]}" 2>/dev/null && wait "${FAILOVER[$n]}" 2>/dev/null
+        FAILOVER[$n]=
+        in_node "$n" birdc -s /run/bird.ctl down >/dev/null
+    done
 }
 start_babeld() {
     local n

@@ -60,8 +60,9 @@ pub struct BabelSettings {
     /// infinity after two of the last three (default true).
     pub link_quality: bool,
     /// BIRD: a link is down while fewer than this many of the last 16
-    /// hellos arrived (`limit`, default 11: six lost, where BIRD's own
-    /// default 12 flapped on lossy links).
+    /// hellos arrived (`limit`, default 4: thirteen lost). `hortus failover`
+    /// notices a dead link first; this is the backstop, and at BIRD's own
+    /// 12 (or 11) links losing 5 % flapped dozens of times an hour.
     pub hello_limit: u32,
     /// Maximal RTT cost added to a link's metric.
     pub rtt_cost: u32,
@@ -89,7 +90,7 @@ impl Default for BabelSettings {
             update_interval_ms: 2000,
             rxcost: 96,
             link_quality: true,
-            hello_limit: 11,
+            hello_limit: 4,
             rtt_cost: 192,
             rtt_max_ms: 300,
             rtt_decay: 60,
