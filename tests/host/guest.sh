@@ -348,9 +348,9 @@ EOF
     t=$(wait_for 60 route_not_via alpha beta wg-beta)
     chk "cut alpha–beta: alpha routes to beta around the cut ($t s)" test "$t" != timeout
     if [ "$DAEMON" = bird ]; then
-        # hortus failover took wg-beta out of BIRD's Babel well before BIRD's own timeout.
-        chk "cut alpha–beta: with hortus failover, alpha's detour within 2 s ($t s)" \
-            awk -v t="$t" 'BEGIN { exit !(t != "timeout" && t < 2) }'
+        # 100 ms hellos, limit 11 (or hortus failover when the plan probes).
+        chk "cut alpha–beta: with BIRD's defaults, alpha's detour within 3 s ($t s)" \
+            awk -v t="$t" 'BEGIN { exit !(t != "timeout" && t < 3) }'
     fi
     t=$(wait_for 60 route_not_via beta alpha wg-alpha)
     chk "cut alpha–beta: beta routes to alpha around the cut (+$t s)" test "$t" != timeout
@@ -361,9 +361,6 @@ EOF
         test "$t" != timeout || status_json alpha
     echo "alpha -> beta during the cut: $(in_node alpha ip -6 route get "${ULA[beta]}")"
     in_node alpha nft delete table inet hortus_cut
-    if [ "$DAEMON" = bird ]; then
-        chk "cut alpha–beta: hortus failover on alpha logged wg-beta down" grep -q "wg-beta: no reply" "$S/alpha/failover.log"
-    fi
     t=$(wait_for 90 route_ok alpha beta wg-beta)
     chk "heal alpha–beta: alpha routes to beta over wg-beta again ($t s)" test "$t" != timeout
     t=$(wait_for 60 route_ok beta alpha wg-alpha)
@@ -400,7 +397,8 @@ dump_state() {
 }
 
 # With BIRD, each node also runs its rendered hortus-failover.service's
-# command (its RuntimeDirectory is /run/hortus-failover).
+# command when the plan probes links (its RuntimeDirectory is
+# /run/hortus-failover).
 declare -A FAILOVER=()
 start_bird() {
     local n unit
@@ -408,7 +406,7 @@ start_bird() {
         chk "$n: bird -p accepts the rendered bird.conf" in_node "$n" bird -p -c "$S/$n/out/bird.conf"
         in_node "$n" bird -c "$S/$n/out/bird.conf" -s /run/bird.ctl -P /run/bird.pid
         unit=$S/$n/out/failover/hortus-failover.service
-        chk "$n: hortus render wrote the failover unit" test -f "$unit" || continue
+        [ -f "$unit" ] || continue
         in_node "$n" sh -c "exec $(sed -n 's/^ExecStart=//p' "$unit")" >>"$S/$n/failover.log" 2>&1 &
         FAILOVER[$n]=$!
     done

@@ -301,29 +301,31 @@ in
         quiet = expectedHostPlan.node.switches_endpoints;
       };
 
-  "failover: hortus-failover.service, hardened, on with BIRD's plan, off with babeld's or when disabled" =
+  "failover: hortus-failover.service, hardened, on when the plan probes links, off when it does not or when disabled" =
     let
       unit = config: config.systemd.services.hortus-failover;
-      babeld = fromPlanFile {
-        services.hortus.planFile = lib.mkForce (planWith (p: lib.recursiveUpdate p { mesh.failover.probe = false; }));
+      probing = planWith (p: lib.recursiveUpdate p { mesh.failover.probe = true; });
+      on = fromPlanFile { services.hortus.planFile = lib.mkForce probing; };
+      off = fromPlanFile {
+        services.hortus.planFile = lib.mkForce probing;
+        services.hortus.failover.enable = false;
       };
-      off = fromPlanFile { services.hortus.failover.enable = false; };
     in
     equal
       {
-        inherit ((unit byPlanFile).serviceConfig)
+        inherit ((unit on).serviceConfig)
           ExecStart
           CapabilityBoundingSet
           RuntimeDirectory
           DynamicUser
           ProtectSystem
           ;
-        afterNetworkd = lib.elem "systemd-networkd.service" (unit byPlanFile).after;
-        babeld = babeld.systemd.services ? hortus-failover;
+        afterNetworkd = lib.elem "systemd-networkd.service" (unit on).after;
+        notProbing = byPlanFile.systemd.services ? hortus-failover;
         off = off.systemd.services ? hortus-failover;
       }
       {
-        ExecStart = "${byPlanFile.services.hortus.package}/bin/hortus failover --plan /etc/hortus/plan.json";
+        ExecStart = "${on.services.hortus.package}/bin/hortus failover --plan /etc/hortus/plan.json";
         CapabilityBoundingSet = [
           "CAP_NET_ADMIN"
           "CAP_NET_RAW"
@@ -332,7 +334,7 @@ in
         DynamicUser = "yes";
         ProtectSystem = "strict";
         afterNetworkd = true;
-        babeld = false;
+        notProbing = false;
         off = false;
       };
 

@@ -60,9 +60,9 @@ pub struct BabelSettings {
     /// infinity after two of the last three (default true).
     pub link_quality: bool,
     /// BIRD: a link is down while fewer than this many of the last 16
-    /// hellos arrived (`limit`, default 4: thirteen lost). `hortus failover`
-    /// notices a dead link first; this is the backstop, and at BIRD's own
-    /// 12 (or 11) links losing 5 % flapped dozens of times an hour.
+    /// hellos arrived (`limit`, default 11: six lost, where BIRD's own 12
+    /// flapped more). With `failover.probe`, 4 (thirteen lost) leaves the
+    /// detection to `hortus failover` and stops the flaps of lossy links.
     pub hello_limit: u32,
     /// Maximal RTT cost added to a link's metric.
     pub rtt_cost: u32,
@@ -90,7 +90,7 @@ impl Default for BabelSettings {
             update_interval_ms: 2000,
             rxcost: 96,
             link_quality: true,
-            hello_limit: 4,
+            hello_limit: 11,
             rtt_cost: 192,
             rtt_max_ms: 300,
             rtt_decay: 60,
@@ -110,8 +110,10 @@ impl Default for BabelSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct FailoverSettings {
     /// Whether hosts probe their links: in the inventory, wanted (default
-    /// true); in the plan, whether they do (only with BIRD: babeld's link
-    /// quality notices a dead link within a second by itself).
+    /// false: the probes' replies follow Babel's routes, so a node cut off
+    /// on every link at once can take tens of seconds to come back; see
+    /// README, "Babel timers"); in the plan, whether they do (only with
+    /// BIRD: babeld's link quality notices a dead link by itself).
     pub probe: bool,
     /// Milliseconds between two probes of a link (default 50).
     pub probe_interval_ms: u32,
@@ -124,7 +126,7 @@ pub struct FailoverSettings {
 
 impl Default for FailoverSettings {
     fn default() -> Self {
-        FailoverSettings { probe: true, probe_interval_ms: 50, probe_misses: 7, hold_down_ms: 500 }
+        FailoverSettings { probe: false, probe_interval_ms: 50, probe_misses: 7, hold_down_ms: 500 }
     }
 }
 

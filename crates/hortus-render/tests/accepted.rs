@@ -131,7 +131,7 @@ fn inventory(mac_key_file: String) -> impl Strategy<Value = Inventory> {
         (
             prop_oneof![16 => Just(96u32), 1 => prop::sample::select(vec![1u32, 256, 65_534, 0, 65_535])],
             any::<bool>(),
-            prop_oneof![16 => Just(4u32), 1 => prop::sample::select(vec![1u32, 16, 0, 17])],
+            prop_oneof![16 => Just(11u32), 1 => prop::sample::select(vec![1u32, 4, 16, 0, 17])],
         ),
     );
     (ids, prop::collection::vec(node(), 6), mesh, babel).prop_map(move |(ids, nodes, mesh, babel)| {

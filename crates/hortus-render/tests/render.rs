@@ -102,9 +102,8 @@ fn bird_keeps_the_failover_essentials() {
         "hello interval 100 ms;",
         "update interval 2000 ms;",
         "rxcost 96;",
-        // Thirteen of the last 16 hellos lost, not BIRD's five (flaps under
-        // loss): hortus failover notices a dead link first.
-        "limit 4;",
+        // Six of the last 16 hellos lost, not BIRD's five (flaps under loss).
+        "limit 11;",
         "rtt cost 192;",
         "rtt max 300 ms;",
         "rtt decay 60;",

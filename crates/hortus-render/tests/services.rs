@@ -1,6 +1,6 @@
 //! The units of hortus' own services (`hortus endpoints`, `hortus
 //! failover`) pass `systemd-analyze verify`, as written for each host of
-//! the six-node example that gets them. A missing tool skips (printing
+//! the six-node example (probing its links) that gets them. A missing tool skips (printing
 //! `SKIPPED:`) unless HORTUS_REQUIRE_TOOLS=1.
 
 mod common;
@@ -21,7 +21,9 @@ fn service_units_pass_systemd_analyze_verify() {
     let opts =
         service::Options { hortus: std::env::current_exe().unwrap().to_string_lossy().into(), ..Default::default() };
     let mut units = vec![];
-    for host in hosts(&plan(&six_nodes())) {
+    let mut inventory = six_nodes();
+    inventory.mesh.failover.probe = true;
+    for host in hosts(&plan(&inventory)) {
         let files = endpoints::render(&host, &opts).unwrap().into_iter().chain(failover::render(&host, &opts).unwrap());
         for file in files {
             let path = dir.join(format!("{}-{}", host.host, file.name));
