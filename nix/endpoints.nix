@@ -28,36 +28,23 @@ in
   };
 
   config = lib.mkIf (cfg.enable && cfg.plan != null && cfg.endpoints.enable) {
-    systemd.services.hortus-endpoints = {
+    systemd.services.hortus-endpoints = mapping.hostService {
       description = "Keep every hortus link this host dials on an endpoint that works";
-      wantedBy = [ "multi-user.target" ];
-      wants = [ "systemd-networkd.service" ];
-      # No network-online.target: it retries every pass, and ordering
-      # after it without wanting it is what NixOS warns about.
-      after = [
-        "systemd-networkd.service"
-        "hortus-reconcile.service"
-      ];
+      command = "${cfg.package}/bin/hortus endpoints";
+      restartSec = 5;
       # A changed plan (/etc/hortus/plan.json, installed by reconcile.nix)
-      # restarts it with the new candidates: reconcile's own trigger.
+      # restarts it with the new candidates.
       inherit (config.systemd.services.hortus-reconcile) restartTriggers;
-      # hortus-render's hardening of its own services (nix/render-constants.json).
-      serviceConfig = mapping.constants.service // {
-        ExecStart = "${cfg.package}/bin/hortus endpoints --plan /etc/hortus/plan.json";
-        Restart = "always";
-        RestartSec = 5;
-        # Setting a peer's endpoint needs CAP_NET_ADMIN only.
-        AmbientCapabilities = [ "CAP_NET_ADMIN" ];
-        CapabilityBoundingSet = [ "CAP_NET_ADMIN" ];
-        # Netlink for WireGuard, UNIX for wireguard-go's socket and the
-        # resolver, IPv4/IPv6 for DNS.
-        RestrictAddressFamilies = [
-          "AF_NETLINK"
-          "AF_UNIX"
-          "AF_INET"
-          "AF_INET6"
-        ];
-      };
+      # Setting a peer's endpoint needs CAP_NET_ADMIN only.
+      capabilities = [ "CAP_NET_ADMIN" ];
+      # Netlink for WireGuard, UNIX for wireguard-go's socket and the
+      # resolver, IPv4/IPv6 for DNS.
+      addressFamilies = [
+        "AF_NETLINK"
+        "AF_UNIX"
+        "AF_INET"
+        "AF_INET6"
+      ];
     };
   };
 }

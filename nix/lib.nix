@@ -263,6 +263,47 @@ rec {
     }) (filter (link: link.forwarder != null && link.forwarder.transport == "phantun") hostPlan.node.links);
 
   /**
+    A hortus service of the host (`hortus SUBCOMMAND --plan
+    /etc/hortus/plan.json`) as a `systemd.services` value, the unit
+    `hortus render` writes for hosts without NixOS: after systemd-networkd
+    and `hortus reconcile` (no network-online.target: it retries, and
+    ordering after it without wanting it is what NixOS warns about),
+    restarted when the plan changes (`restartTriggers`, reconcile's), with
+    hortus-render's hardening (`constants.service`) and the service's
+    capabilities and address families.
+  */
+  hostService =
+    {
+      description,
+      command,
+      restartSec,
+      capabilities,
+      addressFamilies,
+      restartTriggers,
+      extraServiceConfig ? { },
+    }:
+    {
+      inherit description restartTriggers;
+      wantedBy = [ "multi-user.target" ];
+      wants = [ "systemd-networkd.service" ];
+      after = [
+        "systemd-networkd.service"
+        "hortus-reconcile.service"
+      ];
+      serviceConfig =
+        constants.service
+        // {
+          ExecStart = "${command} --plan /etc/hortus/plan.json";
+          Restart = "always";
+          RestartSec = restartSec;
+          AmbientCapabilities = capabilities;
+          CapabilityBoundingSet = capabilities;
+          RestrictAddressFamilies = addressFamilies;
+        }
+        // extraServiceConfig;
+    };
+
+  /**
     The command line of a phantun instance (hortus-render's
     `PhantunInstance::command`): `phantun ARGS` with the plan's arguments;
     for a client whose remote is a DNS name, under `hortus

@@ -9,44 +9,26 @@ mod common;
 
 use common::*;
 use hortus_core::inventory::RoutingDaemon;
-use hortus_core::keys::{private_key_from_bytes, public_key};
-use hortus_core::Inventory;
 use hortus_lab::state::CutMode;
 use std::time::Duration;
 
-fn inventory() -> Inventory {
-    let mut text = String::new();
-    for i in 0..4u8 {
-        let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
-        let costs = if i == 0 { "link_costs = { n1 = 1000, n2 = 150 }" } else { "" };
-        text +=
-            &format!("[nodes.n{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n{costs}\n", i + 1);
-    }
-    Inventory::from_toml_str(&text).expect("inventory")
-}
-
-/// Waits until `from`'s route to `to` leaves over `wg-<via>`.
-fn routes_via(lab: &hortus_lab::Lab, from: &str, to: &str, via: &str) {
-    eventually(&format!("{from} routes to {to} via {via}"), Duration::from_secs(60), || {
-        let dev = route_dev(lab, from, to);
-        (dev.as_deref() == Some(format!("wg-{via}").as_str())).then_some(()).ok_or(format!("{dev:?}"))
-    });
-}
+const WAIT: Duration = Duration::from_secs(60);
 
 fn costs(daemon: RoutingDaemon, test: &str, prefix: &str) {
     if !lab_ready(test, daemon) {
         return;
     }
-    let mut guard = LabGuard::up(&inventory(), daemon, prefix);
+    let inventory = public_nodes(4, "", "link_costs = { n1 = 1000, n2 = 150 }");
+    let mut guard = LabGuard::up(&inventory, daemon, prefix);
     let lab = &mut guard.lab;
     assert_eq!(lab.link("n0", "n1").unwrap().rxcost, 1000);
     assert_eq!(lab.link("n1", "n0").unwrap().rxcost, 1000, "both ends");
     lab.wait_connected(Duration::from_secs(60)).expect("connected");
-    routes_via(lab, "n0", "n1", "n3");
-    routes_via(lab, "n1", "n0", "n3");
-    routes_via(lab, "n0", "n3", "n3");
+    routes_via(lab, "n0", "n1", &["n3"], WAIT);
+    routes_via(lab, "n1", "n0", &["n3"], WAIT);
+    routes_via(lab, "n0", "n3", &["n3"], WAIT);
     lab.cut("n0", "n3", CutMode::Underlay).expect("cut n0-n3");
-    routes_via(lab, "n0", "n1", "n2");
+    routes_via(lab, "n0", "n1", &["n2"], WAIT);
     let ping = lab.ping("n0", "n1", 10, 0.05).expect("ping");
     assert_eq!(ping.lost(), 0, "{ping:?}");
 }

@@ -22,6 +22,9 @@ use hortus_lab::CutMode;
 use hortus_plan::{IpFamily, SkipReason};
 use std::time::{Duration, Instant};
 
+/// How long a pair's route may take to be their direct link again.
+const DIRECT_AGAIN: Duration = Duration::from_secs(90);
+
 /// a: public, reached by name; b: behind NAT, dials a and c; c: public, literal.
 fn inventory() -> Inventory {
     let key = |i: u8| public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
@@ -45,7 +48,7 @@ fn moved_node_is_found_again(daemon: RoutingDaemon, test: &str, prefix: &str) {
     let lab = &mut guard.lab;
     assert!(lab.plan().nodes["b"].switches_endpoints, "b dials a name");
     lab.wait_connected(Duration::from_secs(60)).expect("connected");
-    direct(lab, "b", "a", "b reaches a directly");
+    routes_via(lab, "b", "a", &["a"], DIRECT_AGAIN); // b reaches a directly
     let before = endpoint(lab, "b", "a");
     assert!(before.starts_with(&format!("{}:", lab.state().underlay["a"].address)), "{before}");
 
@@ -55,7 +58,7 @@ fn moved_node_is_found_again(daemon: RoutingDaemon, test: &str, prefix: &str) {
         let now = endpoint(lab, "b", "a");
         now.starts_with(&format!("{new}:")).then_some(()).ok_or(format!("still {now}"))
     });
-    direct(lab, "b", "a", "b's route to a is direct again");
+    routes_via(lab, "b", "a", &["a"], DIRECT_AGAIN); // b's route to a is direct again
     let direct = moved_at.elapsed();
     eprintln!(
         "{}: a moved to {new}; b re-dialled it after {:.1} s, direct route after {:.1} s",
@@ -112,7 +115,7 @@ fn moved_node_is_found_again_over_a_forwarded_link() {
     };
     assert_eq!(remote, format!("a.lab.example:{}", link.port));
     lab.wait_connected(Duration::from_secs(60)).expect("connected");
-    direct(lab, "b", "a", "b reaches a over the forwarded link");
+    routes_via(lab, "b", "a", &["a"], DIRECT_AGAIN); // b reaches a over the forwarded link
 
     let moved_at = Instant::now();
     let new = lab.move_node("a").expect("move a");
@@ -130,21 +133,13 @@ fn moved_node_is_found_again_over_a_forwarded_link() {
             .map_err(|e| e.to_string())
             .and_then(|p| (p.lost() == 0).then_some(()).ok_or(format!("{p:?}")))
     });
-    direct(lab, "b", "a", "b's route to a is the forwarded link again");
+    routes_via(lab, "b", "a", &["a"], DIRECT_AGAIN); // b's route to a is the forwarded link again
     eprintln!(
         "bird: a moved to {new}; b's phantun restarted after {:.1} s, pings answered after {:.1} s (total {:.1} s)",
         restarted.as_secs_f64(),
         back.as_secs_f64(),
         moved_at.elapsed().as_secs_f64()
     );
-}
-
-/// Waits until `from`'s route to `to` is their direct link.
-fn direct(lab: &hortus_lab::Lab, from: &str, to: &str, what: &str) {
-    eventually(what, Duration::from_secs(90), || {
-        let dev = route_dev(lab, from, to);
-        (dev.as_deref() == Some(format!("wg-{to}").as_str())).then_some(()).ok_or(format!("{dev:?}"))
-    });
 }
 
 /// Three public nodes from `endpoints` (TOML arrays), `switch_after_s = 10`.
@@ -173,7 +168,7 @@ fn one_family_cut(daemon: RoutingDaemon, test: &str, prefix: &str) {
     let mut guard = LabGuard::up(&three(dual), daemon, prefix);
     let lab = &mut guard.lab;
     lab.wait_connected(Duration::from_secs(60)).expect("connected");
-    direct(lab, "n0", "n1", "n0 reaches n1 directly");
+    routes_via(lab, "n0", "n1", &["n1"], DIRECT_AGAIN); // n0 reaches n1 directly
     assert!(endpoint(lab, "n0", "n1").starts_with("[2001:2:"), "IPv6 first: {}", endpoint(lab, "n0", "n1"));
 
     let cut_at = Instant::now();
@@ -182,7 +177,7 @@ fn one_family_cut(daemon: RoutingDaemon, test: &str, prefix: &str) {
         let now = endpoint(lab, "n0", "n1");
         now.starts_with("198.18.").then_some(()).ok_or(format!("still {now}"))
     });
-    direct(lab, "n0", "n1", "n0's route to n1 is direct again");
+    routes_via(lab, "n0", "n1", &["n1"], DIRECT_AGAIN); // n0's route to n1 is direct again
     eprintln!(
         "{}: IPv6 cut between n0 and n1; n0 dials n1 over IPv4 after {:.1} s, direct route after {:.1} s",
         daemon.program(),

@@ -23,8 +23,6 @@ mod common;
 
 use common::*;
 use hortus_core::inventory::RoutingDaemon;
-use hortus_core::keys::{private_key_from_bytes, public_key};
-use hortus_core::Inventory;
 use hortus_lab::state::CutMode;
 use hortus_lab::Lab;
 use std::time::{Duration, Instant};
@@ -36,29 +34,8 @@ const OUTAGE_BOUND: Duration = Duration::from_millis(3500);
 const PINGS: u32 = 300;
 const PING_INTERVAL: f64 = 0.01;
 
-fn inventory(probe: bool) -> Inventory {
-    let mut text = if probe {
-        "[mesh.failover]\nprobe = true\n[mesh.babel]\nhello_limit = 4\n".to_string()
-    } else {
-        String::new()
-    };
-    for i in 0..4u8 {
-        let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
-        let costs = if i == 0 { "link_costs = { n1 = 1000 }" } else { "" };
-        text +=
-            &format!("[nodes.n{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n{costs}\n", i + 1);
-    }
-    Inventory::from_toml_str(&text).expect("inventory")
-}
-
-/// Waits until `from`'s route to `to` leaves over one of `via`; which.
-fn routes_via(lab: &Lab, from: &str, to: &str, via: &[&str]) -> String {
-    let (dev, _) = eventually(&format!("{from} routes to {to} via one of {via:?}"), Duration::from_secs(30), || {
-        let dev = route_dev(lab, from, to);
-        dev.clone().filter(|d| via.iter().any(|v| *d == format!("wg-{v}"))).ok_or(format!("{dev:?}"))
-    });
-    dev.trim_start_matches("wg-").to_string()
-}
+/// How long a route may take to settle where the test waits for it.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// Pings `to` from `from` while `fault` runs, 0.5 s into the pings; the outage.
 fn outage(lab: &mut Lab, from: &str, to: &str, fault: impl FnOnce(&mut Lab)) -> Duration {
@@ -74,7 +51,8 @@ fn failover(daemon: RoutingDaemon, probe: bool, test: &str, prefix: &str) {
     if !lab_ready(test, daemon) {
         return;
     }
-    let mut guard = LabGuard::up(&inventory(probe), daemon, prefix);
+    let mesh = if probe { "[mesh.failover]\nprobe = true\n[mesh.babel]\nhello_limit = 4" } else { "" };
+    let mut guard = LabGuard::up(&public_nodes(4, mesh, "link_costs = { n1 = 1000 }"), daemon, prefix);
     let lab = &mut guard.lab;
     assert_eq!(lab.plan().mesh.failover.probe, probe);
     let daemon_name = if probe { "bird + hortus failover" } else { daemon.program() };
@@ -82,14 +60,14 @@ fn failover(daemon: RoutingDaemon, probe: bool, test: &str, prefix: &str) {
 
     let mut outages = vec![];
     for _ in 0..3 {
-        routes_via(lab, "n0", "n2", &["n2"]);
-        routes_via(lab, "n2", "n0", &["n0"]);
+        routes_via(lab, "n0", "n2", &["n2"], WAIT);
+        routes_via(lab, "n2", "n0", &["n0"], WAIT);
         let lost = outage(lab, "n0", "n2", |lab| lab.cut("n0", "n2", CutMode::Underlay).expect("cut"));
         outages.push(lost);
         lab.heal("n0", "n2").expect("heal");
     }
     let back = Instant::now();
-    routes_via(lab, "n0", "n2", &["n2"]);
+    routes_via(lab, "n0", "n2", &["n2"], WAIT);
     let back = back.elapsed();
 
     eprintln!(
@@ -133,10 +111,10 @@ fn failover(daemon: RoutingDaemon, probe: bool, test: &str, prefix: &str) {
     // believed again: its sequence number restarts lower than its peers
     // remember; noted in BENCHMARKS.md).
     lab.set_loss(0, &[]).expect("no loss");
-    let relay = routes_via(lab, "n0", "n1", &["n2", "n3"]);
+    let relay = routes_via(lab, "n0", "n1", &["n2", "n3"], WAIT);
     let other = if relay == "n2" { "n3" } else { "n2" };
     let killed = outage(lab, "n0", "n1", |lab| lab.kill(&relay).expect("kill"));
-    routes_via(lab, "n0", "n1", &[other]);
+    routes_via(lab, "n0", "n1", &[other], WAIT);
     eprintln!("{}: power loss of relay {relay}: outage {killed:?}", daemon_name);
     assert!(killed < OUTAGE_BOUND, "{}: outage {killed:?} after the power loss of {relay}", daemon_name);
 }

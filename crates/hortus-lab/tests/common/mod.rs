@@ -212,12 +212,30 @@ pub fn six_nodes() -> Inventory {
 
 /// `n` public, uncensored nodes `n0..` on documentation addresses.
 pub fn all_public(n: u8) -> Inventory {
-    let mut text = String::new();
+    public_nodes(n, "", "")
+}
+
+/// [`all_public`] with `mesh` (TOML tables) first and `first` (TOML lines)
+/// in n0's table.
+pub fn public_nodes(n: u8, mesh: &str, first: &str) -> Inventory {
+    let mut text = format!("{mesh}\n");
     for i in 0..n {
         let key = public_key(&private_key_from_bytes([i + 1; 32])).expect("key");
-        text += &format!("[nodes.n{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n", i + 1);
+        let extra = if i == 0 { first } else { "" };
+        text +=
+            &format!("[nodes.n{i}]\nid = {i}\npublic_key = \"{key}\"\nendpoints = [\"192.0.2.{}\"]\n{extra}\n", i + 1);
     }
     Inventory::from_toml_str(&text).expect("inventory")
+}
+
+/// Waits up to `timeout` until `from`'s route to `to` (installed by the
+/// routing daemon) leaves over `wg-<v>` for one of `via`; returns that `v`.
+pub fn routes_via(lab: &Lab, from: &str, to: &str, via: &[&str], timeout: Duration) -> String {
+    let (dev, _) = eventually(&format!("{from} routes to {to} via one of {via:?}"), timeout, || {
+        let dev = route_dev(lab, from, to);
+        dev.clone().filter(|d| via.iter().any(|v| *d == format!("wg-{v}"))).ok_or(format!("{dev:?}"))
+    });
+    dev.trim_start_matches("wg-").to_string()
 }
 
 /// The inventory `scripts/gen-inventory.py N cantor` writes, with
