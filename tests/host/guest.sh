@@ -348,9 +348,11 @@ EOF
     t=$(wait_for 60 route_not_via alpha beta wg-beta)
     chk "cut alpha–beta: alpha routes to beta around the cut ($t s)" test "$t" != timeout
     if [ "$DAEMON" = bird ]; then
-        # 100 ms hellos, limit 11 (or hortus failover when the plan probes).
-        chk "cut alpha–beta: with BIRD's defaults, alpha's detour within 3 s ($t s)" \
-            awk -v t="$t" 'BEGIN { exit !(t != "timeout" && t < 3) }'
+        # 100 ms hellos, limit 11 (or hortus failover when the plan probes):
+        # about a second in the lab; the emulated guest polls slowly, and
+        # the 1 s hellos of plan format 6 took 6-7 s.
+        chk "cut alpha–beta: with BIRD's defaults, alpha's detour within 5 s ($t s)" \
+            awk -v t="$t" 'BEGIN { exit !(t != "timeout" && t < 5) }'
     fi
     t=$(wait_for 60 route_not_via beta alpha wg-alpha)
     chk "cut alpha–beta: beta routes to alpha around the cut (+$t s)" test "$t" != timeout
