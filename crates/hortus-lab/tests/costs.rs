@@ -2,7 +2,7 @@
 //! to n1 costs 1000 and its link to n2 costs 150 (`link_costs`). n0 reaches
 //! n1 over the cheapest detour, through n3 (96 + 96 = 192), although their
 //! own link works; with n0–n3 cut it takes the dearer detour through n2
-//! (150 + 96 = 246), still not the direct link (1000); n0 reaches n3
+//! (150 + 96 = 246) both ways, still not the direct link (1000); n0 reaches n3
 //! directly. Both daemons get the costs from the rendered configs alone.
 
 mod common;
@@ -29,6 +29,7 @@ fn costs(daemon: RoutingDaemon, test: &str, prefix: &str) {
     routes_via(lab, "n0", "n3", &["n3"], WAIT);
     lab.cut("n0", "n3", CutMode::Underlay).expect("cut n0-n3");
     routes_via(lab, "n0", "n1", &["n2"], WAIT);
+    routes_via(lab, "n1", "n0", &["n2"], WAIT);
     let ping = lab.ping("n0", "n1", 10, 0.05).expect("ping");
     assert_eq!(ping.lost(), 0, "{ping:?}");
 }
