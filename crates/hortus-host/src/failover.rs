@@ -93,13 +93,18 @@ pub struct Tracker {
     clean_since: Instant,
     detection: Duration,
     hold_down: Duration,
+    /// Whether a reply ever came: a link never heard (not yet handshaken,
+    /// or behind a NAT that has not dialled in) is left to BIRD.
+    answered: bool,
     /// Whether each of the last probes got its reply (newest last).
     recent: Vec<bool>,
 }
 
 impl Tracker {
-    /// A link assumed up at `now` (so a dead one goes down one detection
-    /// time after the start).
+    /// A link assumed up at `now`, taken out only once it has answered and
+    /// then fallen silent (a link that never answers stays BIRD's to judge:
+    /// taking out every link of a node that is still handshaking leaves
+    /// its probes' replies without a route).
     pub fn new(settings: &FailoverSettings, now: Instant) -> Tracker {
         Tracker {
             state: LinkState::Up,
@@ -107,6 +112,7 @@ impl Tracker {
             clean_since: now,
             detection: settings.detection(),
             hold_down: Duration::from_millis(u64::from(settings.hold_down_ms)),
+            answered: false,
             recent: vec![],
         }
     }
@@ -139,6 +145,7 @@ impl Tracker {
             self.clean_since = now;
         }
         self.last_reply = now;
+        self.answered = true;
     }
 
     /// The state at `now`; `Some` when it crossed between in and out of
@@ -146,7 +153,7 @@ impl Tracker {
     pub fn tick(&mut self, now: Instant) -> Option<LinkState> {
         let silent = now.saturating_duration_since(self.last_reply) > self.detection;
         match self.state {
-            LinkState::Up if silent => {
+            LinkState::Up if silent && self.answered => {
                 self.state = LinkState::Down;
                 Some(LinkState::Down)
             }
@@ -486,10 +493,19 @@ mod tests {
     }
 
     #[test]
+    fn a_link_that_never_answered_is_left_up() {
+        let t0 = Instant::now();
+        let mut t = Tracker::new(&settings(), t0);
+        assert_eq!(t.tick(t0 + Duration::from_secs(60)), None);
+        assert_eq!(t.state(), LinkState::Up);
+    }
+
+    #[test]
     fn a_link_that_fails_again_while_held_starts_its_hold_down_anew() {
         let t0 = Instant::now();
         let ms = |n: u64| t0 + Duration::from_millis(n);
         let mut t = Tracker::new(&settings(), t0);
+        t.reply(ms(10));
         assert_eq!(t.tick(ms(400)), Some(LinkState::Down));
         // Replies from 500 to 800, then silence: down again, without an event.
         for n in (500..=800).step_by(50) {
