@@ -11,7 +11,7 @@
 //! through `hortus endpoints`, without anything being restarted.
 
 use crate::error::{LabError, Result};
-use crate::exec::{ip, Cmd};
+use crate::exec::ip;
 use crate::lab::Lab;
 use crate::network;
 use crate::process::ProcessKind;
@@ -79,15 +79,7 @@ impl Lab {
         if !self.node_plan(name)?.switches_endpoints {
             return Ok(());
         }
-        let node = self.dir.node(name);
-        let log = node.file("endpoints.log");
-        let plan = self.dir.plan_file().to_string_lossy().into_owned();
-        let exe = self.state.hortus_exe.to_string_lossy().into_owned();
-        let pid = Cmd::new(&exe, ["endpoints", "--plan", &plan, "--host", name])
-            .with_wireguard_dir(&node.wireguard_dir())
-            .in_ns(&self.state.node_ns(name))
-            .spawn_logged(&log)?;
-        self.record(name, ProcessKind::Endpoints, pid, &log)
+        self.start_hortus(name, ProcessKind::Endpoints, "endpoints", &[])
     }
 
     /// Gives node `name` a new address in its uplink subnet (the lowest of

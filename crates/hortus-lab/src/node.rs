@@ -205,14 +205,32 @@ impl Lab {
         if !self.plan.mesh.failover.probe {
             return Ok(());
         }
+        let state = self.dir.node(name).file("failover.json").to_string_lossy().into_owned();
+        self.start_hortus(name, ProcessKind::Failover, "failover", &["--state", &state])
+    }
+
+    /// Starts one of hortus' host services on `name` as a host runs it:
+    /// `hortus SUBCOMMAND --plan PLAN --host NAME EXTRA...` in the node's
+    /// namespace, with its WireGuard socket directory, logged to the node's
+    /// `SUBCOMMAND.log`, recorded as `kind`.
+    pub(crate) fn start_hortus(
+        &mut self,
+        name: &str,
+        kind: ProcessKind,
+        subcommand: &str,
+        extra: &[&str],
+    ) -> Result<()> {
         let node = self.dir.node(name);
-        let log = node.file("failover.log");
+        let log = node.file(&format!("{subcommand}.log"));
         let plan = self.dir.plan_file().to_string_lossy().into_owned();
-        let state = node.file("failover.json").to_string_lossy().into_owned();
-        let args = ["failover", "--plan", &plan, "--host", name, "--state", &state].map(String::from);
+        let args: Vec<&str> =
+            [subcommand, "--plan", &plan, "--host", name].into_iter().chain(extra.iter().copied()).collect();
         let exe = self.state.hortus_exe.to_string_lossy().into_owned();
-        let pid = Cmd::new(&exe, args).in_ns(&self.state.node_ns(name)).spawn_logged(&log)?;
-        self.record(name, ProcessKind::Failover, pid, &log)
+        let pid = Cmd::new(&exe, args)
+            .with_wireguard_dir(&node.wireguard_dir())
+            .in_ns(&self.state.node_ns(name))
+            .spawn_logged(&log)?;
+        self.record(name, kind, pid, &log)
     }
 
     /// Checks that `name`'s routing daemon still runs a moment after start
