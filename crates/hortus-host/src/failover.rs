@@ -436,15 +436,12 @@ impl Prober {
     /// tried again.
     pub fn enforce(&self, all_back: bool) -> Vec<Event> {
         let mut events = vec![];
-        let Ok(present) = links::addresses() else { return events };
-        let indexes: BTreeMap<String, u32> = match links::links() {
-            Ok(links) => links.into_iter().map(|l| (l.name, l.index)).collect(),
-            Err(_) => return events,
-        };
+        let (Ok(kernel), Ok(present)) = (links::links(), links::addresses()) else { return events };
+        let indexes: BTreeMap<String, u32> = kernel.into_iter().map(|l| (l.name, l.index)).collect();
         for link in &self.links {
             let (Some(address), Some(index)) = (link.link_local, indexes.get(&link.interface)) else { continue };
             let want = all_back || link.tracker.state() == LinkState::Up;
-            let have = present.get(&link.interface).is_some_and(|a| a.contains(&address.address));
+            let have = present.get(index).is_some_and(|a| a.contains(&address.address));
             if want != have {
                 if let Err(e) = links::set_address(*index, &address, want) {
                     let what = if want { "add" } else { "remove" };

@@ -140,12 +140,14 @@ fn stale_settings(plan: &HostPlan) -> Result<Vec<String>, HostError> {
     let mark = policy.and_then(|p| p.wireguard_mark);
     let mut stale = vec![];
     let live = links::addresses()?;
-    let present: Vec<String> = links::links()?.into_iter().map(|l| l.name).collect();
+    let present: std::collections::BTreeMap<String, u32> =
+        links::links()?.into_iter().map(|l| (l.name, l.index)).collect();
     let node = &plan.node;
     let planned = std::iter::once((&node.anchor, &node.anchor_addresses))
         .chain(node.links.iter().map(|l| (&l.interface, &l.addresses)));
-    for (interface, addresses) in planned.filter(|(i, _)| present.contains(i)) {
-        let have = live.get(interface).map_or(&[][..], Vec::as_slice);
+    for (interface, addresses) in planned {
+        let Some(index) = present.get(interface) else { continue };
+        let have = live.get(index).map_or(&[][..], Vec::as_slice);
         for address in addresses.iter().filter(|a| !have.contains(&a.address)) {
             stale.push(format!("{interface}: address {} missing", address.cidr()));
         }

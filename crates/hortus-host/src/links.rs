@@ -68,15 +68,13 @@ fn link_of(message: &LinkMessage) -> Option<KernelLink> {
 }
 
 /// Every interface's own addresses (the local end of a point-to-point
-/// one), by interface name.
-pub fn addresses() -> Result<BTreeMap<String, Vec<IpAddr>>, HostError> {
-    let names: BTreeMap<u32, String> = links()?.into_iter().map(|l| (l.index, l.name)).collect();
+/// one), by kernel index ([`links`] gives the names).
+pub fn addresses() -> Result<BTreeMap<u32, Vec<IpAddr>>, HostError> {
     let messages = netlink::dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))
         .map_err(HostError::netlink("list addresses"))?;
-    let mut out: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    let mut out: BTreeMap<u32, Vec<IpAddr>> = BTreeMap::new();
     for message in &messages {
         let RouteNetlinkMessage::NewAddress(address) = message else { continue };
-        let Some(name) = names.get(&address.header.index) else { continue };
         let local = address.attributes.iter().find_map(|a| match a {
             AddressAttribute::Local(ip) => Some(*ip),
             _ => None,
@@ -86,7 +84,7 @@ pub fn addresses() -> Result<BTreeMap<String, Vec<IpAddr>>, HostError> {
             _ => None,
         });
         if let Some(ip) = local.or(plain) {
-            out.entry(name.clone()).or_default().push(ip);
+            out.entry(address.header.index).or_default().push(ip);
         }
     }
     Ok(out)
