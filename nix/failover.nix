@@ -3,7 +3,7 @@
 # host (an ICMPv6 echo over it every mesh.failover.probe_interval_ms) and
 # takes one without replies for the detection time out of BIRD's Babel at
 # once (its link-local address removed), back after the hold-down. On when
-# the plan probes links (mesh.failover.probe = true: opt-in, with BIRD).
+# the plan probes links (mesh.failover.probe, the default with BIRD).
 # See README, "Babel timers: failover against flaps".
 { config, lib, ... }:
 

@@ -541,6 +541,8 @@ lifecycle() {
     converged_as_planned "remove gamma"
 
     sec "lifecycle 3: change the ports (base_port), alpha's MTU and key path (a new key)"
+    local old_ll
+    old_ll=$(plan alpha '.node.links[] | select(.peer == "beta") | .addresses[0].address')
     key=$(new_key alpha key-2)
     KEYFILE[alpha]=key-2
     awk -v key="$key" '
@@ -564,6 +566,14 @@ lifecycle() {
     converged_as_planned "change" links
     chk "change: alpha's links use the new key from /etc/hortus/key-2" \
         test "$(in_node alpha wg show wg-beta public-key)" = "$key"
+    if [ -n "${FAILOVER[alpha]:-}" ]; then
+        # The new key moved alpha's link-locals: its prober follows the
+        # changed plan file, never putting the old ones back.
+        chk "change: hortus failover on alpha followed the changed plan" grep -q "the plan changed: probing" "$S/alpha/failover.log"
+        sleep 2
+        chk "change: alpha's old link-local $old_ll stays gone from wg-beta" \
+            sh -c "! nsenter -t ${HOLDER[alpha]} -n ip -6 addr show dev wg-beta | grep -q '$old_ll/'"
+    fi
 }
 
 # exit_phase: the mesh gains an IPv4 overlay, alpha becomes an exit and
@@ -666,6 +676,16 @@ endpoints_phase() {
     sed 's/^/  delta endpoints: /' "$S/delta/endpoints.log"
     t=$(wait_for 60 sh -c "nsenter -t ${HOLDER[delta]} -n ping -6 -n -c 1 -W 1 -I wg-alpha ${ULA[alpha]}")
     chk "endpoints: delta reaches alpha over their direct link again ($t s)" test "$t" != timeout
+    if [ "$t" = timeout ]; then
+        for n in delta alpha; do
+            echo "--- $n: wg, link-locals, route to the other, failover log"
+            in_node "$n" wg show all | sed "s/^/  /"
+            in_node "$n" ip -6 addr show scope link | sed "s/^/  /"
+            [ "$n" = delta ] && in_node delta ip -6 route get "${ULA[alpha]}" | sed "s/^/  /"
+            [ "$n" = alpha ] && in_node alpha ip -6 route get "${ULA[delta]}" | sed "s/^/  /"
+            tail -20 "$S/$n/failover.log" 2>/dev/null | sed "s/^/  /"
+        done
+    fi
     kill "$watcher" 2>/dev/null
 }
 # seen_from_alpha_only RULES: the "alpha" counter of the Internet's rules

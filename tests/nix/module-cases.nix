@@ -305,6 +305,7 @@ in
     let
       unit = config: config.systemd.services.hortus-failover;
       probing = planWith (p: lib.recursiveUpdate p { mesh.failover.probe = true; });
+      notProbingPlan = planWith (p: lib.recursiveUpdate p { mesh.failover.probe = false; });
       on = fromPlanFile { services.hortus.planFile = lib.mkForce probing; };
       off = fromPlanFile {
         services.hortus.planFile = lib.mkForce probing;
@@ -321,7 +322,7 @@ in
           ProtectSystem
           ;
         afterNetworkd = lib.elem "systemd-networkd.service" (unit on).after;
-        notProbing = byPlanFile.systemd.services ? hortus-failover;
+        notProbing = (fromPlanFile { services.hortus.planFile = lib.mkForce notProbingPlan; }).systemd.services ? hortus-failover;
         off = off.systemd.services ? hortus-failover;
       }
       {

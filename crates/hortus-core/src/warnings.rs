@@ -4,15 +4,37 @@
 use crate::forwarder;
 use crate::ports::pair_port;
 use crate::resolve::Resolved;
-use hortus_plan::{IpPrefix, Mesh, PortScheme, Transport};
+use hortus_plan::{IpPrefix, Mesh, PortScheme, RoutingDaemon, Transport};
 use std::collections::HashMap;
 
 /// Ports below this are well known; a plan using them gets a warning.
 const WELL_KNOWN_PORTS_END: u16 = 1024;
 
-/// Every warning: well-known ports, forwarders, then overlapping subnets.
+/// Every warning: well-known ports, forwarders, overlapping subnets, then
+/// a slow failover.
 pub(crate) fn all(mesh: &Mesh, resolved: &[Resolved]) -> Vec<String> {
-    [well_known_ports(mesh, resolved), forwarders(mesh, resolved), overlapping_subnets(resolved)].concat()
+    [well_known_ports(mesh, resolved), forwarders(mesh, resolved), overlapping_subnets(resolved), slow_failover(mesh)]
+        .concat()
+}
+
+/// BIRD's `limit` below this, without `hortus failover`, takes over a
+/// second and a half to notice a dead link.
+const PROMPT_HELLO_LIMIT: u32 = 9;
+
+/// A warning when BIRD alone must notice dead links (`failover.probe =
+/// false`) with a hello limit meant as a backstop behind the prober.
+fn slow_failover(mesh: &Mesh) -> Vec<String> {
+    let babel = &mesh.babel;
+    if mesh.routing != RoutingDaemon::Bird || mesh.failover.probe || babel.hello_limit >= PROMPT_HELLO_LIMIT {
+        return vec![];
+    }
+    let lost = 17 - babel.hello_limit;
+    let ms = u64::from(lost) * u64::from(babel.hello_interval_ms) + 1000;
+    vec![format!(
+        "babel.hello_limit: {} without failover.probe: BIRD alone notices a dead link only after {lost} lost hellos and its once-a-second check (up to {:.1} s); set hello_limit = 11 for about a second",
+        babel.hello_limit,
+        ms as f64 / 1000.0
+    )]
 }
 
 /// A warning for each routed prefix inside a different one another node

@@ -177,3 +177,16 @@ fn bad_node_names() {
     let text = two("", "").replace("[nodes.a]", "[nodes.\"bad name\"]");
     has(&problems(&text), "node `bad name`: `name`");
 }
+
+#[test]
+fn bird_alone_with_the_backstop_hello_limit_is_warned_about() {
+    let warned = |mesh: &str| {
+        let inventory = Inventory::from_toml_str(&format!("{mesh}\n{}", two("", ""))).expect("inventory");
+        let plan = build_plan(&inventory).expect("plan");
+        plan.warnings.iter().any(|w| w.starts_with("babel.hello_limit: 4 without failover.probe"))
+    };
+    assert!(!warned(""), "the default: hortus failover probes");
+    assert!(warned("[mesh.failover]\nprobe = false"));
+    assert!(!warned("[mesh.failover]\nprobe = false\n[mesh.babel]\nhello_limit = 11"));
+    assert!(!warned("[mesh]\nrouting = \"babeld\"\n[mesh.failover]\nprobe = false"), "babeld has no limit");
+}

@@ -54,8 +54,9 @@ pub use diff::{Action, Change};
 pub use error::HostError;
 
 use hortus_plan::HostPlan;
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What [`reconcile`] should do besides deciding.
 #[derive(Debug, Clone)]
@@ -66,6 +67,9 @@ pub struct Options {
     pub reload_command: Vec<String>,
     /// How long to wait for systemd-networkd to create every planned interface.
     pub wait: Duration,
+    /// The state file of `hortus failover`: the link-local of a link it
+    /// holds out of Babel is missing on purpose, not stale.
+    pub failover_state: PathBuf,
 }
 
 impl Default for Options {
@@ -74,6 +78,7 @@ impl Default for Options {
             dry_run: false,
             reload_command: vec!["networkctl".into(), "reload".into()],
             wait: Duration::from_secs(10),
+            failover_state: PathBuf::from(failover::DEFAULT_STATE),
         }
     }
 }
@@ -102,13 +107,13 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
     let live = live::interfaces(prefix)?;
     let actions = diff::actions(plan, &live);
     if opts.dry_run {
-        return Ok(Report { actions, missing: vec![], stale: stale_settings(plan)? });
+        return Ok(Report { actions, missing: vec![], stale: stale_settings(plan, opts)? });
     }
     for action in &actions {
         links::delete(action.index).map_err(HostError::netlink(&format!("delete {}", action.interface)))?;
     }
     let missing = missing_interfaces(plan)?;
-    let stale = stale_settings(plan)?;
+    let stale = stale_settings(plan, opts)?;
     if missing.is_empty() && stale.is_empty() {
         return Ok(Report { actions, missing, stale });
     }
@@ -134,8 +139,8 @@ pub fn reconcile(plan: &HostPlan, opts: &Options) -> Result<Report, HostError> {
 /// What systemd-networkd applies on a reload but has not yet (its files
 /// changed without one): an address of an existing interface (the anchor's
 /// IPv4 /32 when the mesh gains an overlay), a link's WireGuard firewall
-/// mark, a policy rule.
-fn stale_settings(plan: &HostPlan) -> Result<Vec<String>, HostError> {
+/// mark, a policy rule. A link-local `hortus failover` removed is not one.
+fn stale_settings(plan: &HostPlan, opts: &Options) -> Result<Vec<String>, HostError> {
     let policy = plan.node.policy_routing.as_ref();
     let mark = policy.and_then(|p| p.wireguard_mark);
     let mut stale = vec![];
@@ -143,12 +148,15 @@ fn stale_settings(plan: &HostPlan) -> Result<Vec<String>, HostError> {
     let present: std::collections::BTreeMap<String, u32> =
         links::links()?.into_iter().map(|l| (l.name, l.index)).collect();
     let node = &plan.node;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let held_out = failover::StateFile::held_out(&opts.failover_state, now);
     let planned = std::iter::once((&node.anchor, &node.anchor_addresses))
         .chain(node.links.iter().map(|l| (&l.interface, &l.addresses)));
     for (interface, addresses) in planned {
         let Some(index) = present.get(interface) else { continue };
         let have = live.get(index).map_or(&[][..], Vec::as_slice);
-        for address in addresses.iter().filter(|a| !have.contains(&a.address)) {
+        let held = held_out.contains(interface);
+        for address in addresses.iter().filter(|a| !have.contains(&a.address) && !(held && a.scope_link)) {
             stale.push(format!("{interface}: address {} missing", address.cidr()));
         }
     }

@@ -60,9 +60,11 @@ pub struct BabelSettings {
     /// infinity after two of the last three (default true).
     pub link_quality: bool,
     /// BIRD: a link is down while fewer than this many of the last 16
-    /// hellos arrived (`limit`, default 11: six lost, where BIRD's own 12
-    /// flapped more). With `failover.probe`, 4 (thirteen lost) leaves the
-    /// detection to `hortus failover` and stops the flaps of lossy links.
+    /// hellos arrived (`limit`, default 4: thirteen lost). With
+    /// `failover.probe` (the default), `hortus failover` notices a dead link
+    /// first and this is the backstop, low so that a lossy link does not
+    /// flap; BIRD alone (`probe = false`) wants 11, about a second, where
+    /// its own 12 flapped more.
     pub hello_limit: u32,
     /// Maximal RTT cost added to a link's metric.
     pub rtt_cost: u32,
@@ -90,7 +92,7 @@ impl Default for BabelSettings {
             update_interval_ms: 2000,
             rxcost: 96,
             link_quality: true,
-            hello_limit: 11,
+            hello_limit: 4,
             rtt_cost: 192,
             rtt_max_ms: 300,
             rtt_decay: 60,
@@ -105,15 +107,14 @@ impl Default for BabelSettings {
 /// echo to the peer's link-local over each link every `probe_interval_ms`;
 /// a link with no reply for `probe_misses` intervals leaves BIRD's Babel
 /// at once (BIRD's own hello timeout ticks once a second), and comes back
-/// once replies have flowed for `hold_down_ms`.
+/// once replies have flowed for `hold_down_ms` (twice that after each
+/// failure soon after it came back).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FailoverSettings {
     /// Whether hosts probe their links: in the inventory, wanted (default
-    /// false: the probes' replies follow Babel's routes, so a node cut off
-    /// on every link at once can take tens of seconds to come back; see
-    /// README, "Babel timers"); in the plan, whether they do (only with
-    /// BIRD: babeld's link quality notices a dead link by itself).
+    /// true); in the plan, whether they do (only with BIRD: babeld's link
+    /// quality notices a dead link by itself).
     pub probe: bool,
     /// Milliseconds between two probes of a link (default 50).
     pub probe_interval_ms: u32,
@@ -126,7 +127,7 @@ pub struct FailoverSettings {
 
 impl Default for FailoverSettings {
     fn default() -> Self {
-        FailoverSettings { probe: false, probe_interval_ms: 50, probe_misses: 7, hold_down_ms: 500 }
+        FailoverSettings { probe: true, probe_interval_ms: 50, probe_misses: 7, hold_down_ms: 500 }
     }
 }
 

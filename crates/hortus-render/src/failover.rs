@@ -28,7 +28,10 @@ pub fn render(host: &HostPlan, opts: &Options) -> Result<Vec<RenderedFile>, Rend
             settings.probe_interval_ms,
             settings.detection().as_millis()
         ),
-        format!("leaves BIRD's Babel at once, and is back after {} ms of replies.", settings.hold_down_ms),
+        format!(
+            "leaves BIRD's Babel at once, and is back after {} ms of replies (doubled each time it fails again soon after).",
+            settings.hold_down_ms
+        ),
     ];
     let service = Service {
         host: &host.host,

@@ -4,9 +4,10 @@
 //! that stops answering out of BIRD's Babel at once (its link-local address
 //! removed), back in after the hold-down ([`hortus_host::failover`]). Each
 //! change is printed (the journal, under systemd); FILE holds every link's
-//! state and probe loss for `hortus status`. On SIGTERM or SIGINT every
-//! link-local is put back before exiting. Needs CAP_NET_RAW and
-//! CAP_NET_ADMIN.
+//! state and probe loss for `hortus status`. A changed plan file is
+//! followed within a second. On SIGTERM or SIGINT, or when the plan stops
+//! probing, every link-local is put back before exiting. Needs CAP_NET_RAW
+//! and CAP_NET_ADMIN.
 
 use crate::files::InstalledPlan;
 use anyhow::{Context, Result};
@@ -15,9 +16,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Where `hortus status` looks for the state by default.
-pub const DEFAULT_STATE: &str = "/run/hortus-failover/state.json";
 
 /// How often the state file is written and the addresses checked.
 const EVERY: Duration = Duration::from_secs(1);
@@ -28,7 +26,7 @@ pub struct Args {
     #[command(flatten)]
     plan: InstalledPlan,
     /// Where to write every link's state and loss (replaced each second).
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_STATE)]
+    #[arg(long, value_name = "FILE", default_value = failover::DEFAULT_STATE)]
     state: PathBuf,
 }
 
@@ -58,6 +56,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     let mut last_errors: Vec<String> = vec![];
     let mut checked = Instant::now() - EVERY;
+    let mut plan_seen = stamp(&args.plan.plan);
     while !failover::stopping() {
         let start = Instant::now();
         let mut events = prober.send(start);
@@ -79,6 +78,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
         last_errors = errors;
         if periodic {
             checked = now;
+            let plan_now = stamp(&args.plan.plan);
+            if plan_now != plan_seen {
+                plan_seen = plan_now;
+                match args.plan.read() {
+                    Ok(plan) if plan.mesh.failover.probe => {
+                        prober.replan(&plan, now);
+                        println!("hortus failover: the plan changed: probing {} link(s)", prober.links.len());
+                    }
+                    Ok(plan) => {
+                        println!("hortus failover: the plan changed and probes no link any more");
+                        // Its links, so that the link-locals put back are the planned ones.
+                        prober.replan(&plan, now);
+                        break;
+                    }
+                    Err(e) => {
+                        println!("hortus failover: the plan changed but cannot be read ({e:#}); probing as before")
+                    }
+                }
+            }
             if let Err(e) = write_state(&args.state, &prober) {
                 println!("cannot write {}: {e}", args.state.display());
             }
@@ -91,6 +109,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     println!("hortus failover: stopped; every link-local is back");
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(crate::exit::ERROR) })
+}
+
+/// When the plan file was last replaced, and its size: a change means a
+/// new plan (`None` while it cannot be read).
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 /// The state file, replaced whole.

@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, default_value = babeld::DEFAULT_SOCKET)]
     babeld_socket: PathBuf,
     /// `hortus failover`'s state file (read when the plan probes links).
-    #[arg(long, value_name = "FILE", default_value = super::failover::DEFAULT_STATE)]
+    #[arg(long, value_name = "FILE", default_value = hortus_host::failover::DEFAULT_STATE)]
     failover_state: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
