@@ -155,8 +155,10 @@ fn stale_settings(plan: &HostPlan, opts: &Options) -> Result<Vec<String>, HostEr
     for (interface, addresses) in planned {
         let Some(index) = present.get(interface) else { continue };
         let have = live.get(index).map_or(&[][..], Vec::as_slice);
+        // A link-local `hortus failover` removed is missing on purpose.
         let held = held_out.contains(interface);
-        for address in addresses.iter().filter(|a| !have.contains(&a.address) && !(held && a.scope_link)) {
+        let expected = |a: &&hortus_plan::InterfaceAddress| !(held && a.scope_link);
+        for address in addresses.iter().filter(expected).filter(|a| !have.contains(&a.address)) {
             stale.push(format!("{interface}: address {} missing", address.cidr()));
         }
     }
