@@ -430,11 +430,15 @@ in
         enable = true;
         extraConfig = babeldConfig;
       };
-      # babeld.nix allows netlink and IP sockets only; its local socket
-      # (`local-path`, for `hortus status`) is a Unix one.
-      systemd.services.babeld.serviceConfig.RestrictAddressFamilies = mkIf (
-        cfg.routingDaemon == "babeld" && babeldConfig != null
-      ) [ "AF_UNIX" ];
+      systemd.services.babeld.serviceConfig = mkIf (cfg.routingDaemon == "babeld" && babeldConfig != null) {
+        # babeld.nix allows netlink and IP sockets only; its local socket
+        # (`local-path`, for `hortus status`) is a Unix one.
+        RestrictAddressFamilies = [ "AF_UNIX" ];
+        # A babeld back from a crash or power loss starts with a sequence
+        # number ahead of what its peers remember (its own is written only
+        # at a clean exit), so it is believed at once.
+        ExecStartPre = [ "${cfg.package}/bin/hortus babeld-seqno --state-file ${babeldStateFile}" ];
+      };
     })
   ]);
 }

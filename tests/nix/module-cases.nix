@@ -229,6 +229,14 @@ in
       "AF_UNIX"
     ];
 
+  "babeld: hortus babeld-seqno seeds babeld's state file (the one its config names) before it starts" =
+    let
+      config = fromPlanFile babeld;
+    in
+    equal config.systemd.services.babeld.serviceConfig.ExecStartPre [
+      "${config.services.hortus.package}/bin/hortus babeld-seqno --state-file /var/lib/babeld/state"
+    ];
+
   "planFile: routingDaemon defaults to the plan's mesh.routing, the committed BIRD config is used" =
     accepted byPlanFile (
       byPlanFile.services.hortus.routingDaemon == plan.mesh.routing

@@ -52,6 +52,9 @@ enum Command {
     /// On a live host running BIRD: probe every link and take a dead one
     /// out of BIRD's Babel within the plan's detection time (root only).
     Failover(cmd::failover::Args),
+    /// Before babeld starts: give its state file a sequence number that
+    /// grows with the clock, so that a babeld back from a crash is believed.
+    BabeldSeqno(cmd::babeld_seqno::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Endpoints(args) => cmd::endpoints::run(args),
         Command::ForwarderClient(args) => cmd::forwarder_client::run(args),
         Command::Failover(args) => cmd::failover::run(args),
+        Command::BabeldSeqno(args) => cmd::babeld_seqno::run(args),
     };
     match result {
         Ok(code) => code,

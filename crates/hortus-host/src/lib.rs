@@ -38,6 +38,7 @@
 //! state differs from the plan, then asks systemd-networkd to reload, which
 //! recreates the deleted planned interfaces from their current files.
 
+pub mod babeld_seqno;
 pub mod diff;
 pub mod endpoints;
 mod error;

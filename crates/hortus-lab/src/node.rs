@@ -191,6 +191,11 @@ impl Lab {
                 // left by a killed instance.
                 let _ = std::fs::remove_file(&opts.pid_file);
                 let _ = std::fs::remove_file(&socket);
+                // What `hortus babeld-seqno` does before babeld starts on a
+                // host: a babeld revived after `lab kill` is believed at once.
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                hortus_host::babeld_seqno::seed(std::path::Path::new(&opts.state_file), now)
+                    .map_err(|e| LabError::io(&opts.state_file, e))?;
                 Cmd::new(&tools::babeld(), ["-c", &conf.to_string_lossy()]).in_ns(&ns)
             }
         };

@@ -13,7 +13,9 @@
 //!   masquerading, as an nftables table and the unit loading it;
 //! - [`sysctl::render`]: the kernel settings a mesh router needs (sysctl.d);
 //! - [`hosts::render`]: `/etc/hosts` lines naming every node's ULA and IPv4
-//!   overlay address `<node>.<domain>` (from the whole plan).
+//!   overlay address `<node>.<domain>` (from the whole plan);
+//! - [`parts::render`]: any of them by [`parts::Part`], as `hortus render`
+//!   writes them and `hortus diff` compares them.
 //!
 //! Renderers decide nothing: every value comes from the plan (addresses,
 //! route policy, metrics, sysctls, NAT rules, forwarder arguments); they
@@ -35,6 +37,7 @@ pub mod forwarder;
 pub mod hosts;
 pub mod networkd;
 mod nft;
+pub mod parts;
 pub mod service;
 pub mod sysctl;
 mod text;

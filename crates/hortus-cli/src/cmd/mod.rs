@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod babeld_seqno;
 pub mod check;
 pub mod endpoints;
 pub mod failover;

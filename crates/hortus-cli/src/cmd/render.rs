@@ -14,22 +14,10 @@ use crate::output::write_stdout;
 use anyhow::{bail, Context, Result};
 use hortus_fs::generations::{self, Output};
 use hortus_plan::HostPlan;
-use hortus_render::{babeld, bird, endpoints, failover, firewall, forwarder, hosts, networkd, service, sysctl};
+use hortus_render::parts::{self, Part};
+use hortus_render::{babeld, bird, firewall, forwarder, hosts, networkd, service};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// Subdirectory of the output directory holding the networkd files.
-const NETWORKD_DIR: &str = "networkd";
-/// Subdirectory of the output directory holding the forwarder files.
-const FORWARDER_DIR: &str = "forwarder";
-/// Subdirectory of the output directory holding the sysctl.d file.
-const SYSCTL_DIR: &str = "sysctl.d";
-/// Subdirectory of the output directory holding the firewall files.
-const FIREWALL_DIR: &str = "firewall";
-/// Where `endpoints` writes, under -o.
-const ENDPOINTS_DIR: &str = "endpoints";
-/// Where `failover` writes, under -o.
-const FAILOVER_DIR: &str = "failover";
 
 /// Which configs to render.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -184,76 +172,66 @@ fn render_hosts(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every output the format asks for, rendered and checked.
-fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
-    let all = args.format == Format::All;
-    let mut outputs = vec![];
-    if all || args.format == Format::Bird {
-        let opts = bird::Options { extra_config: None, include: args.bird_include.clone() };
-        bird::validate(&opts)?;
-        outputs.push(Output { path: "bird.conf".into(), contents: bird::render(host, &opts).into_bytes() });
+/// The parts a format renders (none for `hosts`, which is the whole plan's).
+fn parts_of(format: Format) -> Vec<Part> {
+    match format {
+        Format::Bird => vec![Part::Bird],
+        Format::Babeld => vec![Part::Babeld],
+        Format::Networkd => vec![Part::Networkd],
+        Format::Forwarder => vec![Part::Forwarder],
+        Format::Sysctl => vec![Part::Sysctl],
+        Format::Firewall => vec![Part::Firewall],
+        Format::Endpoints => vec![Part::Endpoints],
+        Format::Failover => vec![Part::Failover],
+        Format::All => Part::ALL.to_vec(),
+        Format::Hosts => vec![],
     }
-    if all || args.format == Format::Babeld {
-        let mut opts = babeld::Options::default();
-        if let Some(path) = &args.babeld_state_file {
-            opts.state_file = path.clone();
-        }
-        if let Some(path) = &args.babeld_pid_file {
-            opts.pid_file = path.clone();
-        }
-        opts.local_path = args.babeld_local_path.clone();
-        babeld::validate(host, &opts)?;
-        outputs.push(Output { path: "babeld.conf".into(), contents: babeld::render(host, &opts).into_bytes() });
+}
+
+/// The renderers' options from the command line.
+fn options(args: &Args) -> parts::Options {
+    let mut babeld = babeld::Options::default();
+    if let Some(path) = &args.babeld_state_file {
+        babeld.state_file = path.clone();
     }
-    if all || args.format == Format::Networkd {
-        let opts = networkd::Options {
+    if let Some(path) = &args.babeld_pid_file {
+        babeld.pid_file = path.clone();
+    }
+    babeld.local_path = args.babeld_local_path.clone();
+    parts::Options {
+        bird: bird::Options { extra_config: None, include: args.bird_include.clone() },
+        babeld,
+        networkd: networkd::Options {
             private_key_file: args.private_key_file.clone().unwrap_or_default(),
             preshared_key_file: args.preshared_key_file.clone(),
-        };
-        for file in networkd::render(host, &opts)? {
-            outputs
-                .push(Output { path: Path::new(NETWORKD_DIR).join(file.name), contents: file.contents.into_bytes() });
-        }
-    }
-    if all || args.format == Format::Forwarder {
-        let opts = forwarder::Options {
+        },
+        forwarder: forwarder::Options {
             phantun_client: args.phantun_client.clone(),
             phantun_server: args.phantun_server.clone(),
             hortus: args.hortus.clone(),
             nft_file: args.forwarder_nft_file.clone(),
             ..forwarder::Options::default()
-        };
-        let files = forwarder::render(host, &opts)?;
-        if files.is_empty() {
-            eprintln!("hortus: `{}` runs no forwarder: no {FORWARDER_DIR}/ files", host.host);
+        },
+        firewall: firewall::Options { nft_file: args.firewall_nft_file.clone(), ..firewall::Options::default() },
+        services: service::Options { hortus: args.hortus.clone(), plan_file: args.plan_file.clone() },
+    }
+}
+
+/// Every output the format asks for, rendered and checked.
+fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
+    let opts = options(args);
+    let mut outputs = vec![];
+    for part in parts_of(args.format) {
+        let files = parts::render(host, &opts, part)?;
+        if part == Part::Forwarder && files.is_empty() {
+            eprintln!("hortus: `{}` runs no forwarder: no forwarder/ files", host.host);
         }
         for file in files {
-            outputs
-                .push(Output { path: Path::new(FORWARDER_DIR).join(file.name), contents: file.contents.into_bytes() });
-        }
-    }
-    if all || args.format == Format::Sysctl {
-        let file = sysctl::render(host);
-        outputs.push(Output { path: Path::new(SYSCTL_DIR).join(file.name), contents: file.contents.into_bytes() });
-    }
-    if all || args.format == Format::Firewall {
-        let opts = firewall::Options { nft_file: args.firewall_nft_file.clone(), ..firewall::Options::default() };
-        for file in firewall::render(host, &opts)? {
-            outputs
-                .push(Output { path: Path::new(FIREWALL_DIR).join(file.name), contents: file.contents.into_bytes() });
-        }
-    }
-    let services = service::Options { hortus: args.hortus.clone(), plan_file: args.plan_file.clone() };
-    if all || args.format == Format::Endpoints {
-        for file in endpoints::render(host, &services)? {
-            outputs
-                .push(Output { path: Path::new(ENDPOINTS_DIR).join(file.name), contents: file.contents.into_bytes() });
-        }
-    }
-    if all || args.format == Format::Failover {
-        for file in failover::render(host, &services)? {
-            outputs
-                .push(Output { path: Path::new(FAILOVER_DIR).join(file.name), contents: file.contents.into_bytes() });
+            let path = match part.dir() {
+                Some(dir) => Path::new(dir).join(file.name),
+                None => PathBuf::from(file.name),
+            };
+            outputs.push(Output { path, contents: file.contents.into_bytes() });
         }
     }
     Ok(outputs)
@@ -262,16 +240,7 @@ fn render(host: &HostPlan, args: &Args) -> Result<Vec<Output>> {
 /// The directories of `-o DIR` a format is responsible for, even when it
 /// writes nothing into one (a host that runs no forwarder any more).
 fn owned_dirs(format: Format) -> Vec<&'static str> {
-    match format {
-        Format::Networkd => vec![NETWORKD_DIR],
-        Format::Forwarder => vec![FORWARDER_DIR],
-        Format::Sysctl => vec![SYSCTL_DIR],
-        Format::Firewall => vec![FIREWALL_DIR],
-        Format::Endpoints => vec![ENDPOINTS_DIR],
-        Format::Failover => vec![FAILOVER_DIR],
-        Format::All => vec![NETWORKD_DIR, FORWARDER_DIR, SYSCTL_DIR, FIREWALL_DIR, ENDPOINTS_DIR, FAILOVER_DIR],
-        Format::Bird | Format::Babeld | Format::Hosts => vec![],
-    }
+    parts_of(format).into_iter().filter_map(Part::dir).collect()
 }
 
 /// Writes `outputs` into `dir`: one file (`bird`, `babeld`) as a plain file
