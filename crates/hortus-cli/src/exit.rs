@@ -8,8 +8,6 @@
 //! the signal when one ended it, [`of_child`]), as `ip netns exec` does;
 //! only their own failures (no lab, unknown node, a bad command line) are 1.
 //!
-//! Code 4 is reserved for "something differs" (a later `hortus diff`);
-//! nothing exits with it yet, and no other outcome may take it.
 
 use std::process::ExitCode;
 
@@ -29,13 +27,19 @@ pub const USAGE: u8 = 2;
 /// a down link.
 pub const LINK_DOWN: u8 = 3;
 
+/// `hortus diff OLD NEW`: the plans differ (0 when they do not), so a
+/// script can tell "nothing to deploy" from "something to deploy" from an
+/// error.
+pub const DIFFERS: u8 = 4;
+
 /// The exit codes as `hortus --help` shows them, after the commands.
 pub const HELP: &str = "\
 Exit codes:
   0  success
   1  error (or a failed check, e.g. `hortus lab ping` without a reply)
   2  usage error (bad arguments)
-  3  `hortus status --down-after`: a planned link has been down longer than that";
+  3  `hortus status --down-after`: a planned link has been down longer than that
+  4  `hortus diff`: the plans differ";
 
 /// A child's status as ours: its code, or 128 + the signal that ended it.
 pub fn of_child(status: std::process::ExitStatus) -> ExitCode {
@@ -55,9 +59,13 @@ mod tests {
 
     #[test]
     fn help_lists_every_code_once() {
-        for (code, what) in
-            [(SUCCESS, "success"), (ERROR, "error"), (USAGE, "usage error"), (LINK_DOWN, "--down-after")]
-        {
+        for (code, what) in [
+            (SUCCESS, "success"),
+            (ERROR, "error"),
+            (USAGE, "usage error"),
+            (LINK_DOWN, "--down-after"),
+            (DIFFERS, "diff"),
+        ] {
             let lines: Vec<&str> = HELP.lines().filter(|l| l.starts_with(&format!("  {code}  "))).collect();
             assert_eq!(lines.len(), 1, "code {code} in {HELP}");
             assert!(lines[0].contains(what), "{}", lines[0]);

@@ -36,6 +36,9 @@ enum Command {
     Render(Box<cmd::render::Args>),
     /// Draw the mesh (SVG in-process, or DOT), optionally with status overlaid.
     Graph(cmd::graph::Args),
+    /// What deploying NEW over OLD changes, per host, and what each host
+    /// must do (inventories or plans); exit 4 when something changes.
+    Diff(cmd::diff::Args),
     /// Compare this host's live mesh (WireGuard, Babel, routes) with its plan.
     Status(cmd::status::Args),
     /// Bring a plan up in network namespaces and test it (root only).
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Pubkey => cmd::keys::pubkey(),
         Command::Render(args) => cmd::render::run(*args),
         Command::Graph(args) => cmd::graph::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Lab(args) => cmd::lab::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),

@@ -112,8 +112,7 @@ fn show<T: fmt::Display>(value: Option<T>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::links::KernelLink;
-    use crate::wireguard::{PeerState, WireGuardState};
+    use crate::wireguard::WireGuardState;
 
     const INVENTORY: &str = r#"
         [nodes.alpha]
@@ -133,26 +132,7 @@ mod tests {
 
     /// The live interface exactly as planned.
     fn live(plan: &HostPlan, link: &Link, index: u32) -> LiveInterface {
-        LiveInterface {
-            link: KernelLink {
-                index,
-                name: link.interface.clone(),
-                kind: Some("wireguard".into()),
-                mtu: Some(link.mtu),
-                up: true,
-            },
-            wireguard: Some(WireGuardState {
-                listen_port: Some(if link.listen { link.port } else { 40000 }),
-                public_key: Some(plan.node.public_key.clone()),
-                fwmark: None,
-                peers: vec![PeerState {
-                    public_key: link.peer_public_key.clone(),
-                    endpoint: link.endpoint().map(|e| std::net::SocketAddr::from(([198, 51, 100, 10], e.port))),
-                    keepalive: link.keepalive,
-                    ..PeerState::default()
-                }],
-            }),
-        }
+        crate::live::planned(plan, link, index)
     }
 
     #[test]

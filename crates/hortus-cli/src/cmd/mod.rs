@@ -2,6 +2,7 @@
 
 pub mod babeld_seqno;
 pub mod check;
+pub mod diff;
 pub mod endpoints;
 pub mod failover;
 pub mod forwarder_client;
