@@ -336,10 +336,11 @@ fn exit_codes_are_distinct_and_listed_in_help() {
     let listed: Vec<&str> = help.lines().skip_while(|l| *l != "Exit codes:").collect();
     assert_eq!(
         listed.iter().skip(1).map(|l| l.split_whitespace().next().unwrap_or("")).collect::<Vec<_>>(),
-        ["0", "1", "2", "3"],
+        ["0", "1", "2", "3", "4"],
         "{help}"
     );
     assert!(listed[4].contains("`hortus status --down-after`"), "{help}");
+    assert!(listed[5].contains("`hortus diff`"), "{help}");
     // And the flag's own help says 3.
     let status_help = text(&hortus(&["status", "--help"]).stdout);
     assert!(status_help.contains("Exit with status 3 when a planned link"), "{status_help}");
