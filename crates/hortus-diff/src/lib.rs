@@ -52,15 +52,19 @@ pub struct FlagDay {
     pub causes: Vec<String>,
 }
 
-/// One field, before and after (compact JSON; `null` when absent).
+/// One field, before and after (compact JSON; `null` when absent). For a
+/// list, only what left it and what joined it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldChange {
     /// The plan field, e.g. `port` or `babel.hello_interval_ms`.
     pub field: String,
-    /// Its old value.
+    /// Its old value (for a list: the elements that left, as a list).
     pub old: String,
-    /// Its new value.
+    /// Its new value (for a list: the elements that joined, as a list).
     pub new: String,
+    /// Whether `old` and `new` are a list's elements that left and joined,
+    /// rather than the whole value (a reordered list has neither).
+    pub list: bool,
 }
 
 /// How a host changes.
@@ -292,13 +296,29 @@ fn flag_day(mesh: &[FieldChange], hosts: &[HostDiff]) -> Option<FlagDay> {
     if both.len() < 2 || both.iter().any(BTreeSet::is_empty) {
         return None;
     }
-    let mut causes: Vec<String> = mesh.iter().map(|f| format!("mesh.{} {} -> {}", f.field, f.old, f.new)).collect();
+    let mut causes: Vec<String> = mesh.iter().map(|f| format!("mesh.{}", show(f))).collect();
     if causes.is_empty() {
         let common = both.iter().skip(1).fold(both[0].clone(), |acc, s| &acc & s);
         let fields = if common.is_empty() { both.iter().flatten().cloned().collect() } else { common };
         causes = fields.into_iter().map(|f| format!("links break until both ends change: {f}")).collect();
     }
     Some(FlagDay { causes })
+}
+
+/// `field old -> new`, or for a list `field -[left] +[joined]`.
+pub fn show(change: &FieldChange) -> String {
+    if change.list {
+        let mut out = change.field.clone();
+        if change.old != "[]" {
+            out += &format!(" -{}", change.old);
+        }
+        if change.new != "[]" {
+            out += &format!(" +{}", change.new);
+        }
+        out
+    } else {
+        format!("{} {} -> {}", change.field, change.old, change.new)
+    }
 }
 
 fn to_value<T: Serialize>(value: &T) -> Value {
@@ -319,6 +339,21 @@ fn fields(prefix: &str, old: &Value, new: &Value) -> Vec<FieldChange> {
                 .collect()
         }
         (a, b) if a == b => vec![],
-        (a, b) => vec![FieldChange { field: prefix.to_string(), old: a.to_string(), new: b.to_string() }],
+        (Value::Array(a), Value::Array(b)) => {
+            let left: Vec<&Value> = a.iter().filter(|v| !b.contains(v)).collect();
+            let joined: Vec<&Value> = b.iter().filter(|v| !a.contains(v)).collect();
+            let show = |values: Vec<&Value>| Value::Array(values.into_iter().cloned().collect()).to_string();
+            if left.is_empty() && joined.is_empty() {
+                // The same elements in another order.
+                return vec![FieldChange {
+                    field: prefix.to_string(),
+                    old: show(a.iter().collect()),
+                    new: show(b.iter().collect()),
+                    list: false,
+                }];
+            }
+            vec![FieldChange { field: prefix.to_string(), old: show(left), new: show(joined), list: true }]
+        }
+        (a, b) => vec![FieldChange { field: prefix.to_string(), old: a.to_string(), new: b.to_string(), list: false }],
     }
 }

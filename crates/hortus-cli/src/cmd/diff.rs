@@ -53,7 +53,7 @@ fn report(diff: &PlanDiff) -> String {
         }
     }
     for field in &diff.mesh {
-        let _ = writeln!(out, "mesh.{}: {} -> {}", field.field, field.old, field.new);
+        let _ = writeln!(out, "mesh.{}", hortus_diff::show(field));
     }
     for host in diff.hosts.iter().filter(|h| h.change != HostChange::Unchanged) {
         host_report(&mut out, host);
@@ -81,7 +81,7 @@ fn host_report(out: &mut String, host: &HostDiff) {
     }
     let _ = writeln!(out, "{}:", host.host);
     for field in &host.node {
-        let _ = writeln!(out, "  node.{}: {} -> {}", field.field, field.old, field.new);
+        let _ = writeln!(out, "  node.{}", hortus_diff::show(field));
     }
     for link in &host.links {
         match link.change {
@@ -94,7 +94,7 @@ fn host_report(out: &mut String, host: &HostDiff) {
             LinkChange::Changed => {
                 let _ = writeln!(out, "  ~ link to {} ({}):", link.peer, link.interface);
                 for field in &link.fields {
-                    let _ = writeln!(out, "      {}: {} -> {}", field.field, field.old, field.new);
+                    let _ = writeln!(out, "      {}", hortus_diff::show(field));
                 }
             }
         }
