@@ -3,21 +3,21 @@
 //! at once, because BIRD only checks its neighbours' hellos once a second
 //! (the Babel timer of BIRD 3.1.8), which no hello interval can beat.
 //!
-//! Each link gets an ICMPv6 echo every probe interval, sent over its
-//! interface to the peer's link-local, from this end's link-local (the
-//! peer's kernel answers over the same link, whatever the routes say;
-//! nothing runs there). A link whose last `probe_misses` probes went
-//! unanswered for the detection time is *down*: its link-local address is
-//! removed. BIRD's Babel runs only on interfaces with a link-local address,
-//! so it drops the interface, its neighbour and the routes through it at
-//! once, and finds the detour. (A `birdc configure` that drops the
-//! interface from BIRD's patterns would do the same, but BIRD 3.1.8 aborts
-//! on it: "Trying to lock in a bad order".) While a link is out it has no
-//! link-local to probe from, so its probes go to the peer's mesh address,
-//! and their replies come back over whatever route the peer has (the
-//! detour). Once replies have flowed for `hold_down_ms`, the address comes
-//! back and BIRD takes the link back. BIRD's own hello timeout stays as the
-//! backstop when this process is not running.
+//! Each link gets ICMPv6 echoes every probe interval, sent over its
+//! interface: to the peer's mesh address always, and while the link is in
+//! Babel also link-local to link-local (the peer's kernel answers; nothing
+//! runs there). Any reply keeps the link: right after it comes back, its
+//! peer may still hold its own end out and have no link-local to answer
+//! with. A link whose last `probe_misses` probes went unanswered for the
+//! detection time is *down*: its link-local address is removed. BIRD's
+//! Babel runs only on interfaces with a link-local address, so it drops the
+//! interface, its neighbour and the routes through it at once, and finds
+//! the detour. (A `birdc configure` that drops the interface from BIRD's
+//! patterns would do the same, but BIRD 3.1.8 aborts on it: "Trying to lock
+//! in a bad order".) While out, the mesh address's replies come back over
+//! the detour. Once replies have flowed for the hold-down, the address
+//! comes back and BIRD takes the link back. BIRD's own hello timeout stays
+//! as the backstop when this process is not running.
 //!
 //! Counting probes, not only time, keeps a stalled process (a loaded
 //! machine) from taking its own pause for a dead link: a link is down only
@@ -463,31 +463,35 @@ impl Prober {
                     }
                 }
             }
-            link.seq = link.seq.wrapping_add(1);
             let (socket, index) = link.sender.as_ref().expect("opened above");
-            // In Babel: link-local to link-local, answered over this link.
-            // Out: this end has no link-local, so the peer's mesh address.
-            let over_link = link.tracker.state() == LinkState::Up && link.link_local.is_some();
-            let to = if over_link {
-                SocketAddrV6::new(link.peer_link_local, 0, 0, *index)
-            } else {
-                SocketAddrV6::new(link.peer, 0, 0, 0)
-            };
+            // Always the peer's mesh address; in Babel also link-local to
+            // link-local, answered over this link. Any reply keeps the link:
+            // right after a link comes back its peer may still hold its own
+            // end out (no link-local to answer), and the mesh address still
+            // answers then.
+            let mut targets = vec![(SocketAddrV6::new(link.peer, 0, 0, 0), false)];
+            if link.tracker.state() == LinkState::Up && link.link_local.is_some() {
+                targets.push((SocketAddrV6::new(link.peer_link_local, 0, 0, *index), true));
+            }
             link.tracker.sent();
-            match self.probes.send(socket, to, n as u16, link.seq) {
-                Ok(()) => link.outstanding.push((link.seq, now, over_link)),
-                // No route, key or endpoint yet: the probe is lost.
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOKEY | libc::EDESTADDRREQ | libc::EHOSTUNREACH | libc::ENETUNREACH)
-                    ) =>
-                {
-                    link.outstanding.push((link.seq, now, over_link))
-                }
-                Err(e) => {
-                    events.push(Event::Failed { interface: link.interface.clone(), error: format!("probe: {e}") });
-                    link.sender = None;
+            for (to, over_link) in targets {
+                link.seq = link.seq.wrapping_add(1);
+                match self.probes.send(socket, to, n as u16, link.seq) {
+                    Ok(()) => link.outstanding.push((link.seq, now, over_link)),
+                    // No route, key or endpoint yet: the probe is lost.
+                    Err(e)
+                        if matches!(
+                            e.raw_os_error(),
+                            Some(libc::ENOKEY | libc::EDESTADDRREQ | libc::EHOSTUNREACH | libc::ENETUNREACH)
+                        ) =>
+                    {
+                        link.outstanding.push((link.seq, now, over_link))
+                    }
+                    Err(e) => {
+                        events.push(Event::Failed { interface: link.interface.clone(), error: format!("probe: {e}") });
+                        link.sender = None;
+                        break;
+                    }
                 }
             }
         }

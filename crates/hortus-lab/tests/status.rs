@@ -113,7 +113,9 @@ fn status_sees_cuts_kills_and_wrong_ports() {
     lab.revive("n3").unwrap();
     lab.wait_connected(Duration::from_secs(60)).expect("connected after revive");
     eventually("everyone healthy again", Duration::from_secs(60), || {
-        let flags: usize = lab.status().unwrap().iter().map(|s| s.host.flag_count()).sum();
-        (flags == 0).then_some(()).ok_or(format!("{flags} flags"))
+        let hosts = lab.status().unwrap();
+        let flagged: Vec<String> =
+            hosts.iter().filter(|s| s.host.flag_count() > 0).map(|s| hortus_status::render::text(&s.host)).collect();
+        flagged.is_empty().then_some(()).ok_or(flagged.join("\n"))
     });
 }
